@@ -1,0 +1,366 @@
+"""The composition root: builds every service, the Bolt app and the aiohttp application, wires
+the features' routes, and owns start-up and shut-down (workers, scheduler, connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import httpx
+from aiohttp import web
+from pydantic import BaseModel
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
+from bot.logs import trace_id
+from bot.metrics import Metrics
+from bot.scheduler import Leadership, Periodic, Scheduler
+from bot.services import SERVICES, Services
+from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
+from bot.store.db import create_engine, create_sessionmaker, transaction
+from bot.store.migrate import pending, upgrade
+from bot.store.models import InboxEvent, Job, SlackPostIntent, utcnow
+from handlers import periodic_jobs, register_all
+from handlers.claritalk import build_client as build_claritalk_client
+from handlers.ops import notify_dead_job
+from handlers.wiring import Wiring
+from providers.attendee import AttendeeClient
+from providers.http import build_http_client
+from providers.otter import OtterClient
+from providers.whereby import WherebyClient
+
+log = logging.getLogger(__name__)
+
+BOLT = web.AppKey("bolt", AsyncApp)
+
+JOB_SWEEP = "queue.sweep"
+#: How long finished jobs and seen webhook ids are kept (ids longer: providers retry for days).
+DONE_JOB_RETENTION = timedelta(days=7)
+INBOX_RETENTION = timedelta(days=30)
+
+
+class SweepJob(BaseModel):
+    pass
+
+
+@dataclass
+class Runtime:
+    """What runs in the background of one process, and what must be closed at the end."""
+
+    engine: AsyncEngine
+    workers: list[Worker] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    scheduler: Scheduler | None = None
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How this process runs; tests and the sandbox change these."""
+
+    workers: int | None = None
+    scheduler: bool | None = None
+    migrate: bool | None = None
+    http_transport: httpx.AsyncBaseTransport | None = None
+    queue: QueueConfig | None = None
+    clock: Callable[[], datetime] = utcnow
+
+
+async def create_services(
+    settings: Settings, registry: JobRegistry, options: Options
+) -> tuple[Services, Runtime]:
+    """Open the database, the HTTP clients and the Slack client; nothing runs yet."""
+    engine = create_engine(settings.database_url)
+    runtime = Runtime(engine=engine)
+    runtime.closers.append(engine.dispose)
+    sessions = create_sessionmaker(engine)
+    http = build_http_client(transport=options.http_transport)
+    runtime.closers.append(http.aclose)
+    slack_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    runtime.closers.append(slack_session.close)
+    client = create_slack_client(
+        settings.secret("slack_bot_token"), settings.slack_api_url, slack_session
+    )
+    queue = JobQueue(
+        sessions,
+        registry,
+        options.queue
+        or QueueConfig(
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.job_max_attempts,
+            backoff_base=settings.job_backoff_base,
+            poll_seconds=settings.job_poll_seconds,
+        ),
+        clock=options.clock,
+    )
+    services = Services(
+        settings=settings,
+        sessions=sessions,
+        queue=queue,
+        slack=SlackMessenger(client, sessions, ChannelPacer(settings.slack_channel_interval)),
+        metrics=Metrics(),
+        http=http,
+        clock=options.clock,
+    )
+    api_key = settings.secret("attendee_api_key")
+    if api_key:
+        services.attendee = AttendeeClient(
+            http, api_key=api_key, base_url=settings.attendee_api_url
+        )
+    otter_key = settings.secret("otter_api_key")
+    if otter_key:
+        services.otter = OtterClient(http, api_key=otter_key, base_url=settings.otter_api_url)
+    whereby_key = settings.secret("whereby_api_key")
+    if whereby_key:
+        services.whereby = WherebyClient(
+            http,
+            api_key=whereby_key,
+            base_url=settings.whereby_api_url,
+            points_per_minute=settings.whereby_points_per_minute,
+        )
+    # A Personal Access Token, else the service account; None when neither is configured.
+    services.claritalk = build_claritalk_client(settings, http)
+    return services, runtime
+
+
+def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
+    """The Bolt app, verifying Slack's signatures and handing every listener ``services``."""
+    signing_secret = settings.secret("slack_signing_secret")
+    if not signing_secret:
+        raise RuntimeError("SLACK_SIGNING_SECRET is not set: Slack requests cannot be verified")
+    bolt = AsyncApp(
+        client=services.slack.client,
+        signing_secret=signing_secret,
+        # Listeners must finish their own work before answering; see handlers/commands.py.
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    async def inject_services(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
+        context["services"] = services
+        return await next()
+
+    bolt.use(inject_services)
+    return bolt
+
+
+async def create_web_app(settings: Settings, options: Options | None = None) -> web.Application:
+    """The whole of Debrief as one aiohttp application (``web.run_app`` accepts this coroutine).
+
+    Args:
+        settings: the configuration.
+        options: workers, scheduler and migration switches, and test injections.
+    """
+    options = options or Options()
+    registry = JobRegistry()
+    services, runtime = await create_services(settings, registry, options)
+    try:
+        should_migrate = settings.is_sqlite if options.migrate is None else options.migrate
+        if should_migrate:
+            await upgrade(runtime.engine)
+        elif missing := await pending(runtime.engine):
+            raise RuntimeError(
+                f"the database schema is behind ({len(missing)} migration(s) pending): "
+                "run `debrief migrate` first"
+            )
+        bolt = create_bolt_app(settings, services)
+    except BaseException:
+        await _close(runtime)
+        raise
+    wiring = Wiring(bolt=bolt, jobs=registry)
+    register_all(wiring)
+    registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
+
+    app = web.Application(
+        client_max_size=settings.max_webhook_bytes + 64 * 1024,
+        middlewares=[request_log],
+    )
+    app[SERVICES] = services
+    app[BOLT] = bolt
+    app[RUNTIME] = runtime
+    app.router.add_post("/slack/events", handle_slack_events)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/metrics", handle_metrics)
+    app.add_routes(wiring.routes)
+    app.cleanup_ctx.append(_background(options))
+    app.on_cleanup.append(lambda app: _close(app[RUNTIME]))
+    services.metrics.gauge_source(lambda: _job_gauges(services))
+    return app
+
+
+def _background(options: Options) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        services, runtime = app[SERVICES], app[RUNTIME]
+        settings = services.settings
+        count = settings.workers if options.workers is None else options.workers
+
+        async def on_dead(job: Job, error: str) -> None:
+            await notify_dead_job(services, job, error)
+
+        for index in range(count):
+            worker = Worker(
+                services.queue, services, on_dead=on_dead, name=f"{uuid.uuid4().hex[:8]}-w{index}"
+            )
+            runtime.workers.append(worker)
+            runtime.tasks.append(asyncio.create_task(worker.run(), name=worker.name))
+        run_scheduler = settings.run_scheduler if options.scheduler is None else options.scheduler
+        if run_scheduler:
+            runtime.scheduler = Scheduler(
+                Leadership(runtime.engine),
+                [
+                    periodic(services, JOB_SWEEP, settings.sweep_interval_seconds),
+                    *(periodic(services, k, s) for k, s in periodic_jobs(settings)),
+                ],
+            )
+            await runtime.scheduler.start()
+        yield
+        if runtime.scheduler is not None:
+            await runtime.scheduler.stop()
+        for worker in runtime.workers:
+            worker.stop()
+        if runtime.tasks:
+            # Give running jobs a moment to finish; what is cut off is re-claimed after its lease.
+            _done, still = await asyncio.wait(runtime.tasks, timeout=5)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+
+    return background
+
+
+def periodic(services: Services, kind: str, seconds: float) -> Periodic:
+    """A scheduled entry that enqueues a ``kind`` job every ``seconds``."""
+    return Periodic(kind, seconds, lambda: enqueue_periodic(services, kind, seconds))
+
+
+async def enqueue_periodic(services: Services, kind: str, seconds: float) -> None:
+    """Enqueue one job per period; the dedupe key keeps two leaders from doubling it."""
+    slot = int(time.time() // max(seconds, 1))
+    async with transaction(services.sessions) as session:
+        await services.queue.enqueue(session, kind, {}, dedupe_key=f"{kind}:{slot}")
+
+
+async def job_sweep(services: Services, payload: SweepJob, run: JobRun) -> None:
+    """Return jobs of dead workers to the queue and forget what is past keeping."""
+    await services.queue.sweep()
+    now = services.clock()
+    async with transaction(services.sessions) as session:
+        await session.execute(
+            delete(Job).where(Job.status == "done", Job.finished_at < now - DONE_JOB_RETENTION)
+        )
+        await session.execute(
+            delete(InboxEvent).where(InboxEvent.received_at < now - INBOX_RETENTION)
+        )
+        # An intent left by a job that died for good is past any retry that could adopt it.
+        await session.execute(
+            delete(SlackPostIntent).where(SlackPostIntent.posting_since < now - DONE_JOB_RETENTION)
+        )
+
+
+async def _close(runtime: Runtime) -> None:
+    for close in reversed(runtime.closers):
+        try:
+            await close()
+        except Exception:
+            log.warning("closing %s failed", close, exc_info=True)
+    runtime.closers.clear()
+
+
+@web.middleware
+async def request_log(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """One log line per request, under an id that the jobs it enqueues carry on."""
+    token = trace_id.set(uuid.uuid4().hex[:12])
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        elapsed = (time.perf_counter() - started) * 1000
+        if request.path not in ("/healthz", "/metrics"):
+            log.info("%s %s %d %.1fms", request.method, request.path, status, elapsed)
+        services = request.app.get(SERVICES)
+        if services is not None:
+            services.metrics.observe(
+                "debrief_http_seconds",
+                elapsed / 1000,
+                help="Time to answer HTTP requests",
+                path=_route(request),
+            )
+        trace_id.reset(token)
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+async def handle_slack_events(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT]
+    try:
+        bolt_request = await to_bolt_request(request)
+    except (web.RequestPayloadError, UnicodeDecodeError) as exc:
+        # A body that does not decode is the sender's fault, not ours: 400, never 500.
+        raise web.HTTPBadRequest(text="the body could not be decoded") from exc
+    response = await bolt.async_dispatch(bolt_request)
+    return await to_aiohttp_response(response)
+
+
+async def handle_healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        async with services.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health check: database unreachable: %s", exc)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    runtime = request.app[RUNTIME]
+    return web.json_response(
+        {
+            "status": "ok",
+            "database": "ok",
+            "workers": len(runtime.workers),
+            "scheduler_leader": bool(runtime.scheduler and runtime.scheduler.running),
+            "uptime_seconds": round(time.monotonic() - runtime.started, 1),
+        }
+    )
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    body = await request.app[SERVICES].metrics.render()
+    return web.Response(
+        text=body,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def _job_gauges(services: Services) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    with contextlib.suppress(Exception):
+        stats = await services.queue.stats()
+        return {"debrief_jobs": {(("status", s),): float(n) for s, n in stats.items()}}
+    return {}

@@ -1,0 +1,154 @@
+"""`debrief serve | sandbox | migrate | doctor | rotate-keys | claritalk register-webhook`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.logs import configure_logging
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="debrief", description="Meeting notetakers in Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the app: web, workers and scheduler")
+    sandbox = sub.add_parser("sandbox", help="run the real app against local stand-ins")
+    sandbox.add_argument("--port", type=int, default=None, help="port of the sandbox page")
+    sandbox.add_argument("--no-prompt", action="store_true", help="no terminal prompt")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    doctor = sub.add_parser("doctor", help="check the configuration and report")
+    doctor.add_argument("--online", action="store_true", help="also call Slack's auth.test")
+    sub.add_parser("rotate-keys", help="re-encrypt every stored secret with the newest key")
+    claritalk = sub.add_parser("claritalk", help="Claritalk set-up")
+    claritalk_sub = claritalk.add_subparsers(dest="claritalk_command", required=True)
+    claritalk_sub.add_parser(
+        "register-webhook", help="register PUBLIC_URL/webhooks/claritalk with Claritalk"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "sandbox":
+        from sandbox.run import run_sandbox
+
+        return run_sandbox(port=args.port, prompt=not args.no_prompt)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "migrate":
+        return asyncio.run(migrate(settings))
+    if args.command == "rotate-keys":
+        return asyncio.run(rotate_keys(settings))
+    if args.command == "claritalk":
+        return asyncio.run(claritalk_register_webhook(settings))
+    from bot.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings, online=args.online, out=sys.stdout))
+
+
+def serve(settings: Settings) -> int:
+    from bot.app import create_web_app
+
+    web.run_app(
+        create_web_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=lambda text: print(f"Debrief listening on {settings.host}:{settings.port}"),
+    )
+    return 0
+
+
+async def migrate(settings: Settings) -> int:
+    from bot.store.db import create_engine
+    from bot.store.migrate import pending, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        todo = await pending(engine)
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database is up to date ({len(todo)} migration(s) applied)")
+    return 0
+
+
+async def rotate_keys(settings: Settings, out: TextIO = sys.stdout) -> int:
+    """Re-encrypt every row of ``stored_secrets`` with the newest key, all or nothing."""
+    from bot.crypto import SecretBox, UnreadableSecret
+    from bot.store.db import create_engine, create_sessionmaker, transaction
+    from bot.store.migrate import pending
+    from bot.store.secrets import rotate_all
+
+    try:
+        box = SecretBox(settings.encryption_key_list())
+    except ValueError as exc:
+        print(exc, file=out)
+        return 1
+    if not box.enabled:
+        print("DEBRIEF_ENCRYPTION_KEYS is not set: there is no key to rotate to", file=out)
+        return 1
+    engine = create_engine(settings.database_url)
+    rotated = 0
+    try:
+        if await pending(engine):
+            print("the database schema is behind: run `debrief migrate` first", file=out)
+            return 1
+        async with transaction(create_sessionmaker(engine)) as session:
+            try:
+                rotated = await rotate_all(session, box)
+            except UnreadableSecret as exc:
+                print(
+                    f"{exc}; nothing was changed. Put back the key it was encrypted with and run "
+                    "this again (or delete that secret).",
+                    file=out,
+                )
+                raise
+    except UnreadableSecret:
+        return 1
+    finally:
+        await engine.dispose()
+    print(
+        f"re-encrypted {rotated} stored secret(s) with the newest key; keys after the first in "
+        "DEBRIEF_ENCRYPTION_KEYS can now be removed",
+        file=out,
+    )
+    return 0
+
+
+async def claritalk_register_webhook(settings: Settings, out: TextIO = sys.stdout) -> int:
+    """Register PUBLIC_URL/webhooks/claritalk?token=<CLARITALK_WEBHOOK_SECRET> with Claritalk."""
+    from bot.errors import UserFacingError
+    from handlers.claritalk import build_client, register_webhook, webhook_url
+    from handlers.claritalk.access import redacted
+    from handlers.claritalk.messages import explain
+    from providers.errors import ProviderError
+    from providers.http import build_http_client
+
+    async with build_http_client() as http:
+        client = build_client(settings, http)
+        if client is None:
+            print(
+                "set CLARITALK_TOKEN, or CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET, first",
+                file=out,
+            )
+            return 1
+        try:
+            await register_webhook(client, settings)
+        except UserFacingError as exc:
+            print(exc.message, file=out)
+            return 1
+        except ProviderError as exc:
+            print(explain(exc, personal=False), file=out)
+            return 1
+    print(f"registered {redacted(webhook_url(settings))}?token=… with Claritalk", file=out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

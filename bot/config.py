@@ -1,0 +1,205 @@
+"""Settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
+
+
+class Settings(BaseSettings):
+    """Everything Debrief can be configured with; all optional until a feature needs it."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    port: int = Field(3000, alias="PORT")
+    host: str = Field("0.0.0.0", alias="HOST")
+    public_url: str | None = Field(None, alias="PUBLIC_URL")
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    digest_channel: str | None = Field(None, alias="DEBRIEF_DIGEST_CHANNEL")
+    ops_channel: str | None = Field(None, alias="DEBRIEF_OPS_CHANNEL")
+    encryption_keys: SecretStr | None = Field(None, alias="DEBRIEF_ENCRYPTION_KEYS")
+    # Slack's own guidance: about one message a second per channel, short bursts allowed.
+    slack_channel_interval: float = Field(1.0, alias="DEBRIEF_SLACK_CHANNEL_INTERVAL")
+
+    attendee_api_key: SecretStr | None = Field(None, alias="ATTENDEE_API_KEY")
+    attendee_api_url: str = Field("https://app.attendee.dev", alias="ATTENDEE_API_URL")
+    attendee_webhook_secret: SecretStr | None = Field(None, alias="ATTENDEE_WEBHOOK_SECRET")
+    attendee_bot_name: str = Field("Debrief Notetaker", alias="DEBRIEF_ATTENDEE_BOT_NAME")
+
+    otter_api_key: SecretStr | None = Field(None, alias="OTTER_API_KEY")
+    otter_api_url: str = Field("https://api.otter.ai/v1", alias="OTTER_API_URL")
+    otter_webhook_secret: SecretStr | None = Field(None, alias="OTTER_WEBHOOK_SECRET")
+    # The polling fallback for plans without webhooks; 0 turns it off. Ignored (off) whenever
+    # OTTER_WEBHOOK_SECRET is set, since then webhooks bring the digests.
+    otter_poll_seconds: float = Field(300.0, alias="DEBRIEF_OTTER_POLL_SECONDS")
+    # How often to look again at a conversation Otter is still processing.
+    otter_ready_poll_seconds: float = Field(60.0, alias="DEBRIEF_OTTER_READY_POLL_SECONDS")
+
+    # Routing: the workspace's own email domains (comma-separated; derived from the Slack
+    # workspace's members when unset) and who besides workspace admins may change routes.
+    internal_domains: str | None = Field(None, alias="DEBRIEF_INTERNAL_DOMAINS")
+    route_admins: str | None = Field(None, alias="DEBRIEF_ROUTE_ADMINS")
+
+    whereby_api_key: SecretStr | None = Field(None, alias="WHEREBY_API_KEY")
+    whereby_api_url: str = Field("https://api.whereby.dev/v1", alias="WHEREBY_API_URL")
+    whereby_webhook_secret: SecretStr | None = Field(None, alias="WHEREBY_WEBHOOK_SECRET")
+    # Whereby's budget is per organisation: 1000 points a minute on Grow, 100 on Build.
+    whereby_points_per_minute: float = Field(1000.0, alias="WHEREBY_POINTS_PER_MINUTE")
+    # Whereby sends no event when a summary is ready: it is polled, first after this many
+    # seconds, then less and less often, until it is ready or the timeout passes.
+    whereby_summary_poll_seconds: float = Field(5.0, alias="DEBRIEF_WHEREBY_SUMMARY_POLL_SECONDS")
+    whereby_summary_timeout_seconds: float = Field(
+        3600.0, alias="DEBRIEF_WHEREBY_SUMMARY_TIMEOUT_SECONDS"
+    )
+
+    claritalk_api_url: str = Field("https://app.claritalk.com", alias="CLARITALK_API_URL")
+    claritalk_client_id: str | None = Field(None, alias="CLARITALK_CLIENT_ID")
+    claritalk_client_secret: SecretStr | None = Field(None, alias="CLARITALK_CLIENT_SECRET")
+    claritalk_token: SecretStr | None = Field(None, alias="CLARITALK_TOKEN")
+    claritalk_webhook_secret: SecretStr | None = Field(None, alias="CLARITALK_WEBHOOK_SECRET")
+    # Claritalk publishes no signing scheme; should it sign deliveries, this HMAC key is accepted
+    # as well as the URL token.
+    claritalk_webhook_hmac_secret: SecretStr | None = Field(
+        None, alias="CLARITALK_WEBHOOK_HMAC_SECRET"
+    )
+
+    # Action items: the daily reminder goes out at this hour of each person's own Slack time
+    # zone; the leader looks for people due one every DEBRIEF_REMINDER_SCAN_SECONDS (0: never).
+    reminder_hour: int = Field(9, ge=0, le=23, alias="DEBRIEF_REMINDER_HOUR")
+    reminder_scan_seconds: float = Field(300.0, ge=0, alias="DEBRIEF_REMINDER_SCAN_SECONDS")
+
+    # Workers and the queue.
+    workers: int = Field(4, alias="DEBRIEF_WORKERS")
+    job_lease_seconds: float = Field(60.0, alias="DEBRIEF_JOB_LEASE_SECONDS")
+    job_max_attempts: int = Field(6, alias="DEBRIEF_JOB_MAX_ATTEMPTS")
+    job_backoff_base: float = Field(2.0, alias="DEBRIEF_JOB_BACKOFF_BASE")
+    job_poll_seconds: float = Field(5.0, alias="DEBRIEF_JOB_POLL_SECONDS")
+    sweep_interval_seconds: float = Field(30.0, alias="DEBRIEF_SWEEP_INTERVAL_SECONDS")
+    run_scheduler: bool = Field(True, alias="DEBRIEF_RUN_SCHEDULER")
+    max_webhook_bytes: int = Field(25 * 1024 * 1024, alias="DEBRIEF_MAX_WEBHOOK_BYTES")
+    # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
+    # because its whole world lives on loopback.
+    allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def otter_polling(self) -> bool:
+        """Whether the Otter polling fallback runs: a key, no webhook secret, an interval."""
+        return (
+            bool(self.secret("otter_api_key"))
+            and not self.secret("otter_webhook_secret")
+            and self.otter_poll_seconds > 0
+        )
+
+    def internal_domain_list(self) -> list[str]:
+        """``DEBRIEF_INTERNAL_DOMAINS`` as lower-case domains (empty: derive from Slack)."""
+        return _csv(self.internal_domains, lower=True)
+
+    def route_admin_list(self) -> list[str]:
+        """Slack user ids allowed to change routes besides workspace admins."""
+        return _csv(self.route_admins)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret in clear, for log redaction."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+                if text:
+                    values.append(text)
+        values.extend(k for k in self.encryption_key_list() if k)
+        return values
+
+    def encryption_key_list(self) -> list[str]:
+        """Fernet keys, newest first, from the comma-separated ``DEBRIEF_ENCRYPTION_KEYS``."""
+        if self.encryption_keys is None:
+            return []
+        return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+
+    def secret(self, name: str) -> str | None:
+        """The clear value of a ``SecretStr`` setting, or ``None`` when unset or empty."""
+        value: Any = getattr(self, name)
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        return text or None
+
+    def features(self) -> Iterator[Feature]:
+        """What each feature needs, and whether it has it (for ``debrief doctor``)."""
+        yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), self)
+        yield Feature("Attendee notetakers", ("ATTENDEE_API_KEY", "ATTENDEE_WEBHOOK_SECRET"), self)
+        yield Feature("Otter.ai summaries", ("OTTER_API_KEY",), self, ("OTTER_WEBHOOK_SECRET",))
+        yield Feature("Whereby rooms", ("WHEREBY_API_KEY",), self, ("WHEREBY_WEBHOOK_SECRET",))
+        yield Feature(
+            "Claritalk",
+            ("CLARITALK_WEBHOOK_SECRET",),
+            self,
+            (
+                "CLARITALK_TOKEN",
+                "CLARITALK_CLIENT_ID",
+                "CLARITALK_CLIENT_SECRET",
+                "CLARITALK_WEBHOOK_HMAC_SECRET",
+            ),
+        )
+        yield Feature("Digest channel", ("DEBRIEF_DIGEST_CHANNEL",), self)
+        yield Feature("Encryption at rest", ("DEBRIEF_ENCRYPTION_KEYS",), self)
+
+    def is_set(self, env_name: str) -> bool:
+        """Whether the setting behind an environment name has a non-empty value."""
+        for name, field in type(self).model_fields.items():
+            if field.alias == env_name:
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    return bool(value.get_secret_value())
+                return bool(value)
+        raise KeyError(env_name)
+
+
+def _csv(value: str | None, *, lower: bool = False) -> list[str]:
+    items = [item.strip().lstrip("@") for item in (value or "").split(",")]
+    return [item.lower() if lower else item for item in items if item]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature, the settings it requires and the ones that improve it."""
+
+    name: str
+    required: tuple[str, ...]
+    settings: Settings
+    optional: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> list[str]:
+        return [n for n in self.required if not self.settings.is_set(n)]
+
+    @property
+    def enabled(self) -> bool:
+        return not self.missing
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with explicit overrides (by field name) on top."""
+    return Settings(**overrides)

@@ -1,0 +1,513 @@
+"""The durable job queue and its workers.
+
+A job is a row in ``jobs``, written in the caller's transaction, so that it exists exactly when
+what caused it was committed. Workers claim due jobs with a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite serialises writers itself), keep the lease alive while they run, and either
+finish the job, put it back with exponential backoff, or mark it dead and tell an operator.
+A job whose worker died is claimed again once its lease has run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+import pydantic
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.logs import trace_id
+from bot.slack import is_permanent_slack_error
+from bot.store.db import insert_ignore
+from bot.store.models import Job, utcnow
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+PayloadT = TypeVar("PayloadT", bound=pydantic.BaseModel)
+Clock = Callable[[], datetime]
+
+
+class PermanentJobError(Exception):
+    """A failure that retrying cannot fix; the job goes dead at once."""
+
+
+class RetryLater(Exception):
+    """Not a failure: run the job again after ``delay`` seconds (polling), without counting it."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay:.0f}s")
+        self.delay = delay
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """What a job function learns about the run it is in."""
+
+    job_id: int
+    kind: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+JobFunc = Callable[[Any, Any, JobRun], Awaitable[None]]
+DeadFunc = Callable[[Any, Any, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec(Generic[PayloadT]):
+    """A registered job kind: its function, payload model and what to do when it dies."""
+
+    kind: str
+    func: Callable[[Any, PayloadT, JobRun], Awaitable[None]]
+    model: type[PayloadT]
+    on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None
+    max_attempts: int | None = None
+
+
+class JobRegistry:
+    """Job kinds by name; features add theirs in ``register``."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, JobSpec[Any]] = {}
+
+    def add(
+        self,
+        kind: str,
+        func: Callable[[Any, PayloadT, JobRun], Awaitable[None]],
+        model: type[PayloadT],
+        *,
+        on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None,
+        max_attempts: int | None = None,
+    ) -> None:
+        if kind in self._specs:
+            raise ValueError(f"job kind {kind!r} registered twice")
+        self._specs[kind] = JobSpec(kind, func, model, on_dead, max_attempts)
+
+    def get(self, kind: str) -> JobSpec[Any] | None:
+        return self._specs.get(kind)
+
+    def kinds(self) -> list[str]:
+        return sorted(self._specs)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """Timings of the queue; tests shrink them."""
+
+    lease_seconds: float = 60.0
+    max_attempts: int = 6
+    backoff_base: float = 2.0
+    backoff_cap: float = 3600.0
+    poll_seconds: float = 5.0
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: about ``base * 4**(attempt-1)`` seconds, capped."""
+    nominal = min(cap, base * 4 ** (attempt - 1))
+    return nominal * (0.75 + 0.5 * (rng or random).random())
+
+
+class JobQueue:
+    """Enqueue, claim, finish and fail jobs; wakes local workers when a job is committed."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: JobRegistry,
+        config: QueueConfig | None = None,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry
+        self.config = config or QueueConfig()
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self.counts: dict[str, int] = {"done": 0, "retried": 0, "dead": 0, "claimed": 0}
+
+    def wake(self) -> None:
+        """Tell idle workers in this process that a job may be due."""
+        self._wake.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep until woken or ``seconds`` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def enqueue(
+        self,
+        session: AsyncSession,
+        kind: str,
+        payload: pydantic.BaseModel | dict[str, Any],
+        *,
+        delay: float = 0.0,
+        run_at: datetime | None = None,
+        dedupe_key: str | None = None,
+    ) -> bool:
+        """Add a job in ``session``'s transaction; False when ``dedupe_key`` already exists."""
+        spec = self.registry.get(kind)
+        if spec is None:
+            raise ValueError(f"unknown job kind {kind!r}")
+        data = (
+            payload.model_dump(mode="json") if isinstance(payload, pydantic.BaseModel) else payload
+        )
+        spec.model.model_validate(data)  # refuse a payload the job could never read
+        now = self.clock()
+        values = {
+            "kind": kind,
+            "payload": data,
+            "status": "queued",
+            "attempts": 0,
+            "max_attempts": spec.max_attempts or self.config.max_attempts,
+            "run_at": run_at or now + timedelta(seconds=delay),
+            "dedupe_key": dedupe_key,
+            "trace_id": trace_id.get(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        if dedupe_key is None:
+            session.add(Job(**values))
+            inserted = True
+        else:
+            inserted = await insert_ignore(session, Job, values)
+        if inserted:
+            _on_commit(session, self.wake)
+        return inserted
+
+    async def claim(self, worker: str) -> Job | None:
+        """Lease the next due job (queued, or running with an expired lease) to ``worker``."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            due = or_(
+                and_(Job.status == "queued", Job.run_at <= now),
+                and_(Job.status == "running", Job.lease_until < now),
+            )
+            job = (
+                await session.execute(
+                    select(Job)
+                    .where(due)
+                    .order_by(Job.run_at, Job.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalar_one_or_none()
+            if job is None:
+                return None
+            if job.status == "running":
+                log.warning(
+                    "job %s %s: lease of %s expired, picking it up", job.id, job.kind, job.locked_by
+                )
+            job.status = "running"
+            job.attempts += 1
+            job.locked_by = worker
+            job.lease_until = now + timedelta(seconds=self.config.lease_seconds)
+            job.updated_at = now
+        self.counts["claimed"] += 1
+        return job
+
+    async def extend(self, job: Job, worker: str) -> bool:
+        """Renew the lease; False when another worker has taken the job over."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
+                .values(
+                    lease_until=now + timedelta(seconds=self.config.lease_seconds), updated_at=now
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def finish(self, job: Job, worker: str) -> bool:
+        """Mark a job done, unless its lease was lost meanwhile."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
+                .values(status="done", finished_at=now, updated_at=now, lease_until=None)
+            )
+        done = bool(getattr(result, "rowcount", 0))
+        if done:
+            self.counts["done"] += 1
+        return done
+
+    async def release(
+        self, job: Job, worker: str, *, delay: float, error: str | None, count_attempt: bool = True
+    ) -> bool:
+        """Put a job back to run again after ``delay`` seconds."""
+        now = self.clock()
+        values: dict[str, Any] = {
+            "status": "queued",
+            "run_at": now + timedelta(seconds=delay),
+            "updated_at": now,
+            "lease_until": None,
+            "locked_by": None,
+        }
+        if error is not None:
+            values["last_error"] = error
+        if not count_attempt:
+            values["attempts"] = Job.attempts - 1
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
+                .values(**values)
+            )
+        released = bool(getattr(result, "rowcount", 0))
+        if released and error is not None:
+            self.counts["retried"] += 1
+        return released
+
+    async def bury(self, job: Job, worker: str, error: str) -> bool:
+        """Mark a job dead after its last attempt or a permanent error."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
+                .values(
+                    status="dead",
+                    last_error=error,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_until=None,
+                )
+            )
+        dead = bool(getattr(result, "rowcount", 0))
+        if dead:
+            self.counts["dead"] += 1
+        return dead
+
+    async def sweep(self) -> int:
+        """Return running jobs whose lease expired to the queue; how many were returned."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.status == "running", Job.lease_until < now)
+                .values(
+                    status="queued", run_at=now, locked_by=None, lease_until=None, updated_at=now
+                )
+            )
+        swept = int(getattr(result, "rowcount", 0) or 0)
+        if swept:
+            log.warning("returned %d job(s) with expired leases to the queue", swept)
+            self.wake()
+        return swept
+
+    async def stats(self) -> dict[str, int]:
+        """Jobs by status, for /metrics and doctor."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(select(Job.status, func.count()).group_by(Job.status))
+            ).all()
+        return {status: count for status, count in rows}
+
+
+def _on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    sync_session = session.sync_session
+    if sync_session.info.get("debrief_wake_registered"):
+        return
+    sync_session.info["debrief_wake_registered"] = True
+
+    def after_commit(_session: Any) -> None:
+        sync_session.info.pop("debrief_wake_registered", None)
+        callback()
+
+    def after_rollback(_session: Any, _previous: Any) -> None:
+        # A wake after a rollback is harmless (the worker finds nothing); only forget the mark
+        # so that a later transaction in this session registers again.
+        sync_session.info.pop("debrief_wake_registered", None)
+
+    event.listen(sync_session, "after_commit", after_commit, once=True)
+    event.listen(sync_session, "after_soft_rollback", after_rollback, once=True)
+
+
+class Worker:
+    """Runs jobs from a queue until stopped; several may run in one process."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        services: Any,
+        *,
+        name: str | None = None,
+        on_dead: Callable[[Job, str], Awaitable[None]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.queue = queue
+        self.services = services
+        self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._on_dead = on_dead
+        self._rng = rng
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.queue.wake()
+
+    async def run(self) -> None:
+        """Claim and run jobs until :meth:`stop`; never lets one job's failure end the loop."""
+        while not self._stopping:
+            try:
+                job = await self.queue.claim(self.name)
+            except Exception:  # the database blinked; try again shortly, never die
+                log.exception("worker %s could not claim a job", self.name)
+                await asyncio.sleep(1.0)
+                continue
+            if job is None:
+                await self.queue.wait(self.queue.config.poll_seconds)
+                continue
+            await self.run_job(job)
+
+    async def run_one(self) -> bool:
+        """Claim and run a single due job, if any (for tests and drain loops)."""
+        job = await self.queue.claim(self.name)
+        if job is None:
+            return False
+        await self.run_job(job)
+        return True
+
+    async def run_job(self, job: Job) -> None:
+        token = trace_id.set(job.trace_id or f"job-{job.id}")
+        started = time.perf_counter()
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        outcome = "done"
+        try:
+            outcome = await self._execute(job)
+        finally:
+            heartbeat.cancel()
+            elapsed = (time.perf_counter() - started) * 1000
+            level = logging.ERROR if outcome.startswith("dead") else logging.INFO
+            log.log(
+                level,
+                "job %s %s attempt %d/%d %s in %.0fms",
+                job.id,
+                job.kind,
+                job.attempts,
+                job.max_attempts,
+                outcome,
+                elapsed,
+            )
+            trace_id.reset(token)
+
+    async def _execute(self, job: Job) -> str:
+        spec = self.queue.registry.get(job.kind)
+        if spec is None:
+            await self._bury(job, f"no job kind {job.kind!r} in this version", None, None)
+            return "dead (unknown kind)"
+        try:
+            payload = spec.model.model_validate(job.payload)
+        except pydantic.ValidationError as exc:
+            await self._bury(job, f"unreadable payload: {exc}", None, None)
+            return "dead (unreadable payload)"
+        run = JobRun(job.id, job.kind, job.attempts, job.max_attempts)
+        try:
+            await spec.func(self.services, payload, run)
+        except RetryLater as wait:
+            await self.queue.release(
+                job, self.name, delay=wait.delay, error=None, count_attempt=False
+            )
+            return f"polling again in {wait.delay:.0f}s"
+        except asyncio.CancelledError:
+            # Shutting down mid-job: leave it to be re-claimed when the lease runs out.
+            raise
+        except Exception as exc:
+            error = _describe(exc)
+            if _is_permanent(exc) or job.attempts >= job.max_attempts:
+                log.error(
+                    "job %s %s failed for good: %s",
+                    job.id,
+                    job.kind,
+                    error,
+                    exc_info=not _is_expected(exc),
+                )
+                await self._bury(job, error, spec, payload)
+                return "dead"
+            delay = max(
+                getattr(exc, "retry_after", None) or 0.0,
+                backoff_delay(
+                    job.attempts,
+                    self.queue.config.backoff_base,
+                    self.queue.config.backoff_cap,
+                    self._rng,
+                ),
+            )
+            log.warning(
+                "job %s %s failed (%s); retrying in %.0fs",
+                job.id,
+                job.kind,
+                error,
+                delay,
+                exc_info=not _is_expected(exc),
+            )
+            await self.queue.release(job, self.name, delay=delay, error=error)
+            return "failed, will retry"
+        await self.queue.finish(job, self.name)
+        return "done"
+
+    async def _bury(self, job: Job, error: str, spec: JobSpec[Any] | None, payload: Any) -> None:
+        if not await self.queue.bury(job, self.name, error):
+            return
+        if spec is not None and spec.on_dead is not None:
+            try:
+                await spec.on_dead(self.services, payload, error)
+            except Exception:
+                log.exception(
+                    "job %s %s: telling the requester about the failure failed", job.id, job.kind
+                )
+        if self._on_dead is not None:
+            try:
+                await self._on_dead(job, error)
+            except Exception:
+                log.exception("job %s %s: the operator notice failed", job.id, job.kind)
+
+    async def _heartbeat(self, job: Job) -> None:
+        interval = max(0.05, self.queue.config.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.queue.extend(job, self.name):
+                    log.warning("job %s %s: lease lost to another worker", job.id, job.kind)
+                    return
+            except Exception:
+                log.exception("job %s: could not renew the lease", job.id)
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, PermanentJobError) or is_permanent_slack_error(exc):
+        return True
+    retryable = getattr(exc, "retryable", None)
+    return retryable is False
+
+
+def _is_expected(exc: BaseException) -> bool:
+    """Failures of a provider or of Slack are expected; a traceback helps only for our bugs."""
+    return isinstance(exc, ProviderError | SlackApiError | PermanentJobError)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if not _is_expected(exc):
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        text = f"{type(exc).__name__}: {text}{where}"
+    return text[:2000]

@@ -1,0 +1,458 @@
+"""The tables. Every schema change here comes with an Alembic revision in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL should have a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
+
+
+class Job(Base):
+    """A durable unit of work: claimed with a lease, retried with backoff, dead at the end."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=6)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    locked_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    trace_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+
+
+class InboxEvent(Base):
+    """A webhook delivery already accepted, keyed by the provider's own event id."""
+
+    __tablename__ = "inbox"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlackPost(Base):
+    """A Slack message Debrief posted for a meeting, under the meeting's natural key.
+
+    ``part`` names which message of the meeting it is ("status", "digest", "digest.3" …), so that
+    delivering the same meeting again updates each message instead of posting a twin.
+    """
+
+    __tablename__ = "slack_posts"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    content_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlackPostIntent(Base):
+    """A message about to be posted under a natural key, written before ``chat.postMessage``.
+
+    Posting and remembering the answer cannot be one transaction, so a process that dies in
+    between leaves this row behind: whoever posts under the key next first looks in Slack for a
+    message carrying the key in its metadata, and adopts it instead of posting a twin. The row
+    also keeps two workers from posting the same new message at once (``posting_by`` owns it).
+    """
+
+    __tablename__ = "slack_post_intents"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: The attempt that owns the intent: ``<process instance>:<attempt>``.
+    posting_by: Mapped[str] = mapped_column(String(80))
+    #: When the owning attempt took it over; a stale one is presumed dead.
+    posting_since: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the first attempt began: a message it posted cannot be older than this.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttendeeBot(Base):
+    """A notetaker sent from Slack: who asked, where to report, and the newest state applied."""
+
+    __tablename__ = "attendee_bots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bot_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    meeting_url: Mapped[str] = mapped_column(Text)
+    join_at: Mapped[datetime | None] = mapped_column(default=None)
+    dedup_key: Mapped[str] = mapped_column(String(128), index=True)
+    #: The dedup key while the request is under way, NULL once it is over: unique, so two
+    #: simultaneous requests for one meeting from one channel cannot both be accepted.
+    open_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
+    state: Mapped[str] = mapped_column(String(40), default="requested")
+    state_at: Mapped[datetime | None] = mapped_column(default=None)
+    state_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WherebyRoom(Base):
+    """A Whereby room opened from Slack: where its message is, and what its session is doing.
+
+    The session fields hold the provider's own event times, so that webhooks applied in any
+    order leave the newest truth (an ``ended`` seen before its ``started`` stays ended).
+    """
+
+    __tablename__ = "whereby_rooms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    meeting_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    #: Without Whereby's leading "/", as ``providers.whereby.normalize_room_name`` gives it.
+    room_name: Mapped[str | None] = mapped_column(String(191), unique=True, default=None)
+    room_url: Mapped[str | None] = mapped_column(Text, default=None)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    name_prefix: Mapped[str | None] = mapped_column(String(39), default=None)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
+    creator_id: Mapped[str] = mapped_column(String(32))
+    minutes: Mapped[int] = mapped_column(default=60)
+    end_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: creating | open | failed | closed | expired
+    status: Mapped[str] = mapped_column(String(16), default="creating")
+    status_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    session_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    session_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    session_ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The earliest and latest event times seen of ``session_id``: an event of another
+    #: session replaces it only when it is newer than everything seen of this one.
+    session_first_at: Mapped[datetime | None] = mapped_column(default=None)
+    session_last_at: Mapped[datetime | None] = mapped_column(default=None)
+    participants: Mapped[int] = mapped_column(default=0)
+    participants_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Display names of the people who joined, for the digest.
+    people: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recording_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    recording_at: Mapped[datetime | None] = mapped_column(default=None)
+    transcription_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    summary_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: summarising | posted | failed
+    digest_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """A meeting's digest in one channel: the meeting it was rendered from, how many thread
+    parts it has, and a short lease so that two deliveries of it never run at once.
+    """
+
+    __tablename__ = "digests"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    meeting: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    thread_parts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class HeldDigest(Base):
+    """A digest no route and no default channel could place: kept until a route appears."""
+
+    __tablename__ = "held_digests"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    meeting: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    held_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestRoute(Base):
+    """A routing rule: meetings matching ``kind``/``value`` get their digest in ``channel_id``."""
+
+    __tablename__ = "digest_routes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: The rule's argument, normalised (lower case, single spaces); empty for default/external.
+    value: Mapped[str] = mapped_column(String(255), default="")
+    channel_id: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+
+class SyncState(Base):
+    """Small named state that must survive restarts (a provider's polling cursor, caches)."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionItemRecord(Base):
+    """An action item of a meeting, owned in Slack: who it is for, by when, and whether done.
+
+    Keyed by the provider's item id (``item_key`` ``id:<id>``) or, for providers without ids, by
+    its place in the meeting (``n:<number>``). ``position`` is its 1-based place in the meeting's
+    latest delivery (the digest's ``digest.item.<n>``), NULL once the provider dropped it.
+    ``version`` grows with every change: an update names the version it read, so two clicks
+    racing on one item are applied one after the other, never half each.
+    """
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    meeting_id: Mapped[str] = mapped_column(String(191))
+    item_key: Mapped[str] = mapped_column(String(191))
+    position: Mapped[int | None] = mapped_column(default=None)
+    meeting_title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    provider_assignee_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    provider_assignee_email: Mapped[str | None] = mapped_column(String(255), default=None)
+    assignee_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: The assignee is the provider's suggestion (matched by email), not a person's choice.
+    suggested: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    due: Mapped[date | None] = mapped_column(Date, default=None)
+    due_set_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    closed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    reopened_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "meeting_id", "item_key"),
+        Index("ix_action_items_assignee", "assignee_id", "status"),
+        Index("ix_action_items_assigned_by", "assigned_by", "status"),
+    )
+
+
+class ActionItemEvent(Base):
+    """One change to an action item: who did what, when, and from which click.
+
+    ``action_key`` names the Slack interaction that caused it (unique): the same click applied
+    twice (a redelivery, a retried job) is recognised and changes nothing the second time.
+    """
+
+    __tablename__ = "action_item_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("action_items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(32), default=None)
+    before: Mapped[str | None] = mapped_column(String(64), default=None)
+    after: Mapped[str | None] = mapped_column(String(64), default=None)
+    action_key: Mapped[str | None] = mapped_column(String(191), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderPreference(Base):
+    """Whether a person wants the daily action-item reminder (on unless they turned it off)."""
+
+    __tablename__ = "reminder_preferences"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderSent(Base):
+    """The daily reminder of one person on one local date: at most one, whoever sends it.
+
+    The primary key is the guarantee: a second process, a restart or a second scan cannot claim
+    the same (person, date) again; ``job_id`` lets the claiming job finish after a crash.
+    """
+
+    __tablename__ = "reminders_sent"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    items: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SlackEmailLookup(Base):
+    """``users.lookupByEmail`` answers, kept for a while (a miss too, for less long)."""
+
+    __tablename__ = "slack_email_lookups"
+
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    looked_up_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlackPermalink(Base):
+    """``chat.getPermalink`` answers: a message's permalink never changes."""
+
+    __tablename__ = "slack_permalinks"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredSecret(Base):
+    """A secret Debrief keeps (a provider token), Fernet-encrypted with ``DEBRIEF_ENCRYPTION_KEYS``.
+
+    Every stored secret lives here and nowhere else, so that ``debrief rotate-keys`` re-encrypts
+    them all with the newest key by walking one table.
+    """
+
+    __tablename__ = "stored_secrets"
+
+    name: Mapped[str] = mapped_column(String(191), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """A pending OAuth authorization: the SHA-256 of its single-use ``state``, the Slack user it
+    is bound to, and the hash of the cookie of the browser that started it.
+    """
+
+    __tablename__ = "oauth_states"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ClaritalkConnection(Base):
+    """A Slack user's connected Claritalk account; its tokens are in ``stored_secrets``.
+
+    The times are kept in clear so that the refresh schedule finds what is due without
+    decrypting anything.
+    """
+
+    __tablename__ = "claritalk_connections"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    secret_name: Mapped[str] = mapped_column(String(191))
+    claritalk_user_id: Mapped[str | None] = mapped_column(String(191), default=None, index=True)
+    claritalk_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    claritalk_email: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: ``connected``, or ``lapsed`` once the refresh token is no longer accepted.
+    status: Mapped[str] = mapped_column(String(16), default="connected")
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the stored token pair was obtained: the refresh token lapses 7 days after.
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    access_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    lapsed_at: Mapped[datetime | None] = mapped_column(default=None)
+    lapsed_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ClaritalkReport(Base):
+    """The PDF report of a processed Claritalk meeting, until it is shared in its digest's thread.
+
+    ``file_id`` is Slack's id of an upload under way, so that a retry completes or checks that
+    upload instead of sharing the file twice; ``content`` is dropped once the file is shared.
+    """
+
+    __tablename__ = "claritalk_reports"
+
+    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="report.pdf")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    #: Why there is no PDF to share (missing, truncated, not a PDF), shown in the thread.
+    problem: Mapped[str | None] = mapped_column(Text, default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    file_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
