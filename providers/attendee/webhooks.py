@@ -1,0 +1,112 @@
+"""Attendee webhook signatures: signing (for the stand-in and tests) and verification.
+
+Attendee does not sign the bytes it sends. It signs the envelope re-serialised canonically
+(sorted keys, no spaces, UTF-8 rather than ``\\u`` escapes) and sends the body with Python's
+default separators. So verification has to parse the JSON, serialise it the same canonical way
+and compare HMACs; the raw body is only the carrier. There is no timestamp: replays are stopped by
+deduplicating ``idempotency_key``.
+
+Refusal order, so that unauthenticated callers learn nothing about parsing:
+no secret configured, no header → :class:`InvalidSignature` (401); header present but the body
+is not a JSON object → :class:`MalformedPayload` (400), since it cannot be verified at all;
+signature wrong → 401; signature right but the envelope malformed → 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+
+from providers.attendee.models import WebhookEnvelope
+from providers.errors import InvalidSignature, MalformedPayload
+from providers.webhooks import describe_validation_error, digest_matches, hmac_sha256, json_object
+
+SIGNATURE_HEADER = "X-Webhook-Signature"
+
+
+def decode_secret(secret_b64: str) -> bytes:
+    """The HMAC key behind the base64 secret shown in Attendee's settings; ``ValueError`` if bad."""
+    value = secret_b64.strip()
+    try:
+        key = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the Attendee webhook secret is not valid base64") from None
+    if not key:
+        raise ValueError("the Attendee webhook secret is empty")
+    return key
+
+
+def canonical_json(envelope: Any) -> bytes:
+    """The bytes Attendee signs: sorted keys, compact separators, raw UTF-8."""
+    text = json.dumps(envelope, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def sign(envelope: Mapping[str, Any], secret_b64: str) -> str:
+    """The ``X-Webhook-Signature`` of ``envelope``: base64 HMAC-SHA256 of its canonical form."""
+    digest = hmac_sha256(decode_secret(secret_b64), canonical_json(dict(envelope)))
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _verified_object(body: bytes, signature: str | None, secret_b64: str) -> dict[str, Any]:
+    if not secret_b64:
+        raise InvalidSignature("no Attendee webhook secret is configured")
+    if not signature or not signature.strip():
+        raise InvalidSignature(f"missing {SIGNATURE_HEADER} header")
+    try:
+        key = decode_secret(secret_b64)
+    except ValueError as exc:
+        raise InvalidSignature(str(exc)) from None
+    envelope = json_object(body)
+    try:
+        message = canonical_json(envelope)
+    except (UnicodeEncodeError, ValueError):
+        # Lone surrogates (``"\\ud800"``) parse but cannot be encoded: nobody could sign them.
+        raise MalformedPayload("body contains text that cannot be encoded as UTF-8") from None
+    if not digest_matches(hmac_sha256(key, message), signature):
+        raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
+    return envelope
+
+
+def verify_signature(body: bytes, signature: str | None, secret_b64: str) -> None:
+    """Check an Attendee delivery's signature against the project's webhook secret.
+
+    Args:
+        body: the request body exactly as received.
+        signature: the ``X-Webhook-Signature`` header, or ``None`` when absent.
+        secret_b64: the webhook secret as Attendee shows it (base64).
+
+    Raises:
+        InvalidSignature: no secret configured, header missing, or signature wrong (answer 401).
+        MalformedPayload: a header was sent but the body is not a JSON object (answer 400).
+    """
+    _verified_object(body, signature, secret_b64)
+
+
+def parse_webhook(body: bytes, signature: str | None, secret_b64: str) -> WebhookEnvelope:
+    """Verify an Attendee delivery, then parse it; nothing is parsed into models before verifying.
+
+    Args:
+        body: the request body exactly as received.
+        signature: the ``X-Webhook-Signature`` header, or ``None`` when absent.
+        secret_b64: the webhook secret as Attendee shows it (base64).
+
+    Raises:
+        InvalidSignature: as :func:`verify_signature` (answer 401).
+        MalformedPayload: not JSON, or the envelope or its known ``data`` lacks fields or has
+            wrong types; ``reason`` says which (answer 400).
+    """
+    envelope = _verified_object(body, signature, secret_b64)
+    try:
+        return WebhookEnvelope.model_validate(envelope)
+    except pydantic.ValidationError as exc:
+        trigger = envelope.get("trigger")
+        where = f" ({trigger})" if isinstance(trigger, str) else ""
+        raise MalformedPayload(
+            f"not an Attendee webhook envelope{where}: {describe_validation_error(exc)}"
+        ) from None

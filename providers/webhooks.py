@@ -1,0 +1,85 @@
+"""Building blocks shared by the providers' webhook verifiers.
+
+Each provider's own ``webhooks`` module composes these into its documented scheme; verification
+always runs on the bytes received, before anything is parsed into models.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from providers.errors import InvalidSignature, MalformedPayload
+
+Clock = Callable[[], float]
+wall_clock: Clock = time.time
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """The raw HMAC-SHA256 digest of ``message`` under ``key``."""
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def decode_digest(signature: str) -> Iterable[bytes]:
+    """Every reading of a signature header value: hex, then standard and URL-safe base64."""
+    value = signature.strip()
+    with contextlib.suppress(ValueError):
+        yield bytes.fromhex(value)
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        with contextlib.suppress(binascii.Error, ValueError):
+            yield decode(value + "=" * (-len(value) % 4))
+
+
+def digest_matches(expected: bytes, signature: str | None) -> bool:
+    """Whether ``signature`` (hex or base64) encodes ``expected``; compared in constant time."""
+    if not signature:
+        return False
+    return any(hmac.compare_digest(expected, candidate) for candidate in decode_digest(signature))
+
+
+def secret_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a shared secret (URL token, Bearer credential)."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def check_timestamp(timestamp: str | None, *, tolerance: float, clock: Clock = wall_clock) -> int:
+    """Parse a unix-seconds timestamp and refuse it when outside ``tolerance`` of ``clock()``."""
+    try:
+        value = int(str(timestamp))
+    except ValueError:
+        raise InvalidSignature("missing or malformed signature timestamp") from None
+    if abs(clock() - value) > tolerance:
+        raise InvalidSignature("signature timestamp outside the tolerance window")
+    return value
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """Decode a webhook body that must be a JSON object, with a clear reason when it is not."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("body must be a JSON object")
+    return data
+
+
+def describe_validation_error(exc: Exception) -> str:
+    """A one-line reason from a pydantic ``ValidationError``, for a 400 answer."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        items = errors()
+        if items:
+            first = items[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            return f"{where}: {first.get('msg', 'invalid')}"
+    return "invalid payload"
