@@ -1,0 +1,62 @@
+"""Inbound adapters, one module or package per feature."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from handlers import (
+    action_items,
+    attendee,
+    claritalk,
+    commands,
+    digest,
+    ops,
+    otter,
+    routing,
+    whereby,
+)
+from handlers.wiring import Wiring
+
+#: Every feature, in the order its subcommands appear in `/debrief help`.
+FEATURES = (commands, attendee, otter, whereby, claritalk, routing, action_items, digest, ops)
+#: Features with periodic jobs: ``schedule(settings)`` gives (job kind, seconds) for those on.
+SCHEDULED = (otter, routing, claritalk, action_items, whereby)
+
+
+#: Bot scopes each Web API method the code calls needs; manifest.yml must grant them all.
+BOT_SCOPES = frozenset(
+    {
+        "commands",  # /debrief
+        "chat:write",  # chat.postMessage, chat.update, chat.delete, chat.postEphemeral
+        "channels:history",  # find a message posted before a crash by its metadata
+        "groups:history",  # ... in private channels too
+        "channels:join",  # conversations.join when posting to a public channel first time
+        "files:write",  # files.getUploadURLExternal / files.completeUploadExternal
+        "files:read",  # files.info: was a retried upload shared already (Claritalk PDFs)
+        "im:write",  # conversations.open for DMs (assignments, reminders, Claritalk connections)
+        "users:read",  # users.info (time zones, admin check), users.list (email domains)
+        "users:read.email",  # the caller's email for /debrief recent; workspace email domains
+        "channels:read",  # conversations.list/info to resolve #channel in /debrief route
+        "groups:read",  # ... and private channels Debrief was invited to
+    }
+)
+#: Events API subscriptions the features listen to.
+BOT_EVENTS: frozenset[str] = frozenset(action_items.EVENTS)
+#: Slash commands and interactive action ids, from every feature.
+SLASH_COMMANDS = (commands.COMMAND,)
+ACTION_IDS = (
+    *attendee.ACTIONS,
+    *otter.ACTIONS,
+    *whereby.ACTIONS,
+    *claritalk.ACTIONS,
+    *action_items.ACTIONS,
+)
+
+
+def register_all(wiring: Wiring) -> None:
+    for feature in FEATURES:
+        feature.register(wiring)
+
+
+def periodic_jobs(settings: Settings) -> list[tuple[str, float]]:
+    """(job kind, interval in seconds) of every feature's periodic job that is on."""
+    return [job for feature in SCHEDULED for job in feature.schedule(settings)]

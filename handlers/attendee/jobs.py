@@ -1,0 +1,422 @@
+"""The durable work behind notetakers: create the bot, follow its webhooks, post the digest."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.jobs import JobRun, PermanentJobError
+from bot.meetings import Meeting, Person, Utterance
+from bot.services import Services
+from bot.slack import Block, PostKey, show_settled
+from bot.store.models import AttendeeBot
+from handlers.attendee import repo
+from handlers.attendee.blocks import (
+    ACTION_RECORDING,
+    build_bots_blocks,
+    build_status_blocks,
+    status_text,
+)
+from handlers.attendee.parsing import When, meeting_link
+from handlers.attendee.states import DUPLICATE, REFUSED, describe
+from handlers.digest.blocks import build_transcript_blocks
+from providers.attendee import (
+    ACTIVE_STATES,
+    PENDING_STATES,
+    AlreadyLeaving,
+    Bot,
+    BotEventType,
+    CreateBot,
+    DuplicateBot,
+    InvalidBotState,
+    WebhookEnvelope,
+    WebhookTrigger,
+)
+from providers.attendee import Utterance as AttendeeUtterance
+from providers.errors import BadRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "attendee"
+JOB_CREATE = "attendee.create_bot"
+JOB_EVENT = "attendee.event"
+JOB_DIGEST = "attendee.digest"
+JOB_LEAVE = "attendee.leave_bot"
+JOB_LIST = "attendee.list_bots"
+JOB_RECORDING = "attendee.recording_link"
+
+TRANSCRIPT_FILE_PART = "transcript.file"
+
+
+class CreateBotJob(BaseModel):
+    request_id: str
+    when: str | None = None
+
+
+class EventJob(BaseModel):
+    envelope: dict[str, Any]
+
+
+class DigestJob(BaseModel):
+    request_id: str
+
+
+class LeaveJob(BaseModel):
+    bot_id: str
+    team_id: str
+    user_id: str
+    response_url: str
+
+
+class ListJob(BaseModel):
+    team_id: str
+    user_id: str
+    response_url: str
+
+
+class RecordingJob(BaseModel):
+    request_id: str
+    user_id: str
+    response_url: str
+
+
+def status_key(row: AttendeeBot, part: str = "status") -> PostKey:
+    return PostKey(PROVIDER, row.id, row.channel_id, part)
+
+
+async def refresh_status(
+    services: Services,
+    request_id: str,
+    event_type: str | None = None,
+    sub_type: str | None = None,
+    *,
+    event_state: str | None = None,
+) -> AttendeeBot:
+    """Render the status message from the stored state (never from the event at hand), so
+    that whichever job renders last shows what the database holds (see ``show_settled``).
+
+    The event (``event_type``, ``sub_type``) explains the status only while the stored state
+    is still ``event_state``, the one that event put the bot in.
+    """
+
+    async def show(row: AttendeeBot) -> None:
+        explained = event_state is None or row.state == event_state
+        rendering = render_status(row, *((event_type, sub_type) if explained else (None, None)))
+        await services.slack.upsert(status_key(row), *rendering)
+
+    row = await show_settled(lambda: repo.get(services.sessions, request_id), show, snapshot)
+    if row is None:
+        raise PermanentJobError(f"notetaker request {request_id} no longer exists")
+    return row
+
+
+def snapshot(row: AttendeeBot) -> dict[str, Any]:
+    """Everything a status message can show of the row."""
+    return {column.key: getattr(row, column.key) for column in AttendeeBot.__table__.columns}
+
+
+def render_status(
+    row: AttendeeBot, event_type: str | None, sub_type: str | None
+) -> tuple[str, list[Block]]:
+    status = describe(row.state, event_type, sub_type)
+    return status_text(status), build_status_blocks(row, status, row.state_detail)
+
+
+async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
+    """Post the status message, then ask Attendee for a bot; safe to run again at any step."""
+    attendee = services.require_attendee()
+    row = await refresh_status(services, payload.request_id)
+    if row.bot_id is not None:
+        return
+    join_at = None
+    if payload.when:
+        zone = await services.slack.user_timezone(row.user_id)
+        join_at = When(payload.when).resolve(services.clock(), zone)
+    settings = services.settings
+    webhooks = None
+    if settings.public_url and settings.public_url.startswith("https://"):
+        # Attendee accepts bot-level webhooks over https only (observed on a real server).
+        webhooks = [
+            {
+                "url": settings.public_url.rstrip("/") + "/webhooks/attendee",
+                "triggers": [str(WebhookTrigger.BOT_STATE_CHANGE)],
+            }
+        ]
+    request = CreateBot(
+        meeting_url=row.meeting_url,
+        bot_name=settings.attendee_bot_name,
+        metadata={
+            "slack_team_id": row.team_id,
+            "slack_channel_id": row.channel_id,
+            "slack_user_id": row.user_id,
+            "debrief_request_id": row.id,
+        },
+        join_at=join_at,
+        deduplication_key=row.dedup_key,
+        webhooks=webhooks,
+    )
+    try:
+        bot = await attendee.create_bot(request)
+    except DuplicateBot:
+        existing = await attendee.find_active_bot(row.dedup_key)
+        if existing is not None and (existing.metadata or {}).get("debrief_request_id") == row.id:
+            bot = existing  # our own earlier attempt went through; its answer was lost
+        else:
+            await repo.apply_state(
+                services.sessions,
+                row.id,
+                DUPLICATE,
+                services.clock(),
+                "Someone already sent one from this channel; follow it there.",
+            )
+            await refresh_status(services, row.id)
+            return
+    except BadRequest as exc:
+        await repo.apply_state(services.sessions, row.id, REFUSED, services.clock(), exc.message)
+        await refresh_status(services, row.id)
+        return
+    await repo.attach_bot(services.sessions, row.id, bot.id)
+    last = bot.last_event
+    await repo.apply_state(
+        services.sessions,
+        row.id,
+        str(bot.state),
+        last.created_at if last else services.clock(),
+        join_at=bot.join_at or join_at,
+    )
+    await refresh_status(services, row.id)
+
+
+async def create_bot_failed(services: Services, payload: CreateBotJob, error: str) -> None:
+    """Tell the channel the notetaker could not be sent, instead of leaving "Sending…"."""
+    await repo.apply_state(
+        services.sessions,
+        payload.request_id,
+        REFUSED,
+        services.clock(),
+        f"Attendee could not be reached ({error}). Try again later.",
+    )
+    await refresh_status(services, payload.request_id)
+
+
+async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -> None:
+    """Act on one Attendee webhook delivery (already verified and deduplicated)."""
+    envelope = WebhookEnvelope.model_validate(payload.envelope)
+    change = envelope.state_change
+    if envelope.trigger != WebhookTrigger.BOT_STATE_CHANGE or change is None:
+        log.debug("attendee %s for %s: nothing to do", envelope.trigger, envelope.bot_id)
+        return
+    row = await repo.find_for_webhook(services.sessions, envelope.bot_id, envelope.bot_metadata)
+    if row is None and envelope.bot_id and envelope.bot_metadata:
+        meeting_url = str(envelope.bot_metadata.get("meeting_url") or "")
+        row = await repo.adopt(
+            services.sessions, envelope.bot_id, meeting_url, envelope.bot_metadata
+        )
+    if row is None:
+        log.info(
+            "attendee bot %s is not one of ours; ignoring its %s", envelope.bot_id, change.new_state
+        )
+        return
+    if row.bot_id is None and envelope.bot_id:
+        await repo.attach_bot(services.sessions, row.id, envelope.bot_id)
+    status = describe(str(change.new_state), str(change.event_type), change.event_sub_type)
+    detail = (
+        status.headline if str(change.event_type) == BotEventType.COULD_NOT_JOIN_MEETING else None
+    )
+    applied = await repo.apply_state(
+        services.sessions, row.id, str(change.new_state), change.created_at, detail
+    )
+    if not applied:
+        log.info(
+            "attendee %s: %s is older than what we know (or a retry); showing the stored state",
+            envelope.bot_id,
+            change.new_state,
+        )
+    # Always render, even when this event changed nothing: a retry of a job whose first attempt
+    # stored the state but failed to update Slack must still update Slack. The upsert skips an
+    # identical message, and the rendering comes from the stored state, never from this event.
+    await refresh_status(
+        services,
+        row.id,
+        str(change.event_type) if applied else None,
+        change.event_sub_type if applied else None,
+        event_state=str(change.new_state),
+    )
+    if change.event_type == BotEventType.POST_PROCESSING_COMPLETED:
+        async with services.sessions() as session, session.begin():
+            await services.queue.enqueue(
+                session,
+                JOB_DIGEST,
+                DigestJob(request_id=row.id),
+                dedupe_key=f"{JOB_DIGEST}:{row.id}",
+            )
+
+
+def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) -> Meeting:
+    """A finished Attendee bot and its transcript, as a provider-neutral meeting."""
+    platform = meeting_link(row.meeting_url).platform if row.meeting_url else "meeting"
+    joined = [e.created_at for e in bot.events if e.type == BotEventType.JOINED_MEETING]
+    left = [
+        e.created_at
+        for e in bot.events
+        if e.type in (BotEventType.LEFT_MEETING, BotEventType.MEETING_ENDED)
+    ]
+    transcript = []
+    first_ms = utterances[0].timestamp_ms if utterances else 0
+    for u in utterances:
+        if not u.text:
+            continue
+        transcript.append(
+            Utterance(
+                speaker=u.speaker_name,
+                text=u.text,
+                start_seconds=(u.timestamp_ms - first_ms) / 1000,
+                duration_seconds=u.duration_ms / 1000,
+            )
+        )
+    started = min(joined) if joined else None
+    ended = max(left) if left else None
+    if started is None and utterances:
+        started = datetime.fromtimestamp(first_ms / 1000, UTC)
+    if ended is None and utterances:
+        last = utterances[-1]
+        ended = datetime.fromtimestamp((last.timestamp_ms + last.duration_ms) / 1000, UTC)
+    day = started.strftime("%d %b %Y") if started else ""
+    people: dict[str, Person] = {}
+    for u in utterances:
+        people.setdefault(u.speaker_name, Person(name=u.speaker_name, is_host=u.speaker_is_host))
+    meeting = Meeting(
+        provider=PROVIDER,
+        meeting_id=bot.id,
+        title=f"{platform} meeting {day}".strip(),
+        started_at=started,
+        ended_at=ended,
+        participants=list(people.values()),
+        transcript=transcript,
+    )
+    for person in meeting.participants:
+        person.talk_seconds = next((s for n, s, _ in meeting.talk_time() if n == person.name), 0.0)
+    return meeting
+
+
+async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -> None:
+    """Post the transcript digest in the status message's thread (updated, never twinned)."""
+    attendee = services.require_attendee()
+    row = await refresh_status(services, payload.request_id)
+    if row.bot_id is None:
+        raise PermanentJobError("the notetaker was never created")
+    bot = await attendee.get_bot(row.bot_id)
+    try:
+        utterances = await attendee.get_transcript(row.bot_id)
+    except NotFound:
+        utterances = []
+    meeting = to_meeting(row, bot, utterances)
+    status_post = await services.slack.find(status_key(row))
+    thread_ts = status_post.ts if status_post else None
+    text = meeting.transcript_text()
+    attach = len(text) > 2800
+    blocks = build_transcript_blocks(
+        meeting, recording_action=(ACTION_RECORDING, row.id), attached=attach
+    )
+    posted = await services.slack.upsert(
+        status_key(row, "digest"), f"Transcript of the {meeting.title}", blocks, thread_ts=thread_ts
+    )
+    if attach and await services.slack.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
+        await services.slack.upload_text(
+            row.channel_id,
+            posted.thread_ts or posted.ts,
+            f"transcript-{row.bot_id}.txt",
+            text,
+            f"Transcript: {meeting.title}",
+        )
+        # Remember the upload so that a retry of this job does not attach it twice.
+        await services.slack.remember(
+            status_key(row, TRANSCRIPT_FILE_PART), "file", posted.thread_ts or posted.ts
+        )
+
+
+async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
+    attendee = services.require_attendee()
+    try:
+        bot = await attendee.get_bot(payload.bot_id)
+    except NotFound:
+        await services.slack.respond(
+            payload.response_url, f"There is no notetaker `{payload.bot_id}`."
+        )
+        return
+    if (bot.metadata or {}).get("slack_team_id") not in (None, payload.team_id):
+        await services.slack.respond(
+            payload.response_url, f"There is no notetaker `{payload.bot_id}` in this workspace."
+        )
+        return
+    try:
+        await attendee.leave_bot(payload.bot_id)
+    except AlreadyLeaving:
+        await services.slack.respond(payload.response_url, "That notetaker is already leaving.")
+        return
+    except InvalidBotState as exc:
+        await services.slack.respond(
+            payload.response_url,
+            f"That notetaker cannot leave now: it is {str(exc.state or 'done').replace('_', ' ')}.",
+        )
+        return
+    await services.slack.respond(
+        payload.response_url, f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it."
+    )
+
+
+async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> None:
+    attendee = services.require_attendee()
+    states = sorted(str(s) for s in ACTIVE_STATES | PENDING_STATES)
+    bots = [
+        bot
+        async for bot in attendee.iter_bots(states=states)
+        if (bot.metadata or {}).get("slack_team_id") == payload.team_id
+    ]
+    await services.slack.respond(
+        payload.response_url,
+        f"{len(bots)} active notetaker(s)",
+        build_bots_blocks(bots, lambda state: describe(state)),
+    )
+
+
+async def job_recording_link(services: Services, payload: RecordingJob, run: JobRun) -> None:
+    """A fresh recording link, fetched at the moment of the click (Attendee's expire in 30 min)."""
+    attendee = services.require_attendee()
+    row = await repo.get(services.sessions, payload.request_id)
+    if row is None or row.bot_id is None:
+        await services.slack.respond(payload.response_url, "I do not know that meeting any more.")
+        return
+    recording = await attendee.get_recording(row.bot_id)
+    if recording is None:
+        await services.slack.respond(
+            payload.response_url, "No recording is available for this meeting (Attendee kept none)."
+        )
+        return
+    expires = services.clock() + timedelta(minutes=30)
+    await services.slack.respond(
+        payload.response_url,
+        "Here is the recording",
+        [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"🎬 <{recording.url}|Open the recording> — "
+                    f"this link stops working at {expires:%H:%M} UTC; click *Recording* again "
+                    "for a new one.",
+                },
+            }
+        ],
+    )
+
+
+async def tell_requester(
+    services: Services, payload: LeaveJob | ListJob | RecordingJob, error: str
+) -> None:
+    await services.slack.respond(
+        payload.response_url, "Attendee is unavailable right now; please try again in a minute."
+    )

@@ -1,0 +1,162 @@
+"""Reading `/debrief join <meeting-url> [at <time>]`: which meetings we accept, and when."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.errors import UserFacingError
+
+JOIN_USAGE = "join <meeting-url> [at <time>]"
+JOIN_EXAMPLE = "`/debrief join https://zoom.us/j/123456789 at 14:30`"
+
+# Host suffix and path pattern of the meeting links Attendee can join.
+_PLATFORMS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("Zoom", "zoom.us", re.compile(r"^/(j|w|s|my|wc(/join)?)/[\w.-]+")),
+    ("Zoom", "zoomgov.com", re.compile(r"^/(j|w|s|my|wc(/join)?)/[\w.-]+")),
+    ("Google Meet", "meet.google.com", re.compile(r"^/[a-z]{3}-[a-z]{4}-[a-z]{3}\b")),
+    ("Microsoft Teams", "teams.microsoft.com", re.compile(r"^/(l/meetup-join/|meet/|v2/)")),
+    ("Microsoft Teams", "teams.live.com", re.compile(r"^/(meet|l/meetup-join)/")),
+)
+
+
+@dataclass(frozen=True)
+class MeetingLink:
+    url: str
+    platform: str
+    host: str
+
+
+def clean_url(text: str) -> str:
+    """Undo Slack's link escaping: ``<https://x|label>`` and ``<https://x>`` become the URL."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].split("|", 1)[0]
+    return text.replace("&amp;", "&")
+
+
+def meeting_link(text: str) -> MeetingLink:
+    """The meeting behind a Zoom, Google Meet or Teams link, or a clear refusal."""
+    url = clean_url(text)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host:
+        raise UserFacingError(
+            f"`{url}` is not a meeting link. Paste the Zoom, Google Meet or Teams link, "
+            f"e.g. {JOIN_EXAMPLE}."
+        )
+    for platform, suffix, path in _PLATFORMS:
+        if (host == suffix or host.endswith("." + suffix)) and path.search(parts.path):
+            normal = urlunsplit(("https", parts.netloc.lower(), parts.path, parts.query, ""))
+            return MeetingLink(normal, platform, host)
+    raise UserFacingError(
+        f"I can only send notetakers to Zoom, Google Meet and Microsoft Teams meetings, "
+        f"and `{url}` does not look like one of those."
+    )
+
+
+@dataclass(frozen=True)
+class When:
+    """A requested join time, read in the requester's time zone."""
+
+    text: str
+
+    def resolve(self, now: datetime, tz: tzinfo) -> datetime:
+        """The moment meant, as an aware datetime; a time already past is refused."""
+        return parse_when(self.text, now, tz)
+
+
+_RELATIVE = re.compile(r"^in\s+(\d{1,4})\s*(m|min|mins|minutes?|h|hr|hrs|hours?)$")
+_CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
+
+
+def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
+    """Read ``14:30``, ``2pm``, ``tomorrow 9:00``, ``2026-11-23 09:00``, ``in 15 minutes`` or
+    an ISO 8601 time with offset. Bare clock times that have passed today mean tomorrow.
+    """
+    raw = " ".join(text.lower().split())
+    if not raw:
+        raise UserFacingError(f"Say when after `at`, e.g. {JOIN_EXAMPLE}.")
+    if m := _RELATIVE.match(raw):
+        amount = int(m.group(1))
+        delta = timedelta(hours=amount) if m.group(2).startswith("h") else timedelta(minutes=amount)
+        return _future(now + delta, now, text)
+    try:
+        iso = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        iso = None
+    if iso is not None and iso.tzinfo is not None:
+        return _future(iso, now, text)
+    local_now = now.astimezone(tz)
+    day: date | None = None
+    rest = raw
+    if iso is not None:  # a date and time without offset: the requester's zone
+        return _future(iso.replace(tzinfo=tz), now, text)
+    first, _, tail = raw.partition(" ")
+    if first == "today":
+        day, rest = local_now.date(), tail
+    elif first == "tomorrow":
+        day, rest = local_now.date() + timedelta(days=1), tail
+    else:
+        try:
+            day, rest = date.fromisoformat(first), tail
+        except ValueError:
+            day = None
+    clock = _CLOCK.match(rest.strip())
+    if clock is None:
+        raise UserFacingError(
+            f"I could not read the time `{text}`. Try `14:30`, `2pm`, `tomorrow 9:00`, "
+            "`2026-11-23 09:00` or `in 15 minutes`."
+        )
+    hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+    if clock.group(3):
+        if not 1 <= hour <= 12:
+            raise UserFacingError(f"`{text}` is not a time of day.")
+        hour = hour % 12 + (12 if clock.group(3) == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise UserFacingError(f"`{text}` is not a time of day.")
+    explicit_day = day is not None
+    when = datetime.combine(day or local_now.date(), time(hour, minute), tzinfo=tz)
+    if not explicit_day and when <= now:
+        when += timedelta(days=1)
+    return _future(when, now, text)
+
+
+def _future(when: datetime, now: datetime, text: str) -> datetime:
+    if when <= now:
+        raise UserFacingError(f"`{text}` has already passed. Leave out `at` to join right away.")
+    if when - now > timedelta(days=90):
+        raise UserFacingError(f"`{text}` is more than 90 days away; schedule it closer to the day.")
+    return when
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    link: MeetingLink
+    when: When | None
+
+
+def parse_join(args: str) -> JoinRequest:
+    """Split `<meeting-url> [at <time>]` and check both parts' syntax."""
+    words = args.split(maxsplit=1)
+    if not words:
+        raise UserFacingError(f"Usage: `/debrief {JOIN_USAGE}` — for example {JOIN_EXAMPLE}.")
+    link = meeting_link(words[0])
+    when = None
+    if len(words) > 1:
+        tail = words[1].strip()
+        keyword, _, time_text = tail.partition(" ")
+        if keyword.lower() != "at":
+            raise UserFacingError(f"I did not understand `{tail}`. Usage: `/debrief {JOIN_USAGE}`.")
+        when = When(time_text.strip())
+    return JoinRequest(link, when)
+
+
+def deduplication_key(team_id: str, channel_id: str, url: str, when: When | None) -> str:
+    """The same request from the same channel gets the same key: Attendee then refuses a twin."""
+    when_text = " ".join(when.text.lower().split()) if when else "now"
+    raw = "\n".join((team_id, channel_id, url, when_text))
+    return "debrief-" + hashlib.sha256(raw.encode()).hexdigest()[:40]

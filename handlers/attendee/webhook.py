@@ -1,0 +1,24 @@
+"""`POST /webhooks/attendee`: verified on the received bytes, then handed to a job."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.services import Services
+from handlers.attendee.jobs import JOB_EVENT
+from handlers.webhooks import Delivery
+from providers.attendee.webhooks import parse_webhook
+from providers.errors import InvalidSignature
+
+
+def parse_attendee_delivery(services: Services, request: web.Request, body: bytes) -> Delivery:
+    secret = services.settings.secret("attendee_webhook_secret")
+    if secret is None:
+        raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
+    envelope = parse_webhook(body, request.headers.get("X-Webhook-Signature"), secret)
+    return Delivery(
+        event_id=envelope.idempotency_key,
+        kind=envelope.trigger,
+        job_kind=JOB_EVENT,
+        payload={"envelope": envelope.model_dump(mode="json")},
+    )

@@ -1,0 +1,103 @@
+"""What the configuration allows: Debrief's own Claritalk client, the URLs Claritalk is given,
+and whether end users can connect their accounts here.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.config import Settings
+from bot.crypto import SecretBox
+from bot.errors import UserFacingError
+from providers.claritalk import ClaritalkClient, ClientCredentials, PersonalAccessToken
+
+CONNECT_PATH = "/claritalk/connect"
+CALLBACK_PATH = "/claritalk/callback"
+WEBHOOK_PATH = "/webhooks/claritalk"
+
+
+def build_client(settings: Settings, http: httpx.AsyncClient) -> ClaritalkClient | None:
+    """Debrief's own client: the Personal Access Token if set, else the service account.
+
+    Args:
+        settings: ``CLARITALK_TOKEN``, or ``CLARITALK_CLIENT_ID`` and ``CLARITALK_CLIENT_SECRET``.
+        http: the shared HTTP client; not closed here.
+    """
+    base_url = settings.claritalk_api_url
+    token = settings.secret("claritalk_token")
+    client_secret = settings.secret("claritalk_client_secret")
+    if token:
+        return ClaritalkClient(http, token_source=PersonalAccessToken(token), base_url=base_url)
+    if settings.claritalk_client_id and client_secret:
+        source = ClientCredentials(
+            http, settings.claritalk_client_id, client_secret, base_url=base_url
+        )
+        return ClaritalkClient(http, token_source=source, base_url=base_url)
+    return None
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The box for stored secrets; ``enabled`` is False when no key is configured."""
+    return SecretBox(settings.encryption_key_list())
+
+
+def public_url(settings: Settings) -> str | None:
+    return settings.public_url.rstrip("/") if settings.public_url else None
+
+
+def callback_url(settings: Settings) -> str:
+    """The ``redirect_uri`` registered with Claritalk (``PUBLIC_URL`` + the callback path)."""
+    base = public_url(settings)
+    if base is None:
+        raise UserFacingError("PUBLIC_URL is not set, so Claritalk cannot send you back here.")
+    return base + CALLBACK_PATH
+
+
+def connect_problem(settings: Settings) -> str | None:
+    """Why end users cannot connect Claritalk accounts on this Debrief, or None when they can."""
+    missing = []
+    if not settings.claritalk_client_id or not settings.secret("claritalk_client_secret"):
+        missing.append("`CLARITALK_CLIENT_ID` and `CLARITALK_CLIENT_SECRET`")
+    if not public_url(settings):
+        missing.append("`PUBLIC_URL`")
+    if missing:
+        return (
+            "Claritalk accounts cannot be connected on this Debrief yet: an admin needs to set "
+            + " and ".join(missing)
+            + " (see `debrief doctor`)."
+        )
+    try:
+        secret_box(settings)
+    except ValueError:
+        return (
+            "Claritalk accounts cannot be connected on this Debrief: `DEBRIEF_ENCRYPTION_KEYS` "
+            "does not hold valid Fernet keys. An admin needs to fix it (see docs/CONFIGURATION.md)."
+        )
+    if not settings.encryption_key_list():
+        return (
+            "Claritalk accounts cannot be connected on this Debrief: `DEBRIEF_ENCRYPTION_KEYS` "
+            "is not set, and Debrief never stores tokens unencrypted. An admin needs to add a "
+            "key (see docs/CONFIGURATION.md)."
+        )
+    return None
+
+
+def webhook_url(settings: Settings) -> str:
+    """The URL Claritalk delivers to: ``PUBLIC_URL/webhooks/claritalk?token=<secret>``.
+
+    Raises:
+        UserFacingError: ``PUBLIC_URL`` or ``CLARITALK_WEBHOOK_SECRET`` is not set.
+    """
+    base = public_url(settings)
+    secret = settings.secret("claritalk_webhook_secret")
+    if base is None or secret is None:
+        raise UserFacingError(
+            "set PUBLIC_URL and CLARITALK_WEBHOOK_SECRET first: Claritalk signs nothing, so the "
+            "secret in the URL is what authenticates its deliveries"
+        )
+    return str(httpx.URL(base + WEBHOOK_PATH, params={"token": secret}))
+
+
+def redacted(url: str) -> str:
+    """A webhook URL fit to print: its query (the secret token) left out."""
+    return str(httpx.URL(url).copy_with(query=None))

@@ -1,0 +1,39 @@
+"""`POST /webhooks/claritalk?token=…`: authenticated on the received bytes, then handed to a job."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from bot.services import Services
+from handlers.claritalk.jobs import JOB_WEBHOOK
+from handlers.webhooks import Delivery
+from providers.claritalk import EVENTS, parse_webhook, verify_request
+
+log = logging.getLogger(__name__)
+
+
+def parse_claritalk_delivery(
+    services: Services, request: web.Request, body: bytes
+) -> Delivery | None:
+    """Verify (URL token, or HMAC header when configured) and parse; None for unknown events."""
+    settings = services.settings
+    verify_request(
+        request.query.get("token"),
+        request.headers,
+        body,
+        token_secret=settings.secret("claritalk_webhook_secret"),
+        hmac_secret=settings.secret("claritalk_webhook_hmac_secret"),
+    )
+    event = parse_webhook(body)
+    if event.event not in EVENTS:
+        log.info("claritalk webhook %r: not an event Debrief acts on", event.event[:100])
+        return None
+    return Delivery(
+        event_id=event.idempotency_key[:255],
+        kind=event.event,
+        job_kind=JOB_WEBHOOK,
+        payload={"body": json.loads(body)},
+    )

@@ -1,0 +1,370 @@
+"""The one renderer from a provider-neutral ``Meeting`` to Slack messages.
+
+A digest is a parent message (title, when and how long, who, the summary, the first action items,
+links) and replies in its thread (the remaining action items, the outline, the insights and a
+transcript excerpt). Every message stays within Slack's limits: long content continues in the
+next section or message with a "continued" marker, never silently cut.
+
+Each action item is a section of its own with a stable ``block_id`` (``digest.item.<n>``, the
+item's 1-based position in ``Meeting.action_items``). Given the items' stored states (who it is
+for, by when, done or not), the section carries an Assign users select and is followed by an
+actions block ``digest.controls.<n>`` (Done / Reopen, due date): two blocks per item, which is
+why a message holds at most ``ITEMS_PER_MESSAGE`` items. Without states (a preview) the items
+are plain lines. Rendering stays a pure function of the meeting and those states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.meetings import ActionItem, Meeting
+from handlers.digest.blocks import format_duration
+from handlers.digest.items import (
+    ACTION_ASSIGN,
+    ACTION_DONE,
+    ACTION_DUE,
+    ACTION_REOPEN,
+    CONTROLS_BLOCK_PREFIX,
+    ITEM_BLOCK_PREFIX,
+    ITEMS_IN_PARENT,
+    ITEMS_PER_MESSAGE,
+    ItemView,
+)
+from handlers.digest.limits import (
+    CONTEXT_TEXT,
+    FIELD_TEXT,
+    HEADER_TEXT,
+    MESSAGE_BLOCKS,
+    SECTION_TEXT,
+)
+from handlers.digest.pack import pack
+from handlers.digest.text import CONTINUED, escape, join_names, link, split_text, truncate
+
+Block = dict[str, Any]
+
+PROVIDER_NAMES = {
+    "attendee": "Attendee",
+    "otter": "Otter.ai",
+    "whereby": "Whereby",
+    "claritalk": "Claritalk",
+}
+#: The stored states of a meeting's items, by 1-based position (``None``: a preview).
+Items = Mapping[int, ItemView] | None
+#: Sections of summary in the parent; a longer summary continues in the thread.
+SUMMARY_SECTIONS_IN_PARENT = 2
+#: An action item longer than this (rare: they are sentences) is cut at a word with "…".
+ITEM_CHARS = 1000
+#: The transcript excerpt: about the first three minutes of talk.
+EXCERPT_CHARS = 2800
+#: Room a section's text keeps for markup around a chunk of content.
+CHUNK = SECTION_TEXT - 100
+#: Slack may count an emoji as two characters; the header keeps a little room for that.
+HEADER_ROOM = HEADER_TEXT - 4
+
+OUTLINE, INSIGHTS, SUMMARY, TRANSCRIPT = "📋 Outline", "💡 Insights", "📄 Summary", "💬 Transcript"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Slack message of a digest: its notification text and its blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """The parent message and the thread replies, in the order they are posted."""
+
+    parent: Part
+    thread: list[Part]
+
+
+def provider_name(provider: str) -> str:
+    return PROVIDER_NAMES.get(provider, provider.title())
+
+
+def section(text: str, *, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def context(*texts: str) -> Block:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(t, CONTEXT_TEXT)} for t in texts if t],
+    }
+
+
+def slack_date(moment: datetime) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    fallback = moment.strftime("%a %d %b %Y, %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def due_text(due: date) -> str:
+    """A due date as people read it: ``Thu 27 Nov 2026``."""
+    return f"{due:%a} {due.day} {due:%b %Y}"
+
+
+def item_text(item: ActionItem, view: ItemView | None = None, provider: str = "") -> str:
+    """One action item: a box (ticked when done), the task, who it is for.
+
+    With its stored state, a second line says who owns it and who decided so (the provider's
+    suggestion or the person who assigned it), when it is due and who closed it.
+    """
+    words = escape(truncate(item.text.strip() or "(no text)", ITEM_CHARS))
+    done = item.is_done if view is None else view.done
+    line = f"✅ ~{words}~" if done else f"◻️ {words}"
+    named = item.assignee_name or item.assignee_email
+    if view is None:
+        return line + (f" — _{escape(named)}_" if named else "")
+    facts: list[str] = []
+    if view.assignee:
+        facts.append(f"👤 <@{view.assignee}>")
+        if view.suggested:
+            facts.append(f"_suggested by {provider_name(provider)}_")
+        elif view.assigned_by:
+            facts.append(f"_assigned by <@{view.assigned_by}>_")
+    else:
+        unassigned = "👤 _unassigned_"
+        if named:
+            unassigned += f" ({provider_name(provider)}: {escape(truncate(named, 100))})"
+        facts.append(unassigned)
+    if view.due is not None:
+        set_by = f", _set by <@{view.due_set_by}>_" if view.due_set_by else ""
+        facts.append(f"📅 due {due_text(view.due)}{set_by}")
+    if view.done:
+        facts.append(f"done by <@{view.closed_by}>" if view.closed_by else "done")
+    elif view.reopened_by:
+        facts.append(f"_reopened by <@{view.reopened_by}>_")
+    return f"{line}\n{' · '.join(facts)}"
+
+
+def item_controls(number: int, view: ItemView) -> Block:
+    """The actions block under an item: Done (or Reopen) and the due-date picker."""
+    button: Block = {
+        "type": "button",
+        "action_id": ACTION_REOPEN if view.done else ACTION_DONE,
+        "text": {"type": "plain_text", "text": "Reopen" if view.done else "✓ Done"},
+        "value": str(view.item_id),
+    }
+    if not view.done:
+        button["style"] = "primary"
+    picker: Block = {
+        "type": "datepicker",
+        "action_id": ACTION_DUE,
+        "placeholder": {"type": "plain_text", "text": "Due date"},
+    }
+    if view.due is not None:
+        picker["initial_date"] = view.due.isoformat()
+    return {
+        "type": "actions",
+        "block_id": f"{CONTROLS_BLOCK_PREFIX}{number}",
+        "elements": [button, picker],
+    }
+
+
+def item_blocks(meeting: Meeting, index: int, items: Items) -> list[Block]:
+    """The ``index``-th (0-based) action item: its section, and its controls when it is stored."""
+    number = index + 1
+    view = items.get(number) if items is not None else None
+    block = section(
+        item_text(meeting.action_items[index], view, meeting.provider),
+        block_id=f"{ITEM_BLOCK_PREFIX}{number}",
+    )
+    if view is None:
+        return [block]
+    select: Block = {
+        "type": "users_select",
+        "action_id": ACTION_ASSIGN,
+        "placeholder": {"type": "plain_text", "text": "Assign"},
+    }
+    if view.assignee:
+        select["initial_user"] = view.assignee
+    block["accessory"] = select
+    return [block, item_controls(number, view)]
+
+
+def items_heading(meeting: Meeting, first: int, last: int, items: Items = None) -> str:
+    total = len(meeting.action_items)
+    done = sum(
+        item.is_done if items is None or n not in items else items[n].done
+        for n, item in enumerate(meeting.action_items, 1)
+    )
+    counts = f"{total}" + (f", {done} done" if done else "")
+    if first == 1 and last == total:
+        return f"*🎯 Action items* ({counts})"
+    continued = f" {CONTINUED}" if first > 1 else ""
+    return f"*🎯 Action items* {first}–{last} of {counts}{continued}"
+
+
+def summary_chunks(meeting: Meeting) -> list[str]:
+    summary = (meeting.summary or "").strip()
+    return split_text(escape(summary), CHUNK) if summary else []
+
+
+def build_fields(meeting: Meeting) -> list[Block]:
+    fields: list[tuple[str, str]] = []
+    if meeting.started_at is not None:
+        fields.append(("When", slack_date(meeting.started_at)))
+    if meeting.length is not None:
+        fields.append(("Length", format_duration(meeting.length)))
+    people = meeting.people()
+    if meeting.owner is not None:
+        fields.append(("Host", escape(truncate(meeting.owner.name, 200))))
+        people = people[1:]
+    if people:
+        room = FIELD_TEXT - 40
+        fields.append(("Participants", join_names([escape(p.name) for p in people], room)))
+    return [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in fields]
+
+
+def build_links(meeting: Meeting) -> str:
+    links = meeting.links
+    found = [
+        (links.provider_page, f"Open in {provider_name(meeting.provider)}"),
+        (links.recording, "Recording"),
+        (links.transcript, "Transcript"),
+        (links.call, "Call link"),
+    ]
+    seen: set[str] = set()
+    shown = []
+    for url, label in found:
+        if url and url not in seen:
+            seen.add(url)
+            shown.append(link(url, label))
+    return "🔗 " + " · ".join(shown) if shown else ""
+
+
+def build_parent(meeting: Meeting, has_thread: bool, items: Items = None) -> Part:
+    """The parent message: everything a reader needs at a glance."""
+    title = meeting.title.strip() or "Untitled meeting"
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(f"📝 {title}", HEADER_ROOM)},
+        }
+    ]
+    fields = build_fields(meeting)
+    if fields:
+        blocks.append({"type": "section", "fields": fields})
+    chunks = summary_chunks(meeting)
+    if chunks:
+        for index, chunk in enumerate(chunks[:SUMMARY_SECTIONS_IN_PARENT]):
+            blocks.append(section(("*📄 Summary*\n" if index == 0 else "") + chunk))
+        if len(chunks) > SUMMARY_SECTIONS_IN_PARENT:
+            blocks.append(context("_The summary continues in the thread._"))
+    else:
+        blocks.append(section(f"_{provider_name(meeting.provider)} gave no summary._"))
+    total = len(meeting.action_items)
+    if total:
+        shown = min(total, ITEMS_IN_PARENT)
+        blocks.append(section(items_heading(meeting, 1, total, items)))
+        for index in range(shown):
+            blocks.extend(item_blocks(meeting, index, items))
+        if total > shown:
+            blocks.append(context(f"…and {total - shown} more action items in the thread."))
+    else:
+        blocks.append(section("*🎯 Action items*\n_None this time._"))
+    footer = [build_links(meeting)]
+    if has_thread:
+        footer.append("🧵 Outline, insights and more in the thread")
+    footer.append(f"via {provider_name(meeting.provider)}")
+    blocks.append(context(*footer))
+    text = truncate(f"Meeting digest: {title}", HEADER_TEXT * 2)
+    return Part(text, blocks)
+
+
+def outline_blocks(meeting: Meeting) -> Iterator[Block]:
+    for part in meeting.outline:
+        stamp = ""
+        if part.start_seconds is not None:
+            minutes, seconds = divmod(int(part.start_seconds), 60)
+            stamp = f" `{minutes:02d}:{seconds:02d}`"
+        body = "\n".join(f"• {escape(point)}" for point in part.points if point.strip())
+        text = f"*{escape(part.title.strip() or 'Untitled section')}*{stamp}"
+        for chunk in split_text(f"{text}\n{body}" if body else text, CHUNK):
+            yield section(chunk)
+
+
+def insight_blocks(meeting: Meeting) -> Iterator[Block]:
+    for insight in meeting.insights:
+        body = "\n".join(f"• {escape(point)}" for point in insight.points if point.strip())
+        if insight.topic:
+            body = f"*{escape(insight.topic)}*" + (f"\n{body}" if body else "")
+        if body:
+            for chunk in split_text(body, CHUNK):
+                yield section(chunk)
+
+
+def excerpt(transcript: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
+    """The opening of a transcript, whole lines only where possible; and whether it was cut."""
+    if len(transcript) <= limit:
+        return transcript, False
+    cut = transcript.rfind("\n", 0, limit)
+    if cut <= 0:
+        return truncate(transcript, limit), True
+    return transcript[:cut], True
+
+
+def transcript_blocks(meeting: Meeting) -> Iterator[Block]:
+    whole = meeting.transcript_text()
+    if not whole:
+        return
+    # Escaping can lengthen the text; cut with room to spare for the ``` fence.
+    shown, cut = excerpt(escape(whole), EXCERPT_CHARS)
+    yield section(f"```{shown}```")
+    if cut:
+        where = meeting.links.transcript or meeting.links.provider_page
+        rest = f" in {link(where, provider_name(meeting.provider))}" if where else ""
+        lines = shown.count("\n") + 1
+        total = whole.count("\n") + 1
+        yield context(
+            f"_Excerpt: the first {lines} of {total} lines. The full transcript is{rest}._"
+        )
+
+
+def build_thread(meeting: Meeting, items: Items = None) -> list[Part]:
+    """The thread replies: remaining action items, then the details, packed into messages."""
+    title = meeting.title.strip() or "Untitled meeting"
+    messages: list[list[Block]] = []
+    total = len(meeting.action_items)
+    for first in range(ITEMS_IN_PARENT, total, ITEMS_PER_MESSAGE):
+        last = min(total, first + ITEMS_PER_MESSAGE)
+        blocks = [section(items_heading(meeting, first + 1, last, items))]
+        for index in range(first, last):
+            blocks.extend(item_blocks(meeting, index, items))
+        messages.append(blocks)
+
+    def details() -> Iterator[tuple[str, Block]]:
+        for chunk in summary_chunks(meeting)[SUMMARY_SECTIONS_IN_PARENT:]:
+            yield SUMMARY, section(chunk)
+        for block in outline_blocks(meeting):
+            yield OUTLINE, block
+        for block in insight_blocks(meeting):
+            yield INSIGHTS, block
+        for block in transcript_blocks(meeting):
+            yield TRANSCRIPT, block
+
+    messages.extend(pack(details(), max_blocks=MESSAGE_BLOCKS))
+    count = len(messages)
+    return [
+        Part(truncate(f"{title}: details ({n}/{count})", HEADER_TEXT * 2), blocks)
+        for n, blocks in enumerate(messages, 1)
+    ]
+
+
+def render_digest(meeting: Meeting, items: Items = None) -> RenderedDigest:
+    """The whole digest of ``meeting``; a pure function of the meeting and its items' stored
+    states (by 1-based position): the same inputs give the same blocks.
+
+    Items with a stored state get their controls; without ``items`` none has (a preview).
+    """
+    thread = build_thread(meeting, items)
+    return RenderedDigest(build_parent(meeting, bool(thread), items), thread)

@@ -1,0 +1,122 @@
+"""Slack listeners for Whereby rooms: thin and fast, every Whereby call left to a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+
+from bot.services import Services
+from bot.store.db import transaction
+from handlers.whereby import repo, rooms
+from handlers.whereby.blocks import read_value
+from handlers.whereby.naming import channel_name, parse_room_args, room_prefix
+from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
+
+
+async def handle_room(ctx: CommandContext) -> Reply:
+    """`/debrief room [<minutes>] [<name>]`: the room is created by a job, answered at once."""
+    services = ctx.services
+    services.require_whereby()
+    request = parse_room_args(ctx.args)
+    slack_name = str(ctx.body.get("channel_name") or "")
+    named = channel_name(slack_name)
+    title = request.name or (f"#{named}" if named else "")
+    row = repo.new_room(
+        team_id=ctx.team_id,
+        channel_id=ctx.channel_id,
+        creator_id=ctx.user_id,
+        minutes=request.minutes,
+        title=title,
+        # Without a usable name here (a private channel), the job asks Slack for one.
+        name_prefix=room_prefix(request.name) or room_prefix(named),
+        now=services.clock(),
+    )
+    async with transaction(services.sessions) as session:
+        session.add(row)
+        await services.queue.enqueue(
+            session,
+            rooms.JOB_CREATE,
+            rooms.CreateRoomJob(
+                room_id=row.id, response_url=ctx.response_url, channel_name=slack_name or None
+            ),
+        )
+    return (
+        f"Opening a Whereby room for {request.minutes} minutes… I'll post its link here and "
+        "send you the host link privately."
+    )
+
+
+async def handle_end_button(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
+) -> None:
+    """ "End room": who may end it is checked by the job (it may need to ask Slack)."""
+    click = click_of(body)
+    team_id, user_id, response_url = click.team_id, click.user_id, click.response_url
+    room_id, _ = read_value(str(action.get("value", "")))
+    # The job is written before the click is acknowledged: once Slack sees the ack, it exists.
+    async with transaction(services.sessions) as session:
+        await services.queue.enqueue(
+            session,
+            rooms.JOB_END,
+            rooms.EndRoomJob(
+                room_id=room_id, team_id=team_id, user_id=user_id, response_url=response_url
+            ),
+        )
+    await ack()
+
+
+async def _link_click(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    respond: AsyncRespond,
+    kind: str,
+) -> None:
+    click = click_of(body)
+    team_id, response_url = click.team_id, click.response_url
+    room_id, item_id = read_value(str(action.get("value", "")))
+    if item_id is None:
+        await tell_clicker(ack, respond, "That button no longer works.")
+        return
+    async with transaction(services.sessions) as session:
+        await services.queue.enqueue(
+            session,
+            rooms.JOB_LINK,
+            rooms.LinkJob(
+                room_id=room_id,
+                kind="recording" if kind == "recording" else "transcript",
+                item_id=item_id,
+                team_id=team_id,
+                response_url=response_url,
+            ),
+        )
+    await ack()
+
+
+async def handle_recording_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    respond: AsyncRespond,
+) -> None:
+    """ "Recording": a fresh access link, fetched for the clicker."""
+    await _link_click(ack, body, action, services, respond, "recording")
+
+
+async def handle_transcript_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    services: Services,
+    respond: AsyncRespond,
+) -> None:
+    """ "Transcript": a fresh access link, fetched for the clicker."""
+    await _link_click(ack, body, action, services, respond, "transcript")
+
+
+async def handle_join_button(ack: AsyncAck) -> None:
+    """ "Join room" opens its URL in the browser; Slack still expects the click acknowledged."""
+    await ack()

@@ -1,0 +1,106 @@
+"""What features plug into: the Bolt app, the job registry, the `/debrief` subcommands and the
+web routes. ``register(wiring)`` in each feature only wires names to functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.jobs import JobRegistry
+from bot.services import Services
+
+
+@dataclass(frozen=True)
+class Click:
+    """Who clicked where, from a ``block_actions`` payload."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+    response_url: str
+
+
+def click_of(body: dict[str, Any]) -> Click:
+    """The ids every button listener needs, read one way for every feature."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return Click(
+        team_id=str((body.get("team") or {}).get("id") or ""),
+        user_id=str((body.get("user") or {}).get("id") or ""),
+        channel_id=str(channel or ""),
+        response_url=str(body.get("response_url") or ""),
+    )
+
+
+async def tell_clicker(ack: AsyncAck, respond: AsyncRespond, text: str) -> None:
+    """Acknowledge a click and answer the clicker alone, leaving the message as it is."""
+    await ack()
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+#: An ephemeral answer: plain text, or keyword arguments for ``ack`` (text, blocks).
+Reply = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """One `/debrief <subcommand> …` invocation."""
+
+    services: Services
+    client: AsyncWebClient
+    args: str
+    team_id: str
+    channel_id: str
+    user_id: str
+    response_url: str
+    trigger_id: str
+    body: dict[str, Any]
+
+
+SubcommandHandler = Callable[[CommandContext], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    handler: SubcommandHandler
+
+
+class Subcommands:
+    """The `/debrief` subcommands, in the order they were added (the order of `help`)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Subcommand] = {}
+
+    def add(self, name: str, usage: str, summary: str, handler: SubcommandHandler) -> None:
+        if name in self._by_name:
+            raise ValueError(f"subcommand {name!r} registered twice")
+        self._by_name[name] = Subcommand(name, usage, summary, handler)
+
+    def get(self, name: str) -> Subcommand | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def __iter__(self) -> Iterator[Subcommand]:
+        return iter(self._by_name.values())
+
+
+@dataclass
+class Wiring:
+    """Everything a feature's ``register`` may attach to."""
+
+    bolt: AsyncApp
+    jobs: JobRegistry
+    commands: Subcommands = field(default_factory=Subcommands)
+    routes: web.RouteTableDef = field(default_factory=web.RouteTableDef)
