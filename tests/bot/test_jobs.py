@@ -1,0 +1,247 @@
+"""The durable queue on both databases: claim, retry, bury, re-pickup, exclusivity, wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, RetryLater, Worker
+from bot.store.db import create_engine, create_sessionmaker, transaction
+from bot.store.models import Job
+from providers.errors import BadRequest, ProviderUnavailable
+
+
+class Echo(BaseModel):
+    n: int
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Recorder:
+    """The 'services' a test job sees: it records what ran and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[int, int]] = []
+        self.fail_with: dict[int, list[BaseException]] = {}
+        self.dead: list[tuple[int, str]] = []
+        self.running: set[int] = set()
+        self.overlaps = 0
+
+
+async def job_echo(services: Recorder, payload: Echo, run: JobRun) -> None:
+    if payload.n in services.running:
+        services.overlaps += 1
+    services.running.add(payload.n)
+    try:
+        await asyncio.sleep(0)
+        failures = services.fail_with.get(payload.n)
+        if failures:
+            raise failures.pop(0)
+        services.ran.append((payload.n, run.attempt))
+    finally:
+        services.running.discard(payload.n)
+
+
+async def echo_dead(services: Recorder, payload: Echo, error: str) -> None:
+    services.dead.append((payload.n, error))
+
+
+@pytest.fixture
+async def setup(database_url: str) -> Any:
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    registry = JobRegistry()
+    registry.add("test.echo", job_echo, Echo, on_dead=echo_dead, max_attempts=3)
+    clock = FakeClock()
+    queue = JobQueue(
+        sessions, registry, QueueConfig(lease_seconds=30, backoff_base=1.0), clock=clock
+    )
+    yield queue, clock, engine
+    await engine.dispose()
+
+
+async def enqueue(queue: JobQueue, *numbers: int, **kwargs: Any) -> list[bool]:
+    async with transaction(queue.sessions) as session:
+        return [await queue.enqueue(session, "test.echo", Echo(n=n), **kwargs) for n in numbers]
+
+
+async def statuses(queue: JobQueue) -> dict[int, tuple[str, int]]:
+    async with queue.sessions() as session:
+        jobs = (await session.execute(select(Job))).scalars()
+        return {j.payload["n"]: (j.status, j.attempts) for j in jobs}
+
+
+async def test_a_job_runs_once_and_is_done(setup: Any) -> None:
+    queue, _clock, _ = setup
+    services = Recorder()
+    await enqueue(queue, 1, 2)
+    worker = Worker(queue, services, name="w1")
+    assert await worker.run_one() and await worker.run_one()
+    assert not await worker.run_one()
+    assert sorted(services.ran) == [(1, 1), (2, 1)]
+    assert await statuses(queue) == {1: ("done", 1), 2: ("done", 1)}
+
+
+async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(setup: Any) -> None:
+    queue, _clock, _ = setup
+    with pytest.raises(RuntimeError):
+        async with transaction(queue.sessions) as session:
+            await queue.enqueue(session, "test.echo", Echo(n=1))
+            raise RuntimeError("the caller failed")
+    assert await statuses(queue) == {}
+
+
+async def test_dedupe_key_enqueues_once(setup: Any) -> None:
+    queue, _clock, _ = setup
+    assert await enqueue(queue, 1, dedupe_key="same") == [True]
+    assert await enqueue(queue, 2, dedupe_key="same") == [False]
+    assert await statuses(queue) == {1: ("queued", 0)}
+
+
+async def test_transient_failures_back_off_then_succeed(setup: Any) -> None:
+    queue, clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [ProviderUnavailable("attendee", "timed out")]
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1")
+    assert await worker.run_one()
+    assert await statuses(queue) == {1: ("queued", 1)}
+    assert not await worker.run_one(), "a failed job must wait for its backoff"
+    clock.advance(5)
+    assert await worker.run_one()
+    assert services.ran == [(1, 2)]
+    assert await statuses(queue) == {1: ("done", 2)}
+
+
+async def test_the_last_attempt_buries_the_job_and_tells_someone(setup: Any) -> None:
+    queue, clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [ProviderUnavailable("attendee", f"down {i}") for i in range(3)]
+    notices: list[tuple[int, str]] = []
+
+    async def on_dead(job: Job, error: str) -> None:
+        notices.append((job.id, error))
+
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1", on_dead=on_dead)
+    for _ in range(3):
+        clock.advance(3600)
+        assert await worker.run_one()
+    assert await statuses(queue) == {1: ("dead", 3)}
+    assert services.dead == [(1, "attendee: down 2")]
+    assert len(notices) == 1 and "down 2" in notices[0][1]
+
+
+async def test_a_permanent_error_buries_at_once(setup: Any) -> None:
+    queue, _clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [BadRequest("attendee", "meeting_url: Invalid", status_code=400)]
+    await enqueue(queue, 1)
+    assert await Worker(queue, services, name="w1").run_one()
+    assert await statuses(queue) == {1: ("dead", 1)}
+    assert services.dead and "Invalid" in services.dead[0][1]
+
+
+async def test_retry_later_polls_without_spending_attempts(setup: Any) -> None:
+    queue, clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [RetryLater(10), RetryLater(10), RetryLater(10), RetryLater(10)]
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1")
+    for _ in range(4):
+        assert await worker.run_one()
+        clock.advance(11)
+    assert await worker.run_one()
+    assert services.ran == [(1, 1)]
+
+
+async def test_a_crashed_workers_job_is_picked_up_again(setup: Any) -> None:
+    queue, clock, _ = setup
+    await enqueue(queue, 1)
+    crashed = await queue.claim("crashed-worker")  # claims, then "dies" without finishing
+    assert crashed is not None
+    services = Recorder()
+    survivor = Worker(queue, services, name="survivor")
+    assert not await survivor.run_one(), "the lease still holds"
+    clock.advance(31)
+    assert await survivor.run_one()
+    assert services.ran == [(1, 2)]
+    # The dead worker coming back cannot overwrite what the survivor did.
+    assert not await queue.finish(crashed, "crashed-worker")
+    assert await statuses(queue) == {1: ("done", 2)}
+
+
+async def test_the_sweeper_returns_expired_leases(setup: Any) -> None:
+    queue, clock, _ = setup
+    await enqueue(queue, 1)
+    assert await queue.claim("gone") is not None
+    assert await queue.sweep() == 0
+    clock.advance(31)
+    assert await queue.sweep() == 1
+    assert await statuses(queue) == {1: ("queued", 1)}
+
+
+async def test_enqueue_wakes_an_idle_worker(setup: Any) -> None:
+    queue, _clock, _ = setup
+    queue.config = QueueConfig(lease_seconds=30, poll_seconds=600)
+    services = Recorder()
+    worker = Worker(queue, services, name="w1")
+    task = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.2)  # idle, waiting up to 600 s
+    await enqueue(queue, 7)
+    for _ in range(100):
+        if services.ran:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    assert services.ran == [(7, 1)], "the worker slept through the enqueue"
+
+
+@pytest.mark.postgres
+async def test_workers_of_two_processes_never_run_one_job_twice(postgres_server: str) -> None:
+    from tests.conftest import reset_postgres
+
+    await reset_postgres(postgres_server)
+    from bot.store.migrate import upgrade
+
+    engines = [create_engine(postgres_server) for _ in range(2)]
+    await upgrade(engines[0])
+    registry = JobRegistry()
+    registry.add("test.echo", job_echo, Echo, max_attempts=3)
+    queues = [
+        JobQueue(create_sessionmaker(e), registry, QueueConfig(poll_seconds=0.05)) for e in engines
+    ]
+    await enqueue(queues[0], *range(300))
+    services = Recorder()
+    workers = [
+        Worker(q, services, name=f"p{i}w{j}") for i, q in enumerate(queues) for j in range(4)
+    ]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    for _ in range(400):
+        if len(services.ran) >= 300:
+            break
+        await asyncio.sleep(0.05)
+    for w in workers:
+        w.stop()
+    await asyncio.gather(*tasks)
+    for e in engines:
+        await e.dispose()
+    numbers = [n for n, _ in services.ran]
+    assert sorted(numbers) == list(range(300)), "every job ran exactly once"
+    assert services.overlaps == 0
+    assert {attempt for _, attempt in services.ran} == {1}

@@ -1,0 +1,128 @@
+"""Delivery under the natural key, against the Slack stand-in and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.jobs import RetryLater
+from bot.meetings import ActionItem, Meeting
+from bot.store.models import Digest, utcnow
+from handlers.digest import DeliveredDigest, deliver_digest
+from handlers.digest.deliver import LEASE, _take_lease
+from handlers.digest.render import ITEMS_IN_PARENT, ITEMS_PER_MESSAGE
+from tests.handlers.digest.support import Rig, huge_meeting, rig, text_of
+
+CHANNEL = "C0MEETINGS"
+
+
+def meeting_with(items: int, summary: str = "We agreed.") -> Meeting:
+    return Meeting(
+        provider="otter",
+        meeting_id="conv-1",
+        title="Weekly sync",
+        summary=summary,
+        action_items=[ActionItem(text=f"Task {n}") for n in range(1, items + 1)],
+    )
+
+
+async def test_redelivery_updates_in_place_and_never_twins(database_url: str) -> None:
+    async with rig(database_url) as r:
+        first = await deliver_digest(r.services, meeting_with(45), CHANNEL)
+        (parent,) = r.slack.messages(CHANNEL)
+        replies = r.slack.thread(CHANNEL, parent.ts)[1:]
+        assert first.changed and first.ts == parent.ts
+        assert len(replies) == first.thread_parts == 2  # 35 items beyond the parent's 10
+
+        again = await deliver_digest(r.services, meeting_with(45), CHANNEL)
+        assert not again.changed, "identical content is left alone"
+        assert r.slack.calls_of("chat.update") == []
+
+        changed = await deliver_digest(r.services, meeting_with(45, "We agreed twice."), CHANNEL)
+        assert changed.changed and changed.ts == parent.ts
+        (still,) = r.slack.messages(CHANNEL)
+        assert "We agreed twice." in text_of(still.blocks)
+        assert len(r.slack.thread(CHANNEL, parent.ts)) == 3
+        assert len(r.slack.calls_of("chat.postMessage")) == 3
+
+
+async def test_a_shorter_version_removes_surplus_replies(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        long = ITEMS_IN_PARENT + 3 * ITEMS_PER_MESSAGE
+        await deliver_digest(r.services, meeting_with(long), CHANNEL)
+        (parent,) = r.slack.messages(CHANNEL)
+        assert len(r.slack.thread(CHANNEL, parent.ts)) == 4
+        short = await deliver_digest(r.services, meeting_with(ITEMS_IN_PARENT + 1), CHANNEL)
+        assert short.thread_parts == 1
+        thread = r.slack.thread(CHANNEL, parent.ts)
+        assert len(thread) == 2, "the two surplus replies were deleted"
+        assert len(r.slack.calls_of("chat.delete")) == 2
+        assert "Task 11" in text_of(thread[1].blocks)
+        stored = await r.services.slack.parts("otter", "conv-1", CHANNEL)
+        assert sorted(p.part for p in stored) == ["digest", "digest.1"]
+
+
+async def test_a_parent_deleted_in_slack_is_posted_again_with_its_thread(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        await deliver_digest(r.services, meeting_with(15), CHANNEL)
+        (old,) = r.slack.messages(CHANNEL)
+        await r.services.slack.client.chat_delete(channel=CHANNEL, ts=old.ts)
+        await deliver_digest(r.services, meeting_with(15, "Changed."), CHANNEL)
+        tombstone, new = r.slack.messages(CHANNEL)
+        assert tombstone.ts == old.ts and not tombstone.bot_id
+        assert new.ts != old.ts
+        replies = r.slack.thread(CHANNEL, new.ts)[1:]
+        assert len(replies) == 1 and "Task 11" in text_of(replies[0].blocks)
+
+
+async def test_two_deliveries_of_one_digest_never_interleave(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        results = await asyncio.gather(
+            deliver_digest(r.services, meeting_with(3), CHANNEL),
+            deliver_digest(r.services, meeting_with(3), CHANNEL),
+            return_exceptions=True,
+        )
+        # Either the second waited its turn (and found nothing to change) or was told to retry.
+        assert all(isinstance(x, RetryLater | DeliveredDigest) for x in results), results
+        assert sum(isinstance(x, DeliveredDigest) and x.changed for x in results) == 1
+        assert len(r.slack.messages(CHANNEL)) == 1
+        assert (await lease(r, CHANNEL)) is None
+
+
+async def test_a_lease_left_by_a_crashed_worker_expires(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        now = utcnow()
+        r.services.clock = lambda: now
+        await _take_lease(r.services, ("otter", "conv-1", CHANNEL), "Weekly sync")
+        with pytest.raises(RetryLater):
+            await deliver_digest(r.services, meeting_with(3), CHANNEL)
+        assert r.slack.messages(CHANNEL) == []
+        r.services.clock = lambda: now + LEASE + timedelta(seconds=1)
+        await deliver_digest(r.services, meeting_with(3), CHANNEL)
+        assert len(r.slack.messages(CHANNEL)) == 1
+
+
+async def lease(r: Rig, channel: str) -> datetime | None:
+    async with r.services.sessions() as session:
+        row = await session.get(Digest, ("otter", "conv-1", channel))
+        assert row is not None
+        return row.lease_until
+
+
+async def test_the_huge_digest_is_accepted_by_slack(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        delivered = await deliver_digest(r.services, huge_meeting(), CHANNEL)
+        (parent,) = r.slack.messages(CHANNEL)
+        thread = r.slack.thread(CHANNEL, parent.ts)
+        assert len(thread) == 1 + delivered.thread_parts
+        assert "All-hands planning marathon" in text_of(parent.blocks)
+
+
+async def test_slacks_refusal_releases_the_lease(sqlite_url: str) -> None:
+    async with rig(sqlite_url) as r:
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            await deliver_digest(r.services, meeting_with(1), "C0HR")  # private, not a member
+        assert (await lease(r, "C0HR")) is None
