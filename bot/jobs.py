@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import pydantic
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import trace_id
@@ -162,26 +162,7 @@ class JobQueue:
         dedupe_key: str | None = None,
     ) -> bool:
         """Add a job in ``session``'s transaction; False when ``dedupe_key`` already exists."""
-        spec = self.registry.get(kind)
-        if spec is None:
-            raise ValueError(f"unknown job kind {kind!r}")
-        data = (
-            payload.model_dump(mode="json") if isinstance(payload, pydantic.BaseModel) else payload
-        )
-        spec.model.model_validate(data)  # refuse a payload the job could never read
-        now = self.clock()
-        values = {
-            "kind": kind,
-            "payload": data,
-            "status": "queued",
-            "attempts": 0,
-            "max_attempts": spec.max_attempts or self.config.max_attempts,
-            "run_at": run_at or now + timedelta(seconds=delay),
-            "dedupe_key": dedupe_key,
-            "trace_id": trace_id.get(),
-            "created_at": now,
-            "updated_at": now,
-        }
+        values = self.job_values(kind, payload, delay=delay, run_at=run_at, dedupe_key=dedupe_key)
         if dedupe_key is None:
             session.add(Job(**values))
             inserted = True
@@ -190,6 +171,45 @@ class JobQueue:
         if inserted:
             _on_commit(session, self.wake)
         return inserted
+
+    async def enqueue_many(self, session: AsyncSession, jobs: list[dict[str, Any]]) -> None:
+        """Add jobs made by :meth:`job_values` in ``session``'s transaction, in one statement."""
+        if not jobs:
+            return
+        await session.execute(insert(Job.__table__), jobs)  # Core executemany: compiled once
+        _on_commit(session, self.wake)
+
+    def job_values(
+        self,
+        kind: str,
+        payload: pydantic.BaseModel | dict[str, Any],
+        *,
+        delay: float = 0.0,
+        run_at: datetime | None = None,
+        dedupe_key: str | None = None,
+        trace: str | None = None,
+    ) -> dict[str, Any]:
+        """A new job's row; refuses (ValueError) a kind or payload no job could run."""
+        spec = self.registry.get(kind)
+        if spec is None:
+            raise ValueError(f"unknown job kind {kind!r}")
+        data = (
+            payload.model_dump(mode="json") if isinstance(payload, pydantic.BaseModel) else payload
+        )
+        spec.model.model_validate(data)  # refuse a payload the job could never read
+        now = self.clock()
+        return {
+            "kind": kind,
+            "payload": data,
+            "status": "queued",
+            "attempts": 0,
+            "max_attempts": spec.max_attempts or self.config.max_attempts,
+            "run_at": run_at or now + timedelta(seconds=delay),
+            "dedupe_key": dedupe_key,
+            "trace_id": trace or trace_id.get(),
+            "created_at": now,
+            "updated_at": now,
+        }
 
     async def claim(self, worker: str) -> Job | None:
         """Lease the next due job (queued, or running with an expired lease) to ``worker``."""

@@ -4,8 +4,10 @@ inbox row and the job in one transaction, and a 2xx before any provider or Slack
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.services import SERVICES, Services
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import insert_ignore_many, transaction
 from bot.store.models import InboxEvent
 from providers.errors import WebhookError
 
@@ -51,22 +53,110 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: The most deliveries one transaction records (4 inbox and 10 job columns a row stay far below
+#: SQLite's and asyncpg's bound-parameter limits).
+MAX_BATCH = 256
+
+
+@dataclass
+class _Waiting:
+    provider: str
+    delivery: Delivery
+    job: dict[str, Any]
+    accepted: asyncio.Future[bool]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.delivery.event_id)
+
+
+class Intake:
+    """Records deliveries in the inbox and enqueues their jobs, many per transaction.
+
+    A commit costs far more than a row. Deliveries that arrive while one batch commits wait
+    and go together in the next, so under load each transaction carries many, and when idle a
+    delivery goes alone at once (no timer, no added wait). Nobody is answered before their
+    delivery is committed. When a batch fails, its deliveries are tried one by one, so one bad
+    row fails its own request only and the others are still recorded.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[_Waiting] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def accept(self, services: Services, provider: str, delivery: Delivery) -> bool:
+        """Record ``delivery`` and enqueue its job atomically; False for a duplicate."""
+        # A payload no job could read fails its own request, before it can join a batch.
+        job = services.queue.job_values(delivery.job_kind, delivery.payload)
+        waiting = _Waiting(provider, delivery, job, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(services))
+        # Shielded: a request that goes away does not take its batch with it.
+        return await asyncio.shield(waiting.accepted)
+
+    async def _flush(self, services: Services) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                results = await self._record(services, batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0], exc)
+                    continue
+                log.warning("a batch of %d deliveries failed (%s); one by one", len(batch), exc)
+                for waiting in batch:
+                    try:
+                        (result,) = await self._record(services, [waiting])
+                    except Exception as single:
+                        _settle(waiting, single)
+                    else:
+                        _settle(waiting, result)
+                continue
+            for waiting, result in zip(batch, results, strict=True):
+                _settle(waiting, result)
+
+    async def _record(self, services: Services, batch: list[_Waiting]) -> list[bool]:
+        """One transaction: the batch's inbox rows, and a job for each delivery not seen before."""
+        now = services.clock()
+        first: dict[tuple[str, str], _Waiting] = {}
+        for waiting in batch:
+            first.setdefault(waiting.key, waiting)
+        rows = [
+            {"provider": p, "event_id": e, "kind": w.delivery.kind, "received_at": now}
+            for (p, e), w in first.items()
+        ]
+        async with transaction(services.sessions) as session:
+            inserted = await insert_ignore_many(
+                session, InboxEvent, rows, (InboxEvent.provider, InboxEvent.event_id)
+            )
+            fresh = [w.key in inserted and first[w.key] is w for w in batch]
+            await services.queue.enqueue_many(
+                session, [w.job for w, new in zip(batch, fresh, strict=True) if new]
+            )
+        return fresh
+
+
+def _settle(waiting: _Waiting, outcome: bool | Exception) -> None:
+    if waiting.accepted.done():
+        return
+    if isinstance(outcome, Exception):
+        waiting.accepted.set_exception(outcome)
+    else:
+        waiting.accepted.set_result(outcome)
+
+
+#: One intake per database a process writes to, keyed by its session factory (tests build many
+#: apps in one process; an intake holds no reference to its key, so it goes with it).
+_INTAKES: weakref.WeakKeyDictionary[Any, Intake] = weakref.WeakKeyDictionary()
+
+
 async def accept(services: Services, provider: str, delivery: Delivery) -> bool:
     """Record the delivery and enqueue its job atomically; False for a duplicate."""
-    async with transaction(services.sessions) as session:
-        fresh = await insert_ignore(
-            session,
-            InboxEvent,
-            {
-                "provider": provider,
-                "event_id": delivery.event_id,
-                "kind": delivery.kind,
-                "received_at": services.clock(),
-            },
-        )
-        if fresh:
-            await services.queue.enqueue(session, delivery.job_kind, delivery.payload)
-    return fresh
+    found = _INTAKES.get(services.sessions)
+    if found is None:
+        found = _INTAKES[services.sessions] = Intake()
+    return await found.accept(services, provider, delivery)
 
 
 def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any]:

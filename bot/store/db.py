@@ -68,8 +68,27 @@ async def transaction(
 
 async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> bool:
     """Insert a row of ``model`` unless it would violate a unique key; True when inserted."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(model).values(**values).on_conflict_do_nothing()
+    statement = _insert(session, model).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_ignore_many(
+    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], key: tuple[Any, ...]
+) -> set[tuple[Any, ...]]:
+    """Insert ``rows`` in one statement, skipping those that would violate a unique key.
+
+    Returns the ``key`` columns' values of the rows inserted.
+    """
+    if not rows:
+        return set()
+    # On the table, not the mapped class, with the rows as parameters rather than in the
+    # statement: one statement whatever the number of rows, compiled once and cached.
+    statement = _insert(session, model.__table__).on_conflict_do_nothing().returning(*key)
+    return {tuple(row) for row in await session.execute(statement, rows)}
+
+
+def _insert(session: AsyncSession, target: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(target)

@@ -1,0 +1,93 @@
+"""The webhook intake commits many deliveries per transaction and still answers each one alone:
+duplicates stay duplicates inside a batch, and one bad delivery fails only its own request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from bot.app import Options, create_web_app
+from bot.services import SERVICES, Services
+from bot.store.models import InboxEvent, Job
+from handlers.attendee.jobs import JOB_EVENT
+from handlers.webhooks import Delivery, accept
+from tests.conftest import PAYLOADS, make_settings
+
+STATE_CHANGE = PAYLOADS / "attendee" / "webhooks"
+
+
+@pytest.fixture
+async def services(aiohttp_client: Any, database_url: str) -> Services:
+    settings = make_settings(database_url=database_url, attendee_api_key="test-key")
+    app = await create_web_app(settings, Options(workers=0, scheduler=False, migrate=False))
+    client = await aiohttp_client(app)
+    found: Services = client.server.app[SERVICES]
+    return found
+
+
+def delivery(event_id: str, **extra: Any) -> Delivery:
+    capture = json.loads(next(iter(sorted(STATE_CHANGE.glob("*.json")))).read_text())
+    envelope = json.loads(capture["raw_body"]) | {"idempotency_key": event_id} | extra
+    return Delivery(event_id, str(envelope["trigger"]), JOB_EVENT, {"envelope": envelope})
+
+
+async def stored(services: Services) -> tuple[int, list[str]]:
+    async with services.sessions() as session:
+        inbox = (await session.execute(select(func.count()).select_from(InboxEvent))).scalar()
+        jobs = (await session.execute(select(Job.payload))).scalars().all()
+    return int(inbox or 0), sorted(p["envelope"]["idempotency_key"] for p in jobs)
+
+
+def count_commits(services: Services) -> list[int]:
+    commits = [0]
+    engine = services.sessions.kw["bind"].sync_engine
+
+    def on_commit(_connection: Any) -> None:
+        commits[0] += 1
+
+    event.listen(engine, "commit", on_commit)
+    return commits
+
+
+async def test_deliveries_that_arrive_together_share_one_commit(services: Services) -> None:
+    commits = count_commits(services)
+    ids = [f"key-{n}" for n in range(40)]
+    results = await asyncio.gather(*(accept(services, "attendee", delivery(i)) for i in ids))
+    assert results == [True] * 40
+    assert commits[0] == 1, "forty deliveries in one transaction"
+    assert await stored(services) == (40, sorted(ids))
+
+
+async def test_a_duplicate_in_the_same_batch_is_a_duplicate(services: Services) -> None:
+    assert await accept(services, "attendee", delivery("seen-before"))
+    ids = ["seen-before", "new-1", "new-2", "new-1", "new-2", "new-3"]
+    results = await asyncio.gather(*(accept(services, "attendee", delivery(i)) for i in ids))
+    assert results == [False, True, True, False, False, True]
+    assert await stored(services) == (4, ["new-1", "new-2", "new-3", "seen-before"])
+
+
+async def test_one_bad_delivery_fails_alone(services: Services) -> None:
+    # A value the JSON column cannot store: the batch's statement fails as a whole, then each
+    # delivery is tried alone and only the bad one's request fails.
+    bad = delivery("bad", extra=datetime.now(UTC))
+    batch = [delivery("good-1"), bad, delivery("good-2")]
+    results = await asyncio.gather(
+        *(accept(services, "attendee", d) for d in batch), return_exceptions=True
+    )
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], Exception)
+    assert await stored(services) == (2, ["good-1", "good-2"])
+    # Nothing was recorded for the failed one, so the provider's retry is taken.
+    assert await accept(services, "attendee", delivery("bad")) is True
+
+
+async def test_a_payload_no_job_can_read_is_refused_before_the_batch(services: Services) -> None:
+    wrong = Delivery("wrong", "bot.state_change", JOB_EVENT, {"not": "an envelope"})
+    with pytest.raises(ValueError):
+        await accept(services, "attendee", wrong)
+    assert await stored(services) == (0, [])
