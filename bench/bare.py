@@ -8,6 +8,8 @@ import os
 
 from aiohttp import web
 
+from bot.cli import event_loop
+
 
 async def receive(request: web.Request) -> web.Response:
     await request.read()
@@ -19,7 +21,15 @@ def main(port: int) -> None:
     app = web.Application()
     app.router.add_post("/webhooks/attendee", receive)
     app.router.add_get("/healthz", receive)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=lambda *_: None)
+    # The same event loop as `debrief serve`, so the ratio compares the work, not the loops.
+    web.run_app(
+        app,
+        loop=event_loop(),
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=lambda *_: None,
+    )
 
 
 if __name__ == "__main__":
