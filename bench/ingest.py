@@ -35,7 +35,16 @@ from bench.harness import (
 from bench.report import Section, main, table
 
 CONCURRENCY = 16
-HEADER = ("server", "webhooks/s", "p50 ms", "p99 ms", "non-2xx", "ratio to bare", "jobs at the end")
+HEADER = (
+    "server",
+    "webhooks/s",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx",
+    "ratio to bare",
+    "server CPU ms a webhook",
+    "jobs at the end",
+)
 POSTGRES_ADMIN_URL = os.environ.get(
     "DEBRIEF_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -52,6 +61,7 @@ class Load:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu_seconds: float = 0.0
     backlog: str = ""
 
     @property
@@ -59,14 +69,30 @@ class Load:
         return self.count / self.seconds if self.seconds else 0.0
 
 
-async def hammer(url: str, deliveries: list[Delivery], warmup: float, seconds: float) -> Load:
-    """Closed-loop load; counts what completed inside the measured window only."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def hammer(
+    url: str, deliveries: list[Delivery], warmup: float, seconds: float, pid: int
+) -> Load:
+    """Closed-loop load; counts what completed inside the measured window only, and the
+    server's CPU time over that window."""
     position = 0
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter()
     window = (start + warmup, start + warmup + seconds)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    cpu: list[float] = []
+
+    async def sample_cpu() -> None:
+        for moment in window:
+            await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+            cpu.append(cpu_seconds(pid))
+
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
@@ -83,10 +109,14 @@ async def hammer(url: str, deliveries: list[Delivery], warmup: float, seconds: f
                     latencies.append(done - sent)
                     errors += 0 if ok else 1
 
+        sampler = asyncio.create_task(sample_cpu())
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        if len(cpu) < 2:  # ran out of deliveries before the window closed
+            sampler.cancel()
+            cpu.append(cpu_seconds(pid))
     # A run that ran out of deliveries measured a shorter window.
     measured = min(time.perf_counter(), window[1]) - window[0]
-    return Load("", len(latencies), measured, latencies, errors)
+    return Load("", len(latencies), measured, latencies, errors, cpu[-1] - cpu[0])
 
 
 def prepare(stage: Stage, count: int) -> list[Delivery]:
@@ -103,14 +133,18 @@ async def measure(
 ) -> Load:
     await process.start()
     try:
-        load = await hammer(process.url + "/webhooks/attendee", deliveries, warmup, seconds)
+        load = await hammer(
+            process.url + "/webhooks/attendee", deliveries, warmup, seconds, process.pid
+        )
         backlog = ""
         if "DATABASE_URL" in process.env:
             stats = await queue_stats(process.env["DATABASE_URL"])
             backlog = ", ".join(f"{k} {v}" for k, v in sorted(stats.items()))
     finally:
         await process.stop()
-    return Load(label, load.count, load.seconds, load.latencies, load.errors, backlog)
+    return Load(
+        label, load.count, load.seconds, load.latencies, load.errors, load.cpu_seconds, backlog
+    )
 
 
 async def run(quick: bool) -> Section:
@@ -159,6 +193,7 @@ async def run(quick: bool) -> Section:
             f"{percentile(load.latencies, 99) * 1000:.1f}",
             load.errors,
             f"{load.rate / bare_rate:.2f}" if bare_rate else "n/a",
+            f"{load.cpu_seconds / load.count * 1000:.2f}" if load.count else "n/a",
             load.backlog or "",
         ]
         for load in loads
