@@ -26,7 +26,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        options: dict[str, Any] = {}
+        if parsed.database not in (None, "", ":memory:"):
+            # SQLite has one writer at a time, and every transaction here takes the write lock
+            # up front (see _on_begin). With one connection, the transactions of this process
+            # queue for it in asyncio and each starts the moment the last ends; with several,
+            # they would queue in SQLite's busy handler, which polls with sleeps of up to
+            # 100 ms (the ingest bench's p99 was around a second). Other processes on the
+            # same file still wait in the busy handler.
+            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **options)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
