@@ -20,11 +20,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import pydantic
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, event, func, insert, or_, select, update
+from sqlalchemy import Table, and_, event, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import trace_id
@@ -34,6 +34,8 @@ from bot.store.models import Job, utcnow
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
+
+JOBS = cast(Table, Job.__table__)
 
 PayloadT = TypeVar("PayloadT", bound=pydantic.BaseModel)
 Clock = Callable[[], datetime]
@@ -176,7 +178,7 @@ class JobQueue:
         """Add jobs made by :meth:`job_values` in ``session``'s transaction, in one statement."""
         if not jobs:
             return
-        await session.execute(insert(Job.__table__), jobs)  # Core executemany: compiled once
+        await session.execute(insert(JOBS), jobs)  # Core executemany: compiled once
         _on_commit(session, self.wake)
 
     def job_values(
