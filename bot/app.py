@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
@@ -124,30 +125,33 @@ async def create_services(
         services.attendee = AttendeeClient(
             http, api_key=api_key, base_url=settings.attendee_api_url
         )
+    # Budgets on the database, so that every process on it spends from the same ones.
+    budgets = SharedBudgets(sessions)
     otter_key = settings.secret("otter_api_key")
     if otter_key:
-        services.otter = OtterClient(http, api_key=otter_key, base_url=settings.otter_api_url)
+        services.otter = OtterClient(
+            http, api_key=otter_key, base_url=settings.otter_api_url, limiter=budgets.otter()
+        )
     whereby_key = settings.secret("whereby_api_key")
     if whereby_key:
         services.whereby = WherebyClient(
             http,
             api_key=whereby_key,
             base_url=settings.whereby_api_url,
-            points_per_minute=settings.whereby_points_per_minute,
+            limiter=budgets.whereby(settings.whereby_points_per_minute),
         )
     # A Personal Access Token, else the service account; None when neither is configured.
-    services.claritalk = build_claritalk_client(settings, http)
+    services.claritalk = build_claritalk_client(
+        settings, http, limiter=budgets.claritalk(), upload_limiter=budgets.claritalk_uploads()
+    )
     return services, runtime
 
 
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     """The Bolt app, verifying Slack's signatures and handing every listener ``services``."""
-    signing_secret = settings.secret("slack_signing_secret")
-    if not signing_secret:
-        raise RuntimeError("SLACK_SIGNING_SECRET is not set: Slack requests cannot be verified")
     bolt = AsyncApp(
         client=services.slack.client,
-        signing_secret=signing_secret,
+        signing_secret=slack_signing_secret(settings),
         # Listeners must finish their own work before answering; see handlers/commands.py.
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -159,6 +163,14 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
 
     bolt.use(inject_services)
     return bolt
+
+
+def slack_signing_secret(settings: Settings) -> str:
+    """The signing secret; without it no Slack request can be verified, so nothing starts."""
+    signing_secret = settings.secret("slack_signing_secret")
+    if not signing_secret:
+        raise RuntimeError("SLACK_SIGNING_SECRET is not set: Slack requests cannot be verified")
+    return signing_secret
 
 
 async def create_web_app(settings: Settings, options: Options | None = None) -> web.Application:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -456,3 +457,34 @@ class ClaritalkReport(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RateBudget(Base):
+    """A provider budget shared by every process on the database (see ``bot.budgets``).
+
+    Its row is locked by whoever spends from the budget, so spenders take turns; times are
+    unix seconds (wall clock), the one clock all processes share.
+    """
+
+    __tablename__ = "rate_budgets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Units a window; lowered when the provider reports a smaller budget.
+    units: Mapped[float] = mapped_column(Double)
+    #: No spending before this (a 429 asked us to wait).
+    blocked_until: Mapped[float] = mapped_column(Double, default=0.0)
+
+
+class RateBudgetSpend(Base):
+    """Units spent from a :class:`RateBudget`, kept until they can no longer count."""
+
+    __tablename__ = "rate_budget_spends"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    budget: Mapped[str] = mapped_column(String(64))
+    spent_at: Mapped[float] = mapped_column(Double)
+    cost: Mapped[float] = mapped_column(Double)
+    #: Set for spending a provider told us about: it counts until then, not for a window.
+    held_until: Mapped[float | None] = mapped_column(Double, default=None)
+
+    __table_args__ = (Index("ix_rate_budget_spends_budget", "budget", "spent_at"),)

@@ -9,31 +9,51 @@ import httpx
 from bot.config import Settings
 from bot.crypto import SecretBox
 from bot.errors import UserFacingError
-from providers.claritalk import ClaritalkClient, ClientCredentials, PersonalAccessToken
+from providers.claritalk import (
+    ClaritalkClient,
+    ClientCredentials,
+    PersonalAccessToken,
+    TokenSource,
+)
+from providers.http import RateLimiter
 
 CONNECT_PATH = "/claritalk/connect"
 CALLBACK_PATH = "/claritalk/callback"
 WEBHOOK_PATH = "/webhooks/claritalk"
 
 
-def build_client(settings: Settings, http: httpx.AsyncClient) -> ClaritalkClient | None:
+def build_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    limiter: RateLimiter | None = None,
+    upload_limiter: RateLimiter | None = None,
+) -> ClaritalkClient | None:
     """Debrief's own client: the Personal Access Token if set, else the service account.
 
     Args:
         settings: ``CLARITALK_TOKEN``, or ``CLARITALK_CLIENT_ID`` and ``CLARITALK_CLIENT_SECRET``.
         http: the shared HTTP client; not closed here.
+        limiter, upload_limiter: its budgets (``bot.budgets``); this process's own when omitted.
     """
     base_url = settings.claritalk_api_url
     token = settings.secret("claritalk_token")
     client_secret = settings.secret("claritalk_client_secret")
     if token:
-        return ClaritalkClient(http, token_source=PersonalAccessToken(token), base_url=base_url)
-    if settings.claritalk_client_id and client_secret:
+        source: TokenSource = PersonalAccessToken(token)
+    elif settings.claritalk_client_id and client_secret:
         source = ClientCredentials(
             http, settings.claritalk_client_id, client_secret, base_url=base_url
         )
-        return ClaritalkClient(http, token_source=source, base_url=base_url)
-    return None
+    else:
+        return None
+    return ClaritalkClient(
+        http,
+        token_source=source,
+        base_url=base_url,
+        limiter=limiter,
+        upload_limiter=upload_limiter,
+    )
 
 
 def secret_box(settings: Settings) -> SecretBox:

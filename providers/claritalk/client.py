@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
+from providers.budget import BudgetLedger, WindowBudget
 from providers.claritalk.models import EVENTS, ClaritalkUser, Meeting
 from providers.claritalk.oauth import DEFAULT_BASE_URL, PROVIDER, TokenSource
 from providers.errors import (
@@ -33,11 +35,11 @@ from providers.errors import (
     ServerError,
 )
 from providers.http import (
+    Clock,
     ProviderTransport,
     RateLimiter,
     RetryPolicy,
     Sleep,
-    TokenBucket,
     error_message,
     retry_after_seconds,
 )
@@ -47,6 +49,27 @@ REQUESTS_PER_MINUTE = 480
 UPLOADS_PER_MINUTE = 50
 #: Path fragments that put a request in the upload budget.
 UPLOAD_MARKERS: tuple[str, ...] = ("/upload", "/recordings")
+
+
+def claritalk_rate_limiter(
+    per_minute: float = REQUESTS_PER_MINUTE,
+    *,
+    window: float = 60.0,
+    ledger: BudgetLedger | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> WindowBudget:
+    """Never more than ``per_minute`` requests in any minute (480 overall, 50 uploads).
+
+    Args:
+        per_minute: the budget, :data:`REQUESTS_PER_MINUTE` or :data:`UPLOADS_PER_MINUTE`.
+        window: the minute, in seconds; benchmarks scale it down.
+        ledger: where requests are counted; this process only when omitted
+            (``bot.budgets`` keeps one in the database that every process shares).
+        clock: monotonic time, or wall time for a ledger shared between processes.
+        sleep: injectable for tests.
+    """
+    return WindowBudget(per_minute, window=window, ledger=ledger, clock=clock, sleep=sleep)
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,7 @@ class ClaritalkClient:
         token_source: a PAT, a service account or a user's OAuth connection.
         base_url: ``CLARITALK_API_URL`` (the API lives under ``/api``).
         limiter: the overall budget; 480 requests a minute in this process by default.
-        upload_limiter: the upload budget; 50 a minute by default.
+        upload_limiter: the upload budget; 50 a minute in this process by default.
         retry: the retry policy.
         sleep: injectable for tests.
         paths: the API paths, for when Claritalk's differ from the assumed ones.
@@ -148,8 +171,11 @@ class ClaritalkClient:
         paths: ClaritalkPaths | None = None,
         webhook_body: Callable[[str, Sequence[str]], dict[str, Any]] = webhook_registration_body,
     ) -> None:
-        overall = limiter or TokenBucket.per_minute(REQUESTS_PER_MINUTE, sleep=sleep)
-        uploads = upload_limiter or TokenBucket.per_minute(UPLOADS_PER_MINUTE, sleep=sleep)
+        overall = limiter or claritalk_rate_limiter(REQUESTS_PER_MINUTE, sleep=sleep)
+        uploads = upload_limiter or claritalk_rate_limiter(UPLOADS_PER_MINUTE, sleep=sleep)
+        #: The budgets pacing this client: every request, and uploads besides.
+        self.limiter: RateLimiter = overall
+        self.upload_limiter: RateLimiter = uploads
         common: dict[str, Any] = {
             "base_url": base_url,
             "headers": {"Accept": "application/json"},

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from providers.budget import BudgetLedger, WindowBudget
 from providers.errors import ProviderResponseError
 from providers.http import (
     Clock,
@@ -18,7 +19,6 @@ from providers.http import (
     RateLimiter,
     RetryPolicy,
     Sleep,
-    TokenBucket,
 )
 from providers.otter.models import (
     AudioLink,
@@ -32,6 +32,8 @@ from providers.otter.models import (
 
 PROVIDER = "otter"
 OTTER_API_URL = "https://api.otter.ai/v1"
+#: Otter's documented budget: 10 requests a second, then 429.
+REQUESTS_PER_SECOND = 10
 
 #: What a digest needs. The transcript is left out because it can be large; ask for it separately.
 DIGEST_INCLUDE = ("action_items", "insights", "outlines")
@@ -42,15 +44,26 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def otter_rate_limiter(
-    *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
-) -> TokenBucket:
+    *,
+    ledger: BudgetLedger | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> WindowBudget:
     """Pacing for Otter's documented 10 requests per second.
 
-    A bucket of rate 10 and burst 10 allows up to 19 requests in a one-second window, and a
-    sliding-window limiter answers the 11th with a 429. Nine a second with no burst never puts more
-    than ten requests in any second, and leaves some room for jitter in network latency.
+    A sliding window never puts more than ten requests in any second of ours; its margin (a
+    tenth of a second, more when round trips are slower) keeps them apart by the time they
+    reach Otter, so that latency jitter cannot bunch eleven into one of Otter's seconds.
+
+    Args:
+        ledger: where requests are counted; this process only when omitted. Give every client
+            of the same key one shared ledger (``bot.budgets`` keeps one in the database).
+        clock: monotonic time, or wall time for a ledger shared between processes.
+        sleep: injectable for tests.
     """
-    return TokenBucket(9.0, 1.0, clock=clock, sleep=sleep)
+    return WindowBudget(
+        REQUESTS_PER_SECOND, window=1.0, margin=0.1, ledger=ledger, clock=clock, sleep=sleep
+    )
 
 
 def conversation_id_from(text: str) -> str:
@@ -97,8 +110,8 @@ class OtterClient:
         http_client: the shared ``httpx.AsyncClient`` (see ``providers.http.build_http_client``).
         api_key: an Otter API key, sent as ``Authorization: Bearer``.
         base_url: the API root; the sandbox stand-in's ``api_url`` in tests.
-        limiter: pacing; :func:`otter_rate_limiter` when omitted. Pass a shared limiter when several
-            clients use the same key.
+        limiter: pacing; :func:`otter_rate_limiter` (in this process) when omitted. Pass a
+            limiter on a shared ledger when several clients or processes use the same key.
         retry: retry policy. Otter reportedly sends no ``Retry-After``, so a 429 backs off
             exponentially.
         sleep: injectable for tests.

@@ -5,35 +5,35 @@ a read costs 1 point, a delete 2, a write 3; Grow plans get 1000 points a minute
 Responses report ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (a
 date); a 429 adds ``Retry-After`` (seconds) and a body ``{"error": …, "data": {"msLeft": n}}``.
 
-Whether Whereby's window is fixed or sliding is not documented. :class:`PointBudget` keeps a
-sliding log (no span of ``window + margin`` seconds ever holds more than the budget), which is
-safe against either kind: any fixed window lies inside some sliding one. The margin covers the
-time between our spending the points and Whereby counting the request: at least ``margin``,
-more when recent round trips were slower.
-
-The accounting sits behind :class:`PointLedger` so that a scale-out deployment can swap the
-in-process :class:`MemoryLedger` for a database-backed one that every process shares.
+Whether Whereby's window is fixed or sliding is not documented. :class:`PointBudget` is a
+:class:`providers.budget.WindowBudget` (a sliding log, safe against either kind) that also reads
+what Whereby reports. Its accounting sits behind a ledger, so that a scale-out deployment can
+swap the in-process :class:`MemoryLedger` for the database-backed one every process shares.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import math
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import httpx
 
+from providers.budget import BudgetLedger, Clock, MemoryLedger, Sleep, WindowBudget
 from providers.http import retry_after_seconds
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+__all__ = [
+    "BUILD_POINTS_PER_MINUTE",
+    "GROW_POINTS_PER_MINUTE",
+    "MemoryLedger",
+    "PointBudget",
+    "PointLedger",
+    "parse_reset",
+    "request_cost",
+    "retry_after",
+]
 
 GROW_POINTS_PER_MINUTE = 1000
 BUILD_POINTS_PER_MINUTE = 100
@@ -105,105 +105,17 @@ def retry_after(response: httpx.Response, *, now: Clock = time.time) -> float | 
     return max(waits) if waits else None
 
 
-class PointLedger(Protocol):
-    """Where a budget's spending is recorded; all times are on the budget's clock.
-
-    Spending is kept by when it happened, not when it expires: ``span`` (the window plus the
-    current safety margin) is given at each call, so a margin learnt later still protects
-    what was spent before. An implementation shared between processes (a database table with
-    a row lock, using wall-clock time) makes the budget hold across them; the in-process
-    :class:`MemoryLedger` is the default.
-    """
-
-    async def spend(self, cost: float, now: float, span: float) -> float:
-        """Record ``cost`` points at ``now`` if what was spent in the last ``span`` seconds
-        leaves room and return 0; otherwise record nothing and return how many seconds to
-        wait before trying again."""
-        ...
-
-    async def block(self, until: float) -> None:
-        """Refuse all spending until ``until`` (a 429 told us to stop)."""
-        ...
-
-    async def sync(self, remaining: float, until: float, now: float, span: float) -> None:
-        """Lower what is left to ``remaining`` until ``until``, if we believed more was left."""
-        ...
-
-    async def set_limit(self, limit: float) -> None:
-        """Lower the budget to ``limit`` points per window (never raises it)."""
-        ...
+#: Whereby's name for the ledger seam; any :class:`providers.budget.BudgetLedger` will do.
+PointLedger = BudgetLedger
 
 
-@dataclass
-class _Spend:
-    at: float
-    cost: float
-    until: float | None = None  # set for spending we were told about, not spending we did
-
-    def frees_at(self, span: float) -> float:
-        return self.until if self.until is not None else self.at + span
-
-
-class MemoryLedger:
-    """A sliding log of what was spent, in this process only."""
-
-    def __init__(self, limit: float) -> None:
-        if limit <= 0:
-            raise ValueError("limit must be positive")
-        self.limit = float(limit)
-        self._log: list[_Spend] = []
-        self._blocked_until = 0.0
-
-    def _live(self, now: float, span: float) -> list[_Spend]:
-        self._log = [entry for entry in self._log if entry.frees_at(span) > now]
-        return self._log
-
-    def used(self, now: float, span: float) -> float:
-        """Points spent in the ``span`` seconds before ``now``."""
-        return sum(entry.cost for entry in self._live(now, span))
-
-    async def spend(self, cost: float, now: float, span: float) -> float:
-        cost = min(cost, self.limit)
-        if now < self._blocked_until:
-            return self._blocked_until - now
-        live = self._live(now, span)
-        used = sum(entry.cost for entry in live)
-        if used + cost <= self.limit:
-            self._log.append(_Spend(now, cost))
-            return 0.0
-        # The earliest moment enough old spending has expired to make room.
-        excess = used + cost - self.limit
-        for entry in sorted(live, key=lambda e: e.frees_at(span)):
-            excess -= entry.cost
-            if excess <= 0:
-                return max(entry.frees_at(span) - now, 0.001)
-        return span  # pragma: no cover - the loop always ends first
-
-    async def block(self, until: float) -> None:
-        self._blocked_until = max(self._blocked_until, until)
-
-    async def sync(self, remaining: float, until: float, now: float, span: float) -> None:
-        believed = self.limit - self.used(now, span)
-        if remaining < believed and until > now:
-            # Spending we did not see (another process, another key): book it as ours.
-            self._log.append(_Spend(now, believed - max(remaining, 0.0), until))
-
-    async def set_limit(self, limit: float) -> None:
-        if 0 < limit < self.limit:
-            self.limit = float(limit)
-
-
-class PointBudget:
+class PointBudget(WindowBudget):
     """A :class:`providers.http.RateLimiter` for Whereby's point budget.
 
-    ``acquire`` waits, before a request is sent, until its points fit the budget; waiters are
-    served first come, first served. ``observe`` lowers our belief when a response reports
-    less remaining (or a lower limit) than we think, never raises it, and learns how long
-    requests take. ``pause`` (a 429) holds every request until the wait has passed.
-
-    Spending counts for ``window`` plus a margin: Whereby counts a request when it arrives,
-    which is up to one round trip after we spent its points, so the margin is the larger of
-    ``margin`` and the slowest recent round trip (capped at a quarter of the window).
+    The sliding window, its margin and the ledger are :class:`providers.budget.WindowBudget`'s;
+    what Whereby adds is read here. ``observe`` lowers our belief when a response reports less
+    remaining (or a lower limit) than we think, never raises it, and learns how long requests
+    take.
 
     Args:
         points_per_minute: the organisation's budget (Grow 1000, Build 100).
@@ -221,60 +133,28 @@ class PointBudget:
         *,
         window: float = 60.0,
         margin: float = 0.25,
-        ledger: PointLedger | None = None,
+        ledger: BudgetLedger | None = None,
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if points_per_minute <= 0 or window <= 0 or margin < 0:
-            raise ValueError("points and window must be positive, margin not negative")
-        self.points = float(points_per_minute)
-        self.window = float(window)
-        self.ledger: PointLedger = ledger or MemoryLedger(self.points)
-        self._margin = float(margin)
-        self._round_trips: deque[float] = deque(maxlen=50)
-        self._clock = clock
+        super().__init__(
+            points_per_minute, window=window, margin=margin, ledger=ledger, clock=clock, sleep=sleep
+        )
         self._wall = wall
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-        self._paused_until = 0.0
-        # observe() and pause() are synchronous (transport hooks); a shared ledger is not, so
-        # their effects are queued here and applied before the next spend.
-        self._pending: list[Callable[[], Awaitable[None]]] = []
 
     @property
-    def span(self) -> float:
-        """How long spent points count: the window plus the current margin."""
-        slowest = max(self._round_trips, default=0.0)
-        return self.window + max(self._margin, min(slowest, self.window / 4))
-
-    async def acquire(self, cost: float = 1.0) -> None:
-        async with self._lock:
-            while True:
-                await self._flush()
-                now = self._clock()
-                if now < self._paused_until:
-                    await self._sleep(self._paused_until - now)
-                    continue
-                wait = await self.ledger.spend(cost, now, self.span)
-                if wait <= 0:
-                    return
-                await self._sleep(wait)
-
-    def pause(self, seconds: float) -> None:
-        until = self._clock() + max(seconds, 0.0)
-        self._paused_until = max(self._paused_until, until)
-        self._pending.append(lambda: self.ledger.block(until))
+    def points(self) -> float:
+        """The budget per window, as we believe it now."""
+        return self.limit
 
     def observe(self, response: httpx.Response) -> None:
-        # A response built by hand (not received) has no round trip to learn from.
-        with contextlib.suppress(RuntimeError):
-            self._round_trips.append(response.elapsed.total_seconds())
+        super().observe(response)
         headers = response.headers
         limit = _number(headers.get("X-RateLimit-Limit"))
-        if limit is not None and limit < self.points:
-            self.points = limit
-            self._pending.append(lambda: self.ledger.set_limit(limit))
+        if limit is not None and limit < self.limit:
+            self.limit = limit
+            self._later(lambda: self.ledger.set_limit(limit))
         remaining = _number(headers.get("X-RateLimit-Remaining"))
         if remaining is None:
             return
@@ -282,12 +162,7 @@ class PointBudget:
         until = self._clock() + (reset - self._wall() if reset is not None else self.window)
         # Judged when applied, against what we believe then: spending of ours that has
         # expired since still counts on Whereby's side until its reset.
-        self._pending.append(lambda: self.ledger.sync(remaining, until, self._clock(), self.span))
-
-    async def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for apply in pending:
-            await apply()
+        self._later(lambda: self.ledger.sync(remaining, until, self._clock(), self.span))
 
 
 def _number(value: str | None) -> float | None:

@@ -2,8 +2,9 @@
 some to both): every webhook makes one job, every job runs once, every meeting gets one status
 message and one digest, and exactly one process runs the scheduler.
 
-Provider budgets are per process (in-memory limiters): they do not hold across two processes.
-That is measured, not asserted, by ``python -m bench.budgets`` (see docs/BENCHMARKS.md).
+Provider budgets are shared through the database (``bot.budgets``): what two processes spend
+together is tested in ``tests/bot/test_budgets.py`` and measured against the providers' stand-ins
+by ``python -m bench.budgets`` (see docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

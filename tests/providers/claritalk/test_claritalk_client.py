@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from providers.budget import MemoryLedger, WindowBudget
 from providers.claritalk import (
     ClaritalkClient,
     ClaritalkPaths,
@@ -16,6 +17,7 @@ from providers.claritalk import (
     DesktopClientOffline,
     PersonalAccessToken,
 )
+from providers.claritalk.client import claritalk_rate_limiter
 from providers.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -27,6 +29,7 @@ from providers.errors import (
     ServerError,
 )
 from providers.http import RetryPolicy
+from tests.conftest import FakeTime
 
 BASE = "https://claritalk.test"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -293,6 +296,28 @@ async def test_uploads_spend_from_their_own_budget_and_the_overall_one(
     assert (len(uploads.acquired), len(overall.acquired)) == (1, 1)
     await client.current_user()
     assert (len(uploads.acquired), len(overall.acquired)) == (1, 2)
+
+
+async def test_claritalks_budget_allows_480_in_any_minute() -> None:
+    t = FakeTime()
+    limiter = claritalk_rate_limiter(clock=t.clock, sleep=t.sleep)
+    for _ in range(480):
+        await limiter.acquire()
+    assert t.now == 0.0
+    await limiter.acquire()
+    assert t.now == pytest.approx(60.25)  # the minute and its margin
+
+
+async def test_the_default_budgets_are_claritalks_in_this_process(
+    http: httpx.AsyncClient, sleeps: Sleeps
+) -> None:
+    client = make_client(http, sleeps, limiter=None, upload_limiter=None)
+    budgets = [client.limiter, client.upload_limiter]
+    assert [(b.limit, b.window) for b in budgets if isinstance(b, WindowBudget)] == [
+        (480, 60.0),
+        (50, 60.0),
+    ]
+    assert all(isinstance(b, WindowBudget) and isinstance(b.ledger, MemoryLedger) for b in budgets)
 
 
 async def test_meetings_are_unwrapped_and_paged_through_links_next(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from providers.budget import MemoryLedger, WindowBudget
 from providers.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -16,7 +17,7 @@ from providers.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from providers.http import RetryPolicy, TokenBucket, Unlimited, build_http_client
+from providers.http import RetryPolicy, Unlimited, build_http_client
 from providers.otter import (
     DIGEST_INCLUDE,
     OtterClient,
@@ -324,8 +325,9 @@ async def test_default_pacing_never_puts_more_than_ten_requests_in_a_second(fake
 async def test_the_default_limiter_is_otters(make_client) -> None:
     client, _ = make_client(lambda r: httpx.Response(200, json={}), limiter=None)
 
-    assert isinstance(client.limiter, TokenBucket)
-    assert (client.limiter.rate, client.limiter.capacity) == (9.0, 1.0)
+    assert isinstance(client.limiter, WindowBudget)
+    assert (client.limiter.limit, client.limiter.window) == (10.0, 1.0)
+    assert isinstance(client.limiter.ledger, MemoryLedger)
 
 
 @pytest.mark.parametrize(
