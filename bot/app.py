@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
 from bot.metrics import Metrics
+from bot.replay import ReplayGuard, answer_replay, forget_expired
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
@@ -46,6 +47,7 @@ from providers.whereby import WherebyClient
 log = logging.getLogger(__name__)
 
 BOLT = web.AppKey("bolt", AsyncApp)
+REPLAY = web.AppKey("replay", ReplayGuard)
 
 JOB_SWEEP = "queue.sweep"
 #: How long finished jobs and seen webhook ids are kept (ids longer: providers retry for days).
@@ -165,6 +167,11 @@ def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     return bolt
 
 
+def create_replay_guard(settings: Settings, services: Services) -> ReplayGuard:
+    """What refuses a signed Slack request sent a second time (see ``bot/replay.py``)."""
+    return ReplayGuard(slack_signing_secret(settings), services.sessions, services.clock)
+
+
 def slack_signing_secret(settings: Settings) -> str:
     """The signing secret; without it no Slack request can be verified, so nothing starts."""
     signing_secret = settings.secret("slack_signing_secret")
@@ -193,6 +200,7 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
                 "run `debrief migrate` first"
             )
         bolt = create_bolt_app(settings, services)
+        replay = create_replay_guard(settings, services)
     except BaseException:
         await _close(runtime)
         raise
@@ -206,6 +214,7 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
     )
     app[SERVICES] = services
     app[BOLT] = bolt
+    app[REPLAY] = replay
     app[RUNTIME] = runtime
     app.router.add_post("/slack/events", handle_slack_events)
     app.router.add_get("/healthz", handle_healthz)
@@ -280,6 +289,7 @@ async def job_sweep(services: Services, payload: SweepJob, run: JobRun) -> None:
         await session.execute(
             delete(InboxEvent).where(InboxEvent.received_at < now - INBOX_RETENTION)
         )
+        await forget_expired(session, now)  # Slack signatures: minutes, not INBOX_RETENTION
         # An intent left by a job that died for good is past any retry that could adopt it.
         await session.execute(
             delete(SlackPostIntent).where(SlackPostIntent.posting_since < now - DONE_JOB_RETENTION)
@@ -331,13 +341,21 @@ def _route(request: web.Request) -> str:
 
 
 async def handle_slack_events(request: web.Request) -> web.Response:
+    """Every Slack request, to Bolt: once each, a signed request sent again being refused."""
     bolt = request.app[BOLT]
     try:
         bolt_request = await to_bolt_request(request)
     except (web.RequestPayloadError, UnicodeDecodeError) as exc:
         # A body that does not decode is the sender's fault, not ours: 400, never 500.
         raise web.HTTPBadRequest(text="the body could not be decoded") from exc
+    replay = request.app[REPLAY]
+    # Bolt verifies the signature again; only an authentic request has a key.
+    key = replay.key(bolt_request.raw_body, bolt_request.headers)
+    if key is not None and not await replay.claim(key):
+        return answer_replay(key, bolt_request.headers)
     response = await bolt.async_dispatch(bolt_request)
+    if key is not None and response.status >= 500:
+        await replay.release(key)
     return await to_aiohttp_response(response)
 
 

@@ -1,6 +1,7 @@
-"""Requests that must be refused, through the real app over HTTP: forged, stale and replayed
-Slack requests (Bolt's signature check), oversized and compression-bomb bodies (413), and
-meeting links whose host resolves to a private, loopback or link-local address.
+"""Requests that must be refused, through the real app over HTTP: forged and stale Slack requests
+(Bolt's signature check), replayed ones (remembered in the database, on SQLite and PostgreSQL),
+oversized and compression-bomb bodies (413), and meeting links whose host resolves to a private,
+loopback or link-local address.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import func, select
 
+from bot.replay import PROVIDER
+from bot.store.models import InboxEvent, Job
+from handlers.action_items.listeners import JOB_HOME
+from handlers.attendee.jobs import JOB_LEAVE
 from sandbox.slack import driver
 from sandbox.slack.signing import sign
 from sandbox.world import World
@@ -28,6 +34,13 @@ LIMIT = 64 * 1024
 async def world(sqlite_url: str) -> AsyncIterator[World]:
     options = world_options(sqlite_url, settings={"max_webhook_bytes": LIMIT})
     async with World(options) as started:
+        yield started
+
+
+@pytest.fixture
+async def shared_world(database_url: str) -> AsyncIterator[World]:
+    """The world on SQLite, then on PostgreSQL: what was seen is remembered in the database."""
+    async with World(world_options(database_url)) as started:
         yield started
 
 
@@ -90,18 +103,156 @@ async def test_a_forged_button_click_is_refused(world: World) -> None:
     assert delivery.status == 401
 
 
-async def test_a_replay_inside_the_window_is_accepted_but_sends_one_notetaker(world: World) -> None:
-    """Bolt refuses replays only once they are five minutes old; inside that window the
-    request is authentic and acted on again, so the actions must be idempotent."""
+async def count(world: World, statement: Any) -> int:
+    async with world.services.sessions() as session:
+        return int((await session.execute(statement)).scalar_one())
+
+
+async def jobs_of(world: World, kind: str) -> int:
+    return await count(world, select(func.count()).select_from(Job).where(Job.kind == kind))
+
+
+async def has_jobs(world: World, kind: str, n: int) -> bool:
+    return await jobs_of(world, kind) >= n
+
+
+async def remembered(world: World) -> int:
+    """How many Slack requests the app remembers having accepted."""
+    statement = select(func.count()).select_from(InboxEvent).where(InboxEvent.provider == PROVIDER)
+    return await count(world, statement)
+
+
+def leave_click_body(world: World) -> bytes:
+    """A click on a status message's Leave button, as Slack sends it (each click is unique)."""
+    ws = world.slack.workspace
+    button = {
+        "type": "button",
+        "action_id": "attendee.leave",
+        "text": {"type": "plain_text", "text": "Make it leave"},
+        "value": "bot_replayed00000000",
+    }
+    message = ws.post(
+        ws.channel("C0MEETINGS"), text="status", blocks=[{"type": "actions", "elements": [button]}]
+    )
+    block_id, element = driver.find_element(message.blocks, "attendee.leave", None)
+    payload = driver.block_actions(
+        ws,
+        message,
+        driver.action(element, block_id, None, ws.next_ts()),
+        user_id="U0ADA",
+        verification_token=world.slack.verification_token,
+    )
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def home_opened_body(world: World) -> bytes:
+    envelope = driver.event_envelope(
+        world.slack.workspace,
+        driver.app_home_opened(world.slack.workspace, "U0ADA"),
+        event_id="Ev0REPLAYED",
+        verification_token=world.slack.verification_token,
+    )
+    return json.dumps(envelope).encode()
+
+
+def refused_as_replay(delivery: Any) -> bool:
+    return delivery.status == 401 and "replayed" in delivery.json["error"]
+
+
+async def test_a_replayed_command_is_refused_and_acted_on_once(shared_world: World) -> None:
+    world = shared_world
     body = command_body(world, "join https://zoom.us/j/123456789")
     stamp = int(time.time())
     first = await world.slack.deliver(world.app_url, body, timestamp=stamp)
     replay = await world.slack.deliver(world.app_url, body, timestamp=stamp)
-    assert (first.status, replay.status) == (200, 200)
-    assert "Sending a notetaker" in first.json["text"]
-    assert "already on its way" in replay.json["text"]
+    assert first.status == 200 and "Sending a notetaker" in first.json["text"]
+    assert refused_as_replay(replay), replay.body
     await world.settle()
     assert len(world.attendee.bots) == 1
+
+
+async def test_a_replayed_click_is_refused_and_acted_on_once(shared_world: World) -> None:
+    world = shared_world
+    body = leave_click_body(world)
+    stamp = int(time.time())
+    first = await world.slack.deliver(world.app_url, body, timestamp=stamp)
+    replays = [await world.slack.deliver(world.app_url, body, timestamp=stamp) for _ in range(2)]
+    assert first.status == 200
+    assert all(refused_as_replay(replay) for replay in replays)
+    await world.settle()
+    assert await jobs_of(world, JOB_LEAVE) == 1
+
+
+async def test_a_replayed_event_is_refused_and_acted_on_once(shared_world: World) -> None:
+    world = shared_world
+    body = home_opened_body(world)
+    stamp = int(time.time())
+    first = await world.slack.deliver(world.app_url, body, "application/json", timestamp=stamp)
+    replay = await world.slack.deliver(world.app_url, body, "application/json", timestamp=stamp)
+    assert first.status == 200
+    assert refused_as_replay(replay)
+    await world.slack.wait_for("home_published", user="U0ADA")
+    await world.settle()
+    assert await jobs_of(world, JOB_HOME) == 1
+
+
+async def test_a_retry_carrying_the_same_signature_is_dropped_a_re_signed_one_runs(
+    shared_world: World,
+) -> None:
+    """Slack's retries are signed anew and so pass; one that re-used the first attempt's
+    signature would mean the first attempt was accepted: a 200 that runs nothing, so that
+    Slack stops retrying."""
+    world = shared_world
+    body = home_opened_body(world)
+    stamp = int(time.time())
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    first = await world.slack.deliver(world.app_url, body, "application/json", timestamp=stamp)
+    same = await world.slack.deliver(
+        world.app_url, body, "application/json", timestamp=stamp, headers=retry
+    )
+    assert (first.status, same.status, same.json) == (200, 200, {"status": "duplicate"})
+    await world.slack.wait_for("home_published", user="U0ADA")
+    await world.settle()
+    assert await jobs_of(world, JOB_HOME) == 1
+    re_signed = await world.slack.deliver(
+        world.app_url, body, "application/json", timestamp=stamp + 1, headers=retry
+    )
+    assert re_signed.status == 200
+    await world.eventually(lambda: has_jobs(world, JOB_HOME, 2))
+    await world.settle()
+    assert await jobs_of(world, JOB_HOME) == 2
+
+
+async def test_a_forged_replay_is_still_refused_as_forged(shared_world: World) -> None:
+    world = shared_world
+    body = command_body(world, "join https://zoom.us/j/123456789")
+    stamp = int(time.time())
+    forged = sign("not-the-secret", stamp, body)
+    answers = [
+        await world.slack.deliver(world.app_url, body, timestamp=stamp, signature=forged)
+        for _ in range(2)
+    ]
+    assert [(a.status, a.json) for a in answers] == [(401, {"error": "invalid request"})] * 2
+    assert await remembered(world) == 0, "a forged request is not remembered"
+    authentic = await world.slack.deliver(world.app_url, body, timestamp=stamp)
+    again = await world.slack.deliver(world.app_url, body, timestamp=stamp, signature=forged)
+    assert authentic.status == 200
+    assert (again.status, again.json) == (401, {"error": "invalid request"})
+    await world.settle()
+    assert len(world.attendee.bots) == 1
+
+
+async def test_the_same_body_at_two_timestamps_is_two_requests(shared_world: World) -> None:
+    world = shared_world
+    body = leave_click_body(world)
+    stamp = int(time.time())
+    answers = [
+        await world.slack.deliver(world.app_url, body, timestamp=t) for t in (stamp - 1, stamp)
+    ]
+    assert [a.status for a in answers] == [200, 200]
+    await world.settle()
+    assert await jobs_of(world, JOB_LEAVE) == 2
+    assert await remembered(world) == 2
 
 
 async def test_an_oversized_webhook_is_413(world: World) -> None:

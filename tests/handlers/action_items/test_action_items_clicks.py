@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import date
 from urllib.parse import urlencode
 
@@ -171,13 +172,17 @@ async def test_two_assignments_racing_leave_one_consistent_state(database_url: s
 async def test_the_same_click_delivered_twice_changes_things_once(database_url: str) -> None:
     async with rig(database_url) as r:
         parent = await deliver(r, product_sync())
-        # Slack's exact block_actions body, delivered twice, and once more after a later change.
+        # Slack's exact block_actions body, delivered twice, and once more after a later change;
+        # signed anew each time, as Slack signs a redelivery (the same signature twice is a
+        # replay, refused before any listener: tests/security/test_requests.py).
         body = assign_payload(r, current(r, parent), "U0GRACE", user="U0ADA")
-        assert [(await r.slack.deliver(app_url(r), body)).status for _ in range(2)] == [200, 200]
+        stamp = int(time.time())
+        redelivered = [await r.slack.deliver(app_url(r), body, timestamp=stamp - n) for n in (2, 1)]
+        assert [d.status for d in redelivered] == [200, 200]
         await r.drain()
         await click(r, parent, ACTION_ASSIGN, 3, user="U0ADA", selected_user="U0ALAN")
         await r.drain()
-        assert (await r.slack.deliver(app_url(r), body)).status == 200
+        assert (await r.slack.deliver(app_url(r), body, timestamp=stamp)).status == 200
         await r.drain()
 
         assert len(await jobs_of(r, JOB_APPLY)) == 2
