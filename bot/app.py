@@ -122,13 +122,13 @@ async def create_services(
         http=http,
         clock=options.clock,
     )
+    # Budgets on the database, so that every process on it spends from the same ones.
+    budgets = SharedBudgets(sessions)
     api_key = settings.secret("attendee_api_key")
     if api_key:
         services.attendee = AttendeeClient(
-            http, api_key=api_key, base_url=settings.attendee_api_url
+            http, api_key=api_key, base_url=settings.attendee_api_url, limiter=budgets.attendee()
         )
-    # Budgets on the database, so that every process on it spends from the same ones.
-    budgets = SharedBudgets(sessions)
     otter_key = settings.secret("otter_api_key")
     if otter_key:
         services.otter = OtterClient(

@@ -11,6 +11,7 @@ processes share (they are as far apart as the hosts' clocks are, milliseconds un
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import insert_ignore, transaction
 from bot.store.models import RateBudget, RateBudgetSpend
+from providers.attendee.client import DEFAULT_POSTS_PER_MINUTE, attendee_rate_limiter
 from providers.budget import WindowBudget, booked_for_sync, fits, wait_for_room
 from providers.claritalk.client import (
     REQUESTS_PER_MINUTE,
     UPLOADS_PER_MINUTE,
     claritalk_rate_limiter,
 )
-from providers.http import Clock
+from providers.http import Clock, Sleep
 from providers.otter.client import REQUESTS_PER_SECOND, otter_rate_limiter
 from providers.whereby.budget import PointBudget
 
@@ -197,31 +199,44 @@ class SharedBudgets:
     Args:
         sessions: the application's sessions.
         clock: wall-clock unix seconds (the ledger is shared between processes).
+        sleep: how the limiters wait; injectable for tests.
     """
 
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = time.time
+    sleep: Sleep = asyncio.sleep
 
     def ledger(self, name: str, limit: float) -> DatabaseLedger:
         """The shared ledger of the budget ``name``."""
         return DatabaseLedger(self.sessions, name, limit, clock=self.clock)
 
+    def attendee(self) -> WindowBudget:
+        """The Attendee project's POSTs: 3000 a minute (other requests cost nothing)."""
+        ledger = self.ledger("attendee", DEFAULT_POSTS_PER_MINUTE)
+        return attendee_rate_limiter(
+            DEFAULT_POSTS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
+        )
+
     def otter(self) -> WindowBudget:
         """Otter's 10 requests a second, for its one API key."""
         ledger = self.ledger("otter", REQUESTS_PER_SECOND)
-        return otter_rate_limiter(ledger=ledger, clock=self.clock)
+        return otter_rate_limiter(ledger=ledger, clock=self.clock, sleep=self.sleep)
 
     def whereby(self, points_per_minute: float) -> PointBudget:
         """The organisation's point budget, shared by all its keys."""
         ledger = self.ledger("whereby", points_per_minute)
-        return PointBudget(points_per_minute, ledger=ledger, clock=self.clock)
+        return PointBudget(points_per_minute, ledger=ledger, clock=self.clock, sleep=self.sleep)
 
     def claritalk(self) -> WindowBudget:
         """Debrief's own Claritalk access: 480 requests a minute."""
         ledger = self.ledger("claritalk", REQUESTS_PER_MINUTE)
-        return claritalk_rate_limiter(REQUESTS_PER_MINUTE, ledger=ledger, clock=self.clock)
+        return claritalk_rate_limiter(
+            REQUESTS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
+        )
 
     def claritalk_uploads(self) -> WindowBudget:
         """Debrief's own Claritalk uploads: 50 a minute (they count in the 480 as well)."""
         ledger = self.ledger("claritalk.uploads", UPLOADS_PER_MINUTE)
-        return claritalk_rate_limiter(UPLOADS_PER_MINUTE, ledger=ledger, clock=self.clock)
+        return claritalk_rate_limiter(
+            UPLOADS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
+        )

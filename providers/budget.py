@@ -151,9 +151,12 @@ class WindowBudget:
     """A :class:`providers.http.RateLimiter` allowing ``limit`` units in any ``window`` seconds.
 
     ``acquire`` waits, before a request is sent, until its units fit the budget; waiters in
-    this process are served first come, first served. ``pause`` (a 429) holds every request
-    until the wait has passed, in every process sharing the ledger. ``observe`` learns how long
-    requests take, to widen the margin; subclasses also read what a provider reports.
+    this process are served first come, first served, so a heavy request is not starved by
+    lighter ones behind it. ``pause`` (a 429) holds every request that costs something until
+    the wait has passed, in every process sharing the ledger. A request that costs nothing
+    (one the provider does not count, such as Attendee's GETs) never waits, not even during a
+    pause, and never touches the ledger. ``observe`` learns how long requests take, to widen
+    the margin; subclasses also read what a provider reports.
 
     Spending counts for ``window`` plus a margin: a provider counts a request when it arrives,
     which is up to one round trip after we spent its units, so the margin is the larger of
@@ -200,6 +203,8 @@ class WindowBudget:
         return self.window + max(self._margin, min(slowest, self.window / 4))
 
     async def acquire(self, cost: float = 1.0) -> None:
+        if cost <= 0:
+            return
         async with self._lock:
             while True:
                 await self._flush()

@@ -8,8 +8,7 @@ from providers.attendee.client import (
     AttendeeClient,
     DuplicateBot,
     InvalidBotState,
-    PostsOnlyBucket,
-    default_limiter,
+    attendee_rate_limiter,
     post_cost,
 )
 from providers.attendee.models import (
@@ -73,7 +72,6 @@ __all__ = [
     "DuplicateBot",
     "InvalidBotState",
     "ParticipantEvent",
-    "PostsOnlyBucket",
     "Recording",
     "StateChange",
     "Transcript",
@@ -82,9 +80,9 @@ __all__ = [
     "WebhookEnvelope",
     "WebhookEvent",
     "WebhookTrigger",
+    "attendee_rate_limiter",
     "canonical_json",
     "decode_secret",
-    "default_limiter",
     "is_terminal",
     "parse_webhook",
     "post_cost",

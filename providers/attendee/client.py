@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +14,9 @@ import httpx
 import pydantic
 
 from providers.attendee.models import Bot, BotPage, CreateBot, Recording, Transcript, Utterance
+from providers.budget import BudgetLedger, WindowBudget
 from providers.errors import BadRequest, Conflict, NotFound, ProviderResponseError
-from providers.http import ProviderTransport, RateLimiter, RetryPolicy, Sleep, TokenBucket
+from providers.http import Clock, ProviderTransport, RateLimiter, RetryPolicy, Sleep
 
 PROVIDER = "attendee"
 DEFAULT_BASE_URL = "https://app.attendee.dev"
@@ -53,25 +55,34 @@ class AlreadyLeaving(InvalidBotState):
     """Leave was refused because the bot is already leaving, processing or finished."""
 
 
-class PostsOnlyBucket(TokenBucket):
-    """Attendee throttles POSTs only; requests that cost nothing never wait, not even on a pause."""
-
-    async def acquire(self, cost: float = 1.0) -> None:
-        if cost <= 0:
-            return
-        await super().acquire(cost)
-
-
 def post_cost(method: str) -> float:
-    """A request's weight in Attendee's budget: 1 for POST, 0 for anything else."""
+    """A request's weight in Attendee's budget: 1 for POST, 0 (never waits) for anything else."""
     return 1.0 if method.upper() == "POST" else 0.0
 
 
-def default_limiter(
-    posts_per_minute: float = DEFAULT_POSTS_PER_MINUTE, **kwargs: Any
-) -> PostsOnlyBucket:
-    """A limiter for Attendee's per-project POST budget; ``kwargs`` go to :class:`TokenBucket`."""
-    return PostsOnlyBucket(posts_per_minute / 60.0, posts_per_minute, **kwargs)
+def attendee_rate_limiter(
+    posts_per_minute: float = DEFAULT_POSTS_PER_MINUTE,
+    *,
+    window: float = 60.0,
+    ledger: BudgetLedger | None = None,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> WindowBudget:
+    """Never more than ``posts_per_minute`` POSTs in any minute, for one Attendee project.
+
+    Attendee throttles POSTs only: with :func:`post_cost` every other request costs nothing,
+    and a :class:`WindowBudget` never holds a request that costs nothing, not even while a 429
+    pauses the POSTs.
+
+    Args:
+        posts_per_minute: the project's budget (self-hosted Attendee's default is 3000).
+        window: the minute, in seconds; benchmarks scale it down.
+        ledger: where POSTs are counted; this process only when omitted. Give every client of
+            the same project one shared ledger (``bot.budgets`` keeps one in the database).
+        clock: monotonic time, or wall time for a ledger shared between processes.
+        sleep: injectable for tests.
+    """
+    return WindowBudget(posts_per_minute, window=window, ledger=ledger, clock=clock, sleep=sleep)
 
 
 def _api_root(base_url: str) -> str:
@@ -120,8 +131,9 @@ class AttendeeClient:
         http_client: the shared ``httpx.AsyncClient``; not closed here.
         api_key: the project's API key, sent as ``Authorization: Token <key>``.
         base_url: Attendee's address (``ATTENDEE_API_URL``); ``/api/v1`` is appended.
-        limiter: the POST budget; :func:`default_limiter` (3000 POSTs a minute) when omitted.
-            Pass one shared limiter to every client of the same Attendee project.
+        limiter: the POST budget; :func:`attendee_rate_limiter` (3000 POSTs a minute, in this
+            process) when omitted. Pass one limiter on a shared ledger to every client of the
+            same Attendee project.
         retry: the retry policy; the transport's default when omitted.
         sleep: injectable for tests.
     """
@@ -143,11 +155,16 @@ class AttendeeClient:
             http_client,
             base_url=_api_root(base_url),
             headers={"Authorization": f"Token {api_key}", "Accept": "application/json"},
-            limiter=limiter if limiter is not None else default_limiter(sleep=sleep),
+            limiter=limiter if limiter is not None else attendee_rate_limiter(sleep=sleep),
             cost=post_cost,
             retry=retry,
             sleep=sleep,
         )
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The limiter pacing this client's POSTs."""
+        return self._transport.limiter
 
     async def create_bot(self, bot: CreateBot | None = None, /, **fields: Any) -> Bot:
         """Send a bot to a meeting (state ``joining``, or ``scheduled`` with ``join_at``).

@@ -127,6 +127,22 @@ async def test_a_pause_in_one_process_holds_the_other(processes: list[Sessions])
     assert [t.sleeps for t in clocks] == [[7.5], [7.5]]
 
 
+async def test_attendee_posts_are_held_across_processes_but_not_its_gets(
+    processes: list[Sessions],
+) -> None:
+    clocks = [FakeTime(wall0=WALL0), FakeTime(wall0=WALL0)]
+    first, second = (
+        SharedBudgets(sessions, clock=t.wall, sleep=t.sleep).attendee()
+        for sessions, t in zip(processes, clocks, strict=True)
+    )
+    first.pause(12.0)  # a 429 answered to a POST of the first process
+    await first.acquire(1)
+    await second.acquire(0)  # a GET: Attendee does not count it, so it does not wait
+    assert clocks[1].sleeps == []
+    await second.acquire(1)  # a POST waits for the first process's 429 to pass
+    assert [t.sleeps for t in clocks] == [[12.0], [12.0]]
+
+
 async def test_a_lower_limit_learnt_in_one_process_holds_in_the_other(
     processes: list[Sessions],
 ) -> None:
@@ -225,6 +241,7 @@ async def test_the_database_ledger_answers_as_the_memory_ledger(
 async def test_the_app_paces_every_provider_on_the_database(database_url: str) -> None:
     settings = make_settings(
         database_url=database_url,
+        attendee_api_key="attendee-key",
         otter_api_key="otter-key",
         whereby_api_key="whereby-key",
         whereby_points_per_minute=100,
@@ -232,8 +249,9 @@ async def test_the_app_paces_every_provider_on_the_database(database_url: str) -
     )
     services, runtime = await create_services(settings, JobRegistry(), Options())
     try:
-        assert services.otter and services.whereby and services.claritalk
+        assert services.attendee and services.otter and services.whereby and services.claritalk
         limiters = {
+            "attendee": services.attendee.limiter,
             "otter": services.otter.limiter,
             "whereby": services.whereby.limiter,
             "claritalk": services.claritalk.limiter,

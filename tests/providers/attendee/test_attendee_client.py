@@ -13,6 +13,7 @@ import pydantic
 import pytest
 
 from providers.attendee import (
+    DEFAULT_POSTS_PER_MINUTE,
     AlreadyLeaving,
     AttendeeClient,
     BotEventType,
@@ -20,10 +21,10 @@ from providers.attendee import (
     CreateBot,
     DuplicateBot,
     InvalidBotState,
-    PostsOnlyBucket,
     Recording,
-    default_limiter,
+    attendee_rate_limiter,
 )
+from providers.budget import WindowBudget
 from providers.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -84,7 +85,7 @@ def client(http: httpx.AsyncClient, fake_sleep: Any, clock: Any) -> AttendeeClie
         http,
         api_key="key-123",
         base_url=BASE,
-        limiter=default_limiter(clock=clock, sleep=fake_sleep),
+        limiter=attendee_rate_limiter(clock=clock, sleep=fake_sleep),
         retry=RetryPolicy(attempts=3, base_delay=0.1),
         sleep=fake_sleep,
     )
@@ -646,13 +647,13 @@ async def test_only_posts_spend_the_budget(
     clock: Any, fake_sleep: Any, sleeps: list[float]
 ) -> None:
     waits = sleeps
-    bucket = PostsOnlyBucket(1.0, 1.0, clock=clock, sleep=fake_sleep)
-    await bucket.acquire(1.0)  # the one POST the bucket holds
-    await bucket.acquire(0.0)  # GETs never wait
-    bucket.pause(30)
-    await bucket.acquire(0.0)  # ...not even while a 429 pauses the POSTs
+    budget = attendee_rate_limiter(1, clock=clock, sleep=fake_sleep)
+    await budget.acquire(1.0)  # the one POST the budget holds
+    await budget.acquire(0.0)  # GETs never wait
+    budget.pause(30)
+    await budget.acquire(0.0)  # ...not even while a 429 pauses the POSTs
     assert waits == []
-    await bucket.acquire(1.0)
+    await budget.acquire(1.0)
     assert sum(waits) >= 30
 
 
@@ -667,7 +668,7 @@ async def test_client_charges_posts_only(
     waits = sleeps
     fake.on("GET /api/v1/bots/bot_ELbzyyVcnnGvDCoz", api_response("get_joining"))
     fake.on("POST /api/v1/bots", api_response("create_zoom"))
-    limiter = default_limiter(1, clock=clock, sleep=fake_sleep)
+    limiter = attendee_rate_limiter(1, clock=clock, sleep=fake_sleep)
     client = AttendeeClient(http, api_key="k", base_url=BASE, limiter=limiter, sleep=fake_sleep)
 
     for _ in range(5):
@@ -676,4 +677,11 @@ async def test_client_charges_posts_only(
     await client.create_bot(meeting_url="https://zoom.us/j/1", bot_name="x")
     assert waits == []
     await client.create_bot(meeting_url="https://zoom.us/j/1", bot_name="x")
-    assert sum(waits) == pytest.approx(60, abs=0.01)
+    # The first POST counts for the minute plus the budget's margin for latency.
+    assert sum(waits) == pytest.approx(60.25)
+
+
+async def test_the_default_limiter_is_a_minute_of_posts(http: httpx.AsyncClient) -> None:
+    client = AttendeeClient(http, api_key="k", base_url=BASE)
+    assert isinstance(client.limiter, WindowBudget)
+    assert (client.limiter.limit, client.limiter.window) == (DEFAULT_POSTS_PER_MINUTE, 60.0)
