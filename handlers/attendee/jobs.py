@@ -22,7 +22,7 @@ from handlers.attendee.blocks import (
 )
 from handlers.attendee.parsing import When, meeting_link
 from handlers.attendee.states import DUPLICATE, REFUSED, describe
-from handlers.digest.blocks import build_transcript_blocks
+from handlers.digest import post_parts, render_digest, transcript_is_cut
 from providers.attendee import (
     ACTIVE_STATES,
     PENDING_STATES,
@@ -303,7 +303,11 @@ def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) 
 
 
 async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -> None:
-    """Post the transcript digest in the status message's thread (updated, never twinned)."""
+    """Post the transcript digest in the status message's thread (updated, never twinned).
+
+    The digest's parts are keyed under the request (``status_key(row, "digest")`` …), not under
+    a ``digests`` row: it follows the status message, and Attendee gives no action items.
+    """
     attendee = services.require_attendee()
     row = await refresh_status(services, payload.request_id)
     if row.bot_id is None:
@@ -314,27 +318,34 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     except NotFound:
         utterances = []
     meeting = to_meeting(row, bot, utterances)
-    status_post = await services.slack.find(status_key(row))
-    thread_ts = status_post.ts if status_post else None
-    text = meeting.transcript_text()
-    attach = len(text) > 2800
-    blocks = build_transcript_blocks(
-        meeting, recording_action=(ACTION_RECORDING, row.id), attached=attach
+    attach = transcript_is_cut(meeting)
+    recording: Block = {
+        "type": "button",
+        "action_id": ACTION_RECORDING,
+        "text": {"type": "plain_text", "text": "🎬 Recording"},
+        "value": row.id,
+    }
+    rendered = render_digest(
+        meeting, actions=[recording], transcript_attached=attach, summarises=False
     )
-    posted = await services.slack.upsert(
-        status_key(row, "digest"), f"Transcript of the {meeting.title}", blocks, thread_ts=thread_ts
+    status_post = await services.slack.find(status_key(row))
+    posted = await post_parts(
+        services,
+        (PROVIDER, row.id, row.channel_id),
+        rendered,
+        thread_ts=status_post.ts if status_post else None,
     )
     if attach and await services.slack.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
         await services.slack.upload_text(
             row.channel_id,
-            posted.thread_ts or posted.ts,
+            posted.thread_ts,
             f"transcript-{row.bot_id}.txt",
-            text,
+            meeting.transcript_text(),
             f"Transcript: {meeting.title}",
         )
         # Remember the upload so that a retry of this job does not attach it twice.
         await services.slack.remember(
-            status_key(row, TRANSCRIPT_FILE_PART), "file", posted.thread_ts or posted.ts
+            status_key(row, TRANSCRIPT_FILE_PART), "file", posted.thread_ts
         )
 
 

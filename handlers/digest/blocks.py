@@ -1,17 +1,17 @@
-"""Block Kit for meeting digests (pure functions of a ``Meeting``)."""
+"""Formatting a meeting's length and talk time, for the digest and the providers' own messages."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.meetings import Meeting
-from handlers.digest.text import escape, split_text, truncate
+from handlers.digest.text import escape, truncate
 
-Block = dict[str, Any]
-
-#: Inline a transcript up to this length; beyond it, attach it as a file.
-INLINE_TRANSCRIPT = 2800
+#: Speakers named under talk time, most talkative first; the quieter rest share one line, so
+#: that a large meeting's talk time stays one short section.
+TALK_TIME_SPEAKERS = 10
+#: A speaker's name is cut beyond this many characters.
+SPEAKER_NAME = 100
 
 
 def format_duration(length: timedelta | None) -> str:
@@ -24,88 +24,29 @@ def format_duration(length: timedelta | None) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def build_talk_time_text(meeting: Meeting) -> str:
-    """One line per speaker with a bar of their share of the talking."""
-    lines = []
-    for name, seconds, share in meeting.talk_time():
-        bar = "█" * max(1, round(share * 10)) if share else ""
-        lines.append(
-            f"{bar} *{escape(name)}* {share:.0%} ({format_duration(timedelta(seconds=seconds))})"
-        )
-    return "\n".join(lines) or "_Nobody spoke, as far as the transcript knows._"
-
-
-def build_transcript_blocks(
-    meeting: Meeting,
-    *,
-    recording_action: tuple[str, str] | None = None,
-    attached: bool = False,
-) -> list[Block]:
-    """The transcript digest for a meeting's thread.
-
-    Args:
-        meeting: the meeting, with its transcript.
-        recording_action: ``(action_id, value)`` of a "Recording" button, if one is offered.
-        attached: the full transcript is shared as a file; show an excerpt only.
+def talk_time_text(meeting: Meeting) -> str:
+    """One line per speaker with a bar of their share of the talking; empty when the
+    transcript times nobody's speech (then there is nothing to compare).
     """
     speakers = meeting.talk_time()
-    utterances = len(meeting.transcript)
-    blocks: list[Block] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": truncate(f"📝 {meeting.title}", 150)},
-        },
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"{format_duration(meeting.length)} · {len(speakers)} "
-                    f"speaker{'s' if len(speakers) != 1 else ''} · "
-                    f"{utterances} utterance{'s' if utterances != 1 else ''}",
-                }
-            ],
-        },
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": "*Talk time*\n" + build_talk_time_text(meeting)},
-        },
+    if not any(seconds > 0 for _, seconds, _ in speakers):
+        return ""
+    lines = [
+        f"{share_bar(share)} *{escape(truncate(name, SPEAKER_NAME))}* {share_and_time(share, s)}"
+        for name, s, share in speakers[:TALK_TIME_SPEAKERS]
     ]
-    transcript = meeting.transcript_text()
-    if not transcript:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": "_The transcript is empty._"}}
-        )
-    elif attached or len(transcript) > INLINE_TRANSCRIPT:
-        excerpt = truncate(transcript, 1200)
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": "*Transcript* (excerpt, the whole of it is attached below)\n"
-                    f"```{escape(excerpt)}```",
-                },
-            }
-        )
-    else:
-        for chunk in split_text(transcript, INLINE_TRANSCRIPT):
-            blocks.append(
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"```{escape(chunk)}```"}}
-            )
-    if recording_action is not None:
-        action_id, value = recording_action
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": action_id,
-                        "text": {"type": "plain_text", "text": "🎬 Recording"},
-                        "value": value,
-                    }
-                ],
-            }
-        )
-    return blocks
+    rest = speakers[TALK_TIME_SPEAKERS:]
+    if rest:
+        seconds = sum(s for _, s, _ in rest)
+        share = sum(part for _, _, part in rest)
+        lines.append(f"_…and {len(rest)} more_ {share_and_time(share, seconds)}")
+    return "\n".join(lines)
+
+
+def share_bar(share: float) -> str:
+    """A bar of up to ten blocks; anyone who spoke at all gets one."""
+    return "█" * max(1, round(share * 10)) if share else "▏"
+
+
+def share_and_time(share: float, seconds: float) -> str:
+    return f"{share:.0%} ({format_duration(timedelta(seconds=seconds))})"

@@ -6,6 +6,9 @@ each message in place (identical ones are not touched), posts replies it now nee
 replies an earlier, longer version had. A short lease on the ``digests`` row keeps two deliveries
 of one digest from interleaving (a webhook and a `/debrief summary` at the same moment).
 
+:func:`post_parts` is that posting on its own, for a digest that lives in the thread of a
+provider's own message (Attendee's status message) rather than in a ``digests`` row.
+
 The digest is rendered from the meeting and its action items' stored states, read under that
 lease: delivering stores new items first (``handlers.action_items.store``), and after someone
 changes an item :func:`refresh_digests` updates the meeting's messages in place, in every
@@ -31,7 +34,7 @@ from bot.store.db import insert_ignore, transaction
 from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
-from handlers.digest.render import Part, render_digest
+from handlers.digest.render import Part, RenderedDigest, render_digest
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,21 @@ class DeliveredDigest:
     changed: bool
 
 
+@dataclass(frozen=True)
+class PostedParts:
+    """A rendered digest's messages as they now are in Slack."""
+
+    parent: Posted
+    replies: int
+    #: Whether any message was posted, updated or deleted.
+    changed: bool
+
+    @property
+    def thread_ts(self) -> str:
+        """The thread of the replies: the parent's own, or the one the parent is a reply in."""
+        return self.parent.thread_ts or self.parent.ts
+
+
 async def deliver_digest(services: Services, meeting: Meeting, channel: str) -> DeliveredDigest:
     """Post or update the digest of ``meeting`` in ``channel``; never posts a twin.
 
@@ -77,30 +95,57 @@ async def deliver_digest(services: Services, meeting: Meeting, channel: str) -> 
     try:
         await sync_items(services, meeting)
         items = await item_views(services.sessions, meeting.provider, meeting.meeting_id)
-        rendered = render_digest(meeting, items)
-        slack = services.slack
-        parent = await _upsert_parent(services, PostKey(*key, PARENT_PART), rendered.parent)
-        changed = parent.changed
-        for number, part in enumerate(rendered.thread, 1):
-            part_key = PostKey(*key, thread_part(number))
-            earlier = await slack.find(part_key)
-            if earlier is not None and earlier.thread_ts != parent.ts:
-                # The parent was deleted in Slack and posted again: this reply is in the old
-                # thread, so it goes, and a new one is posted under the new parent.
-                await remove_post(services, earlier)
-            posted = await slack.upsert(part_key, part.text, part.blocks, thread_ts=parent.ts)
-            changed = changed or posted.changed
-        removed = await _remove_surplus(services, key, len(rendered.thread))
+        posted = await post_parts(services, key, render_digest(meeting, items))
     except BaseException:
         await _release_lease(services, key)
         raise
-    await _release_lease(services, key, meeting=meeting, thread_parts=len(rendered.thread))
-    return DeliveredDigest(parent.channel, parent.ts, len(rendered.thread), changed or removed > 0)
+    await _release_lease(services, key, meeting=meeting, thread_parts=posted.replies)
+    parent = posted.parent
+    return DeliveredDigest(parent.channel, parent.ts, posted.replies, posted.changed)
 
 
-async def _upsert_parent(services: Services, key: PostKey, part: Part) -> Posted:
+async def post_parts(
+    services: Services,
+    key: tuple[str, str, str],
+    rendered: RenderedDigest,
+    *,
+    thread_ts: str | None = None,
+) -> PostedParts:
+    """Post or update every message of a rendered digest under ``key`` (provider, meeting id,
+    channel); never posts a twin, and leaves identical messages alone.
+
+    The parent is part ``digest``: a top-level message, or a reply in ``thread_ts`` (the digest
+    of a meeting that has a message of its own). The replies, parts ``digest.1`` …, go in the
+    parent's thread (which is ``thread_ts`` when given: Slack threads are one level deep), and
+    replies an earlier, longer version had are deleted.
+
+    Raises:
+        SlackApiError: Slack refused (``channel_not_found``, ``not_in_channel`` … are permanent).
+    """
+    slack = services.slack
+    parent = await _upsert_parent(
+        services, PostKey(*key, PARENT_PART), rendered.parent, thread_ts=thread_ts
+    )
+    thread = parent.thread_ts or parent.ts
+    changed = parent.changed
+    for number, part in enumerate(rendered.thread, 1):
+        part_key = PostKey(*key, thread_part(number))
+        earlier = await slack.find(part_key)
+        if earlier is not None and earlier.thread_ts != thread:
+            # The parent was deleted in Slack and posted again: this reply is in the old
+            # thread, so it goes, and a new one is posted under the new parent.
+            await remove_post(services, earlier)
+        posted = await slack.upsert(part_key, part.text, part.blocks, thread_ts=thread)
+        changed = changed or posted.changed
+    removed = await _remove_surplus(services, key, len(rendered.thread))
+    return PostedParts(parent, len(rendered.thread), changed or removed > 0)
+
+
+async def _upsert_parent(
+    services: Services, key: PostKey, part: Part, *, thread_ts: str | None = None
+) -> Posted:
     try:
-        return await services.slack.upsert(key, part.text, part.blocks)
+        return await services.slack.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
     except SlackApiError as exc:
         # A parent deleted in Slack while it had replies stays as a tombstone that cannot be
         # updated: forget it, and the digest is posted anew (its replies follow it).
@@ -109,7 +154,7 @@ async def _upsert_parent(services: Services, key: PostKey, part: Part) -> Posted
         stale = await services.slack.find(key)
         if stale is not None:
             await forget_post(services, stale)
-        return await services.slack.upsert(key, part.text, part.blocks)
+        return await services.slack.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
 
 
 async def remove_post(services: Services, post: SlackPost) -> None:

@@ -1,9 +1,15 @@
 """The one renderer from a provider-neutral ``Meeting`` to Slack messages.
 
 A digest is a parent message (title, when and how long, who, the summary, the first action items,
-links) and replies in its thread (the remaining action items, the outline, the insights and a
-transcript excerpt). Every message stays within Slack's limits: long content continues in the
-next section or message with a "continued" marker, never silently cut.
+links) and replies in its thread (the remaining action items, the outline, the insights, talk
+time and a transcript excerpt). Every message stays within Slack's limits: long content continues
+in the next section or message with a "continued" marker, never silently cut.
+
+The meeting of a provider that transcribes but never summarises (an Attendee notetaker) leads
+with what it has: talk time and the transcript excerpt take the summary's place in the parent,
+and the parent claims nothing about a summary or action items nobody looked for. A caller can add
+interactive elements of its own to the parent (Attendee's "Recording" button), and say that it
+attaches the whole transcript as a file, which the excerpt's note then points to.
 
 Each action item is a section of its own with a stable ``block_id`` (``digest.item.<n>``, the
 item's 1-based position in ``Meeting.action_items``). Given the items' stored states (who it is
@@ -15,13 +21,14 @@ are plain lines. Rendering stays a pure function of the meeting and those states
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 from bot.meetings import ActionItem, Meeting
-from handlers.digest.blocks import format_duration
+from handlers.digest.blocks import format_duration, talk_time_text
 from handlers.digest.items import (
     ACTION_ASSIGN,
     ACTION_DONE,
@@ -34,6 +41,7 @@ from handlers.digest.items import (
     ItemView,
 )
 from handlers.digest.limits import (
+    ACTION_ELEMENTS,
     CONTEXT_TEXT,
     FIELD_TEXT,
     HEADER_TEXT,
@@ -64,7 +72,8 @@ CHUNK = SECTION_TEXT - 100
 #: Slack may count an emoji as two characters; the header keeps a little room for that.
 HEADER_ROOM = HEADER_TEXT - 4
 
-OUTLINE, INSIGHTS, SUMMARY, TRANSCRIPT = "📋 Outline", "💡 Insights", "📄 Summary", "💬 Transcript"
+OUTLINE, INSIGHTS, SUMMARY = "📋 Outline", "💡 Insights", "📄 Summary"
+TALK_TIME, TRANSCRIPT = "🗣 Talk time", "💬 Transcript"
 
 
 @dataclass(frozen=True)
@@ -242,7 +251,32 @@ def build_links(meeting: Meeting) -> str:
     return "🔗 " + " · ".join(shown) if shown else ""
 
 
-def build_parent(meeting: Meeting, has_thread: bool, items: Items = None) -> Part:
+def leads_with_transcript(meeting: Meeting, summarises: bool) -> bool:
+    """Whether the parent shows talk time and the transcript in the summary's place: the
+    provider never summarises, and (so) gave no summary."""
+    return not summarises and not summary_chunks(meeting)
+
+
+def actions_block(elements: Sequence[Block]) -> Block:
+    """The caller's own interactive elements, in one actions block of the parent.
+
+    Raises:
+        ValueError: more elements than an actions block holds (a caller's mistake).
+    """
+    if len(elements) > ACTION_ELEMENTS:
+        raise ValueError(f"{len(elements)} actions; an actions block holds {ACTION_ELEMENTS}")
+    return {"type": "actions", "elements": list(elements)}
+
+
+def build_parent(
+    meeting: Meeting,
+    has_thread: bool,
+    items: Items = None,
+    *,
+    actions: Sequence[Block] = (),
+    transcript_attached: bool = False,
+    summarises: bool = True,
+) -> Part:
     """The parent message: everything a reader needs at a glance."""
     title = meeting.title.strip() or "Untitled meeting"
     blocks: list[Block] = [
@@ -255,11 +289,16 @@ def build_parent(meeting: Meeting, has_thread: bool, items: Items = None) -> Par
     if fields:
         blocks.append({"type": "section", "fields": fields})
     chunks = summary_chunks(meeting)
+    transcript_first = leads_with_transcript(meeting, summarises)
     if chunks:
         for index, chunk in enumerate(chunks[:SUMMARY_SECTIONS_IN_PARENT]):
             blocks.append(section(("*📄 Summary*\n" if index == 0 else "") + chunk))
         if len(chunks) > SUMMARY_SECTIONS_IN_PARENT:
             blocks.append(context("_The summary continues in the thread._"))
+    elif transcript_first:
+        # A few short blocks (two headings, talk time, the excerpt and its note): one message.
+        details = transcript_details(meeting, attached=transcript_attached, leading=True)
+        blocks.extend(chain.from_iterable(pack(details)))
     else:
         blocks.append(section(f"_{provider_name(meeting.provider)} gave no summary._"))
     total = len(meeting.action_items)
@@ -270,8 +309,10 @@ def build_parent(meeting: Meeting, has_thread: bool, items: Items = None) -> Par
             blocks.extend(item_blocks(meeting, index, items))
         if total > shown:
             blocks.append(context(f"…and {total - shown} more action items in the thread."))
-    else:
+    elif not transcript_first:
         blocks.append(section("*🎯 Action items*\n_None this time._"))
+    if actions:
+        blocks.append(actions_block(actions))
     footer = [build_links(meeting)]
     if has_thread:
         footer.append("🧵 Outline, insights and more in the thread")
@@ -313,7 +354,14 @@ def excerpt(transcript: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
     return transcript[:cut], True
 
 
-def transcript_blocks(meeting: Meeting) -> Iterator[Block]:
+def transcript_is_cut(meeting: Meeting) -> bool:
+    """Whether the digest shows only the opening of the transcript: a caller that can attach
+    the whole of it as a file does so, and renders with ``transcript_attached``."""
+    return excerpt(escape(meeting.transcript_text()), EXCERPT_CHARS)[1]
+
+
+def transcript_blocks(meeting: Meeting, attached: bool = False) -> Iterator[Block]:
+    """The transcript excerpt, and where to read the rest when it was cut."""
     whole = meeting.transcript_text()
     if not whole:
         return
@@ -321,16 +369,38 @@ def transcript_blocks(meeting: Meeting) -> Iterator[Block]:
     shown, cut = excerpt(escape(whole), EXCERPT_CHARS)
     yield section(f"```{shown}```")
     if cut:
-        where = meeting.links.transcript or meeting.links.provider_page
-        rest = f" in {link(where, provider_name(meeting.provider))}" if where else ""
         lines = shown.count("\n") + 1
         total = whole.count("\n") + 1
-        yield context(
-            f"_Excerpt: the first {lines} of {total} lines. The full transcript is{rest}._"
-        )
+        note = f"_Excerpt: the first {lines} of {total} lines."
+        where = meeting.links.transcript or meeting.links.provider_page
+        if attached:
+            note += " The full transcript is attached in this thread."
+        elif where:
+            note += f" The full transcript is in {link(where, provider_name(meeting.provider))}."
+        yield context(note + "_")
 
 
-def build_thread(meeting: Meeting, items: Items = None) -> list[Part]:
+def transcript_details(
+    meeting: Meeting, *, attached: bool = False, leading: bool = False
+) -> Iterator[tuple[str, Block]]:
+    """Talk time and the transcript excerpt, which travel together: in the thread after the
+    other details, or leading the parent, where an empty transcript is worth saying."""
+    talk = talk_time_text(meeting)
+    if leading and not meeting.transcript:
+        talk = "_Nobody spoke, as far as the transcript knows._"
+    if talk:
+        yield TALK_TIME, section(talk)
+    for block in transcript_blocks(meeting, attached):
+        yield TRANSCRIPT, block
+
+
+def build_thread(
+    meeting: Meeting,
+    items: Items = None,
+    *,
+    transcript_attached: bool = False,
+    summarises: bool = True,
+) -> list[Part]:
     """The thread replies: remaining action items, then the details, packed into messages."""
     title = meeting.title.strip() or "Untitled meeting"
     messages: list[list[Block]] = []
@@ -349,8 +419,8 @@ def build_thread(meeting: Meeting, items: Items = None) -> list[Part]:
             yield OUTLINE, block
         for block in insight_blocks(meeting):
             yield INSIGHTS, block
-        for block in transcript_blocks(meeting):
-            yield TRANSCRIPT, block
+        if not leads_with_transcript(meeting, summarises):
+            yield from transcript_details(meeting, attached=transcript_attached)
 
     messages.extend(pack(details(), max_blocks=MESSAGE_BLOCKS))
     count = len(messages)
@@ -360,11 +430,37 @@ def build_thread(meeting: Meeting, items: Items = None) -> list[Part]:
     ]
 
 
-def render_digest(meeting: Meeting, items: Items = None) -> RenderedDigest:
-    """The whole digest of ``meeting``; a pure function of the meeting and its items' stored
-    states (by 1-based position): the same inputs give the same blocks.
+def render_digest(
+    meeting: Meeting,
+    items: Items = None,
+    *,
+    actions: Sequence[Block] = (),
+    transcript_attached: bool = False,
+    summarises: bool = True,
+) -> RenderedDigest:
+    """The whole digest of ``meeting``; a pure function of its arguments: the same inputs give
+    the same blocks.
 
-    Items with a stored state get their controls; without ``items`` none has (a preview).
+    Args:
+        meeting: the meeting, from any provider.
+        items: the stored states of its action items, by 1-based position; items with one get
+            their controls, and without ``items`` none has (a preview).
+        actions: interactive elements of the caller's own (buttons), shown in the parent in one
+            actions block; at most ``ACTION_ELEMENTS``.
+        transcript_attached: the caller attaches the whole transcript as a file in the digest's
+            thread (see :func:`transcript_is_cut`); a cut excerpt points there.
+        summarises: whether the provider summarises meetings at all; one that only transcribes
+            (a notetaker) gets a digest that leads with talk time and the transcript.
     """
-    thread = build_thread(meeting, items)
-    return RenderedDigest(build_parent(meeting, bool(thread), items), thread)
+    thread = build_thread(
+        meeting, items, transcript_attached=transcript_attached, summarises=summarises
+    )
+    parent = build_parent(
+        meeting,
+        bool(thread),
+        items,
+        actions=actions,
+        transcript_attached=transcript_attached,
+        summarises=summarises,
+    )
+    return RenderedDigest(parent, thread)

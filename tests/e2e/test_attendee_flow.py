@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from handlers.attendee.jobs import JOB_DIGEST, DigestJob
 from sandbox.world import World
 from tests.e2e.conftest import world_options
 
@@ -145,7 +146,21 @@ async def test_a_long_transcript_is_attached_as_a_file(world: World) -> None:
     (upload,) = world.slack.calls_of("files.completeUploadExternal")
     assert upload.get("thread_ts") == status.ts
     thread = world.slack.thread(CHANNEL, status.ts)
-    assert any("attached" in block_text(m) for m in thread)
+    digest, file = [m for m in thread if m.ts != status.ts]
+    assert [f["name"] for f in file.files] == [f"transcript-{bot_id}.txt"]
+    assert "The full transcript is attached in this thread" in block_text(digest)
+    assert "Point number 0 about" in block_text(digest), "an excerpt, from the start"
+    assert "Talk time" in block_text(digest) and "Recording" in block_text(digest)
+
+    # The job run again (a retry after a crash) changes nothing: no twin, no second file.
+    request_id = world.attendee.calls_to("/api/v1/bots", "POST")[0].json["metadata"]
+    async with world.services.sessions() as session, session.begin():
+        await world.services.queue.enqueue(
+            session, JOB_DIGEST, DigestJob(request_id=request_id["debrief_request_id"])
+        )
+    await world.settle()
+    assert [m.ts for m in world.slack.thread(CHANNEL, status.ts)] == [m.ts for m in thread]
+    assert len(world.slack.calls_of("files.completeUploadExternal")) == 1
 
 
 async def test_the_recording_button_fetches_a_fresh_link(world: World) -> None:

@@ -10,8 +10,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.jobs import RetryLater
 from bot.meetings import ActionItem, Meeting
+from bot.slack import PostKey
 from bot.store.models import Digest, utcnow
-from handlers.digest import DeliveredDigest, deliver_digest
+from handlers.digest import DeliveredDigest, deliver_digest, post_parts, render_digest
 from handlers.digest.deliver import LEASE, _take_lease
 from handlers.digest.render import ITEMS_IN_PARENT, ITEMS_PER_MESSAGE
 from tests.handlers.digest.support import Rig, huge_meeting, rig, text_of
@@ -126,3 +127,40 @@ async def test_slacks_refusal_releases_the_lease(sqlite_url: str) -> None:
         with pytest.raises(SlackApiError, match="channel_not_found"):
             await deliver_digest(r.services, meeting_with(1), "C0HR")  # private, not a member
         assert (await lease(r, "C0HR")) is None
+
+
+async def test_a_digest_in_the_thread_of_another_message_keeps_all_its_parts_there(
+    sqlite_url: str,
+) -> None:
+    """As Attendee's: the parent is a reply to the status message, and so are its replies."""
+    async with rig(sqlite_url) as r:
+        key = ("attendee", "req-1", CHANNEL)
+        status = await r.services.slack.upsert(PostKey(*key, "status"), "Status", None)
+        long = ITEMS_IN_PARENT + 2 * ITEMS_PER_MESSAGE
+        first = await post_parts(
+            r.services, key, render_digest(meeting_with(long)), thread_ts=status.ts
+        )
+        assert first.changed and first.replies == 2 and first.thread_ts == status.ts
+        (only,) = r.slack.messages(CHANNEL)
+        assert only.ts == status.ts, "nothing but the status message at the top level"
+        thread = r.slack.thread(CHANNEL, status.ts)
+        assert len(thread) == 4 and thread[1].ts == first.parent.ts
+        assert "Weekly sync" in text_of(thread[1].blocks)
+        assert "Task 11" in text_of(thread[2].blocks) and "Task 31" in text_of(thread[3].blocks)
+        # Slack threads are one level deep: every reply names the status message's thread.
+        posts = r.slack.calls_of("chat.postMessage")[1:]
+        assert [p.get("thread_ts") for p in posts] == [status.ts] * 3
+
+        again = await post_parts(
+            r.services, key, render_digest(meeting_with(long)), thread_ts=status.ts
+        )
+        assert not again.changed and r.slack.calls_of("chat.update") == []
+
+        shorter = meeting_with(ITEMS_IN_PARENT + 1, "Changed.")
+        short = await post_parts(r.services, key, render_digest(shorter), thread_ts=status.ts)
+        assert short.changed and short.parent.ts == first.parent.ts, "updated in place"
+        thread = r.slack.thread(CHANNEL, status.ts)
+        assert len(thread) == 3 and "Changed." in text_of(thread[1].blocks)
+        stored = await r.services.slack.parts(*key)
+        assert sorted(p.part for p in stored) == ["digest", "digest.1", "status"]
+        assert len(r.slack.calls_of("chat.postMessage")) == 4

@@ -17,6 +17,7 @@ from handlers.digest.render import (
     ITEMS_IN_PARENT,
     ITEMS_PER_MESSAGE,
     render_digest,
+    transcript_is_cut,
 )
 from handlers.digest.text import CONTINUED, join_names
 from handlers.otter.mapping import to_meeting
@@ -201,7 +202,103 @@ def test_the_transcript_excerpt_is_bounded_and_whole_lines() -> None:
     shown = excerpt["text"]["text"].strip("`")
     assert len(shown) <= EXCERPT_CHARS
     assert shown.endswith(tuple(f"line {n}" for n in range(2000)))
-    assert "https://otter.ai/u/m1" in text_of(digest.thread[-1].blocks)
+    assert "The full transcript is in <https://otter.ai/u/m1|" in text_of(digest.thread[-1].blocks)
+
+
+def spoken(*turns: tuple[str, str, float]) -> list[Utterance]:
+    """Utterances of (speaker, words, seconds spoken), one after the other."""
+    start, said = 0.0, []
+    for speaker, text, seconds in turns:
+        said.append(
+            Utterance(speaker=speaker, text=text, start_seconds=start, duration_seconds=seconds)
+        )
+        start += seconds
+    return said
+
+
+def transcribed(**fields: object) -> Meeting:
+    """A meeting a notetaker transcribed, as Attendee's are (render with ``summarises=False``)."""
+    talk = spoken(("Ada Lovelace", "Let's ship on Friday.", 3), ("Grace Hopper", "Agreed.", 1))
+    return meeting(provider="attendee", transcript=talk, **fields)
+
+
+def test_a_notetakers_meeting_leads_with_talk_time_and_its_transcript() -> None:
+    digest = render_digest(transcribed(), summarises=False)
+    assert digest.thread == [], "short: one message"
+    parent = text_of(digest.parent.blocks)
+    assert "*🗣 Talk time*" in parent and "*💬 Transcript*" in parent
+    assert "████████ *Ada Lovelace* 75% (3 s)" in parent
+    assert "██ *Grace Hopper* 25% (1 s)" in parent
+    assert "Ada Lovelace: Let's ship on Friday." in parent
+    # Nothing claimed about a summary or action items the provider never looks for.
+    assert "gave no summary" not in parent and "Action items" not in parent
+    assert problems(digest.parent) == []
+
+
+def test_an_empty_notetakers_meeting_says_nobody_spoke() -> None:
+    digest = render_digest(meeting(provider="attendee"), summarises=False)
+    parent = text_of(digest.parent.blocks)
+    assert "*🗣 Talk time*\n_Nobody spoke, as far as the transcript knows._" in parent
+    assert "Transcript" not in parent and "gave no summary" not in parent
+    assert digest.thread == []
+
+
+def test_a_summarising_provider_keeps_talk_time_in_the_thread() -> None:
+    for m in (transcribed(), transcribed(summary="We agreed to ship.")):
+        digest = render_digest(m)
+        assert "Talk time" not in text_of(digest.parent.blocks)
+        (reply,) = digest.thread
+        headings = [b["text"]["text"] for b in reply.blocks if b["text"]["text"][0] == "*"]
+        assert headings == ["*🗣 Talk time*", "*💬 Transcript*"]
+    noted = text_of(render_digest(transcribed()).parent.blocks)
+    assert "Attendee gave no summary" in noted and "None this time" in noted
+    summarised = render_digest(transcribed(summary="We agreed."), summarises=False)
+    assert len(summarised.thread) == 1, "a summary, when there is one, still leads"
+
+
+def test_talk_time_names_the_ten_most_talkative_and_sums_up_the_rest() -> None:
+    talk = spoken(*[(f"Speaker {n:02d}", "Words.", 100 - n) for n in range(30)])
+    digest = render_digest(meeting(transcript=talk), summarises=False)
+    texts = [b["text"]["text"] for b in digest.parent.blocks if "text" in b]
+    (talk_time,) = [t for t in texts if "*Speaker 00*" in t]
+    lines = talk_time.splitlines()
+    assert [line.split("*")[1] for line in lines[:10]] == [f"Speaker {n:02d}" for n in range(10)]
+    assert lines[10].startswith("_…and 20 more_ ") and len(lines) == 11
+
+
+def test_talk_time_is_left_out_when_nobody_was_timed() -> None:
+    untimed = [Utterance(speaker="Ada", text="Hello."), Utterance(speaker="Grace", text="Hi.")]
+    digest = render_digest(meeting(transcript=untimed), summarises=False)
+    parent = text_of(digest.parent.blocks)
+    assert "Talk time" not in parent and "Ada: Hello." in parent
+
+
+def test_the_callers_actions_come_before_the_footer() -> None:
+    button = {
+        "type": "button",
+        "action_id": "attendee.recording",
+        "text": {"type": "plain_text", "text": "🎬 Recording"},
+        "value": "req-1",
+    }
+    blocks = render_digest(transcribed(), actions=[button], summarises=False).parent.blocks
+    assert blocks[-2] == {"type": "actions", "elements": [button]}
+    assert blocks[-1]["type"] == "context" and "via Attendee" in text_of([blocks[-1]])
+    assert not any(b["type"] == "actions" for b in render_digest(transcribed()).parent.blocks)
+    with pytest.raises(ValueError, match="actions block holds 25"):
+        render_digest(transcribed(), actions=[button] * 26)
+
+
+@pytest.mark.parametrize("attached", [False, True])
+def test_a_cut_transcript_says_where_the_rest_is(attached: bool) -> None:
+    long = spoken(*[("Ada", f"Point number {n} about the engine.", 2) for n in range(200)])
+    m = meeting(provider="attendee", transcript=long)
+    assert transcript_is_cut(m) and not transcript_is_cut(transcribed())
+    digest = render_digest(m, transcript_attached=attached, summarises=False)
+    parent = text_of(digest.parent.blocks)
+    assert "_Excerpt: the first " in parent
+    assert ("The full transcript is attached in this thread." in parent) == attached
+    assert "The full transcript is." not in parent, "no sentence left unfinished without a link"
+    assert problems(digest.parent) == []
 
 
 def test_rendering_is_deterministic() -> None:
