@@ -3,7 +3,8 @@ deduplicated, inbox row and job committed, 2xx) and the p99 time to that 2xx, on
 PostgreSQL, next to a bare aiohttp endpoint that only reads the body (same machine, same client,
 same bodies); the ratio is the app's rate over the bare one's.
 
-Each server runs as a subprocess; the load comes from this process: ``CONCURRENCY`` connections,
+Each server runs as a subprocess; the load comes from this process: ``CONCURRENCY`` connections
+(16, then 64: providers send from many workers at once, and group commit gains with company),
 each sending the next delivery as soon as the last was answered (closed loop), for a fixed time
 after a warm-up. Every delivery has its own idempotency key: 80% ``transcript.update``, 20%
 ``bot.state_change`` of bots Debrief does not know (their jobs look the bot up and stop there).
@@ -34,8 +35,9 @@ from bench.harness import (
 )
 from bench.report import Section, main, table
 
-CONCURRENCY = 16
+CONCURRENCY = (16, 64)
 HEADER = (
+    "connections",
     "server",
     "webhooks/s",
     "p50 ms",
@@ -76,7 +78,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def hammer(
-    url: str, deliveries: list[Delivery], warmup: float, seconds: float, pid: int
+    url: str,
+    deliveries: list[Delivery],
+    warmup: float,
+    seconds: float,
+    pid: int,
+    concurrency: int,
 ) -> Load:
     """Closed-loop load; counts what completed inside the measured window only, and the
     server's CPU time over that window."""
@@ -85,7 +92,7 @@ async def hammer(
     errors = 0
     start = time.perf_counter()
     window = (start + warmup, start + warmup + seconds)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    connector = aiohttp.TCPConnector(limit=concurrency)
     cpu: list[float] = []
 
     async def sample_cpu() -> None:
@@ -110,7 +117,7 @@ async def hammer(
                     errors += 0 if ok else 1
 
         sampler = asyncio.create_task(sample_cpu())
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
         if len(cpu) < 2:  # ran out of deliveries before the window closed
             sampler.cancel()
             cpu.append(cpu_seconds(pid))
@@ -129,12 +136,22 @@ def prepare(stage: Stage, count: int) -> list[Delivery]:
 
 
 async def measure(
-    label: str, process: DebriefProcess, deliveries: list[Delivery], warmup: float, seconds: float
+    label: str,
+    process: DebriefProcess,
+    deliveries: list[Delivery],
+    warmup: float,
+    seconds: float,
+    concurrency: int,
 ) -> Load:
     await process.start()
     try:
         load = await hammer(
-            process.url + "/webhooks/attendee", deliveries, warmup, seconds, process.pid
+            process.url + "/webhooks/attendee",
+            deliveries,
+            warmup,
+            seconds,
+            process.pid,
+            concurrency,
         )
         backlog = ""
         if "DATABASE_URL" in process.env:
@@ -150,64 +167,71 @@ async def measure(
 async def run(quick: bool) -> Section:
     warmup, seconds = (1.0, 4.0) if quick else (3.0, 30.0)
     budget = 12_000 if quick else 120_000
-    loads: list[Load] = []
+    rows: list[list[object]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         logs = Path(folder)
         async with Stage() as stage:
             deliveries = prepare(stage, budget)
-            bare = DebriefProcess({}, log_path=logs / "bare.log", command=("-m", "bench.bare"))
-            loads.append(await measure("bare aiohttp endpoint", bare, deliveries, warmup, seconds))
-            databases: list[tuple[str, str]] = []
-            for workers in ("0", "4"):
-                databases.append((f"SQLite, {workers} workers", workers))
-            for label, workers in databases:
-                url = f"sqlite+aiosqlite:///{logs / f'ingest-{workers}.db'}"
-                app = DebriefProcess(
-                    stage.env(url, DEBRIEF_WORKERS=workers, LOG_LEVEL="WARNING"),
-                    log_path=logs / f"sqlite-{workers}.log",
+            for concurrency in CONCURRENCY:
+
+                async def load(label: str, process: DebriefProcess, at: int = concurrency) -> Load:
+                    return await measure(label, process, deliveries, warmup, seconds, at)
+
+                name = f"{concurrency}"
+                bare = DebriefProcess(
+                    {}, log_path=logs / f"bare-{name}.log", command=("-m", "bench.bare")
                 )
-                loads.append(await measure(f"app, {label}", app, deliveries, warmup, seconds))
-            for workers in ("0", "4"):
-                try:
-                    url = await create_postgres_database(POSTGRES_ADMIN_URL)
-                except Exception as exc:  # no server: say so in the section
-                    notes.append(f"PostgreSQL not measured: {type(exc).__name__}: {exc}")
-                    break
-                try:
-                    await migrate(url)
+                loads = [await load("bare aiohttp endpoint", bare)]
+                for workers in ("0", "4"):
+                    url = f"sqlite+aiosqlite:///{logs / f'ingest-{name}-{workers}.db'}"
                     app = DebriefProcess(
                         stage.env(url, DEBRIEF_WORKERS=workers, LOG_LEVEL="WARNING"),
-                        log_path=logs / f"postgres-{workers}.log",
+                        log_path=logs / f"sqlite-{name}-{workers}.log",
                     )
-                    label = f"app, PostgreSQL, {workers} workers"
-                    loads.append(await measure(label, app, deliveries, warmup, seconds))
-                finally:
-                    await drop_postgres_database(POSTGRES_ADMIN_URL, url)
-    bare_rate = loads[0].rate
-    rows = [
-        [
-            load.label,
-            f"{load.rate:,.0f}",
-            f"{percentile(load.latencies, 50) * 1000:.1f}",
-            f"{percentile(load.latencies, 99) * 1000:.1f}",
-            load.errors,
-            f"{load.rate / bare_rate:.2f}" if bare_rate else "n/a",
-            f"{load.cpu_seconds / load.count * 1000:.2f}" if load.count else "n/a",
-            load.backlog or "",
-        ]
-        for load in loads
-    ]
+                    loads.append(await load(f"app, SQLite, {workers} workers", app))
+                for workers in ("0", "4"):
+                    try:
+                        url = await create_postgres_database(POSTGRES_ADMIN_URL)
+                    except Exception as exc:  # no server: say so in the section
+                        notes.append(f"PostgreSQL not measured: {type(exc).__name__}: {exc}")
+                        break
+                    try:
+                        await migrate(url)
+                        app = DebriefProcess(
+                            stage.env(url, DEBRIEF_WORKERS=workers, LOG_LEVEL="WARNING"),
+                            log_path=logs / f"postgres-{name}-{workers}.log",
+                        )
+                        loads.append(await load(f"app, PostgreSQL, {workers} workers", app))
+                    finally:
+                        await drop_postgres_database(POSTGRES_ADMIN_URL, url)
+                rows += [row(concurrency, each, loads[0].rate) for each in loads]
     body = f"""
-{CONCURRENCY} connections, closed loop, {seconds:g} s measured after {warmup:g} s of warm-up;
-each server in its own process, the client in this one (2 cores between them, so a faster
-server is partly limited by the client: the bare endpoint most of all).
+Closed loop at {" and at ".join(str(c) for c in CONCURRENCY)} connections, {seconds:g} s measured
+after {warmup:g} s of warm-up; each server in its own process, the client in this one (2 cores
+between them, so a faster server is partly limited by the client: the bare endpoint most of all).
+The ratio is to the bare endpoint at the same number of connections. Server CPU: user + system
+time of the server process over the measured window, per webhook answered.
 
 {table(HEADER, rows)}
 
 Goal: a ratio of 0.5 or better. {" ".join(notes)}
 """
     return Section("ingest", "Webhook ingest", body)
+
+
+def row(concurrency: int, load: Load, bare_rate: float) -> list[object]:
+    return [
+        concurrency,
+        load.label,
+        f"{load.rate:,.0f}",
+        f"{percentile(load.latencies, 50) * 1000:.1f}",
+        f"{percentile(load.latencies, 99) * 1000:.1f}",
+        load.errors,
+        f"{load.rate / bare_rate:.2f}" if bare_rate else "n/a",
+        f"{load.cpu_seconds / load.count * 1000:.2f}" if load.count else "n/a",
+        load.backlog or "",
+    ]
 
 
 if __name__ == "__main__":
