@@ -16,13 +16,12 @@ from bot.services import Services
 from bot.slack import PostKey
 from bot.store.db import transaction
 from bot.store.models import WherebyRoom
-from handlers.digest import render_digest
-from handlers.digest.limits import ACTION_ELEMENTS, MESSAGE_BLOCKS
+from handlers.digest import post_parts, render_digest
 from handlers.digest.text import escape, truncate
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
 from handlers.whereby import repo
-from handlers.whereby.blocks import Block, build_notice_blocks, transcript_button
+from handlers.whereby.blocks import build_notice_blocks, transcript_button
 from handlers.whereby.mapping import to_meeting
 from handlers.whereby.rooms import PROVIDER, show_room
 from handlers.whereby.session import RoomEvent
@@ -59,14 +58,14 @@ class PollSummaryJob(BaseModel):
 
 
 def short_id(value: str) -> str:
-    """An id short enough for a post's part name (Whereby's are 36-character UUIDs)."""
+    """An id short enough for a post's key (Whereby's are 36-character UUIDs)."""
     return value if len(value) <= 40 else hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def summary_key(row: WherebyRoom, transcription_id: str, number: int) -> PostKey:
-    return PostKey(
-        PROVIDER, row.id, row.channel_id, f"summary:{short_id(transcription_id)}:{number}"
-    )
+def digest_key(row: WherebyRoom, transcription_id: str) -> tuple[str, str, str]:
+    """The key of a session's digest in the room's thread: one digest per transcription (a
+    room holds many sessions), so the transcription stands in for the meeting id."""
+    return (PROVIDER, short_id(transcription_id), row.channel_id)
 
 
 def notice_key(row: WherebyRoom, transcription_id: str) -> PostKey:
@@ -257,12 +256,6 @@ async def poll_failed(services: Services, payload: PollSummaryJob, error: str) -
     )
 
 
-def _with_buttons(blocks: list[Block], buttons: list[Block]) -> list[Block]:
-    actions = {"type": "actions", "elements": buttons[:ACTION_ELEMENTS]}
-    kept = blocks[: MESSAGE_BLOCKS - 1]
-    return [*kept, actions]
-
-
 async def post_digest(
     services: Services, row: WherebyRoom, summary: Summary, transcription_id: str
 ) -> None:
@@ -272,22 +265,10 @@ async def post_digest(
     if row.message_ts is None:
         await publish_digest(services, meeting)
     else:
-        rendered = render_digest(meeting)
-        parent = rendered.parent
-        parts = [
-            (
-                parent.text,
-                _with_buttons(parent.blocks, [transcript_button(row.id, transcription_id)]),
-            ),
-            *((part.text, part.blocks) for part in rendered.thread),
-        ]
-        for number, (text, blocks) in enumerate(parts):
-            await services.slack.upsert(
-                summary_key(row, transcription_id, number),
-                text,
-                blocks,
-                thread_ts=row.message_ts,
-            )
+        rendered = render_digest(meeting, actions=[transcript_button(row.id, transcription_id)])
+        await post_parts(
+            services, digest_key(row, transcription_id), rendered, thread_ts=row.message_ts
+        )
     await repo.set_digest_state(services.sessions, row.id, transcription_id, "posted")
     await show_room(services, row.id)
 
