@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -310,7 +311,7 @@ async def request_log(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """One log line per request, under an id that the jobs it enqueues carry on."""
-    token = trace_id.set(uuid.uuid4().hex[:12])
+    token = trace_id.set(os.urandom(6).hex())
     started = time.perf_counter()
     status = 500
     try:

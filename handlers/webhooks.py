@@ -40,6 +40,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     """The request body, refusing (413) more than ``limit`` bytes without reading them all."""
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    if request.content_length is not None and not request.headers.get("Content-Encoding"):
+        # The usual case: the length is known and within the limit, so read it in one go.
+        try:
+            return await request.read()
+        except web.RequestPayloadError as exc:
+            raise web.HTTPBadRequest(text="the body could not be read") from exc
     chunks, size = [], 0
     try:
         async for chunk in request.content.iter_chunked(64 * 1024):
