@@ -26,7 +26,7 @@ from handlers.digest.items import (
     ACTION_REOPEN,
     item_number,
 )
-from handlers.wiring import CommandContext, Reply
+from handlers.wiring import CommandContext, Reply, click_of
 
 KINDS: dict[str, Kind] = {
     ACTION_ASSIGN: "assign",
@@ -61,7 +61,8 @@ class Refused(Exception):
 
 
 def clicker(body: dict[str, Any]) -> str:
-    user = str((body.get("user") or {}).get("id") or "")
+    """The user who clicked, refused unless it reads as a Slack user id."""
+    user = click_of(body).user_id
     if not _USER_ID.match(user):
         raise Refused("I could not tell who you are from that click, so nothing was changed.")
     return user
@@ -69,7 +70,7 @@ def clicker(body: dict[str, Any]) -> str:
 
 def check_workspace(body: dict[str, Any], context: AsyncBoltContext) -> str:
     """The payload's team, refused unless it is the workspace Debrief's token belongs to."""
-    team = str((body.get("team") or {}).get("id") or "")
+    team = click_of(body).team_id
     result = context.authorize_result
     ours = result.team_id if result is not None else None
     if ours and team != ours:
@@ -164,7 +165,7 @@ async def read_click(
         actor=actor,
         action_key=f"{actor}:{action_ts}:{action_id}:{block}"[:191],
         team_id=team,
-        response_url=str(body.get("response_url") or "") or None,
+        response_url=click_of(body).response_url or None,
         channel=channel,
         ts=ts,
     )
@@ -174,10 +175,11 @@ async def answer(
     services: Services, body: dict[str, Any], text: str, respond: AsyncRespond
 ) -> None:
     """Say ``text`` privately to the person who clicked: under the message, or on their Home."""
-    if body.get("response_url"):
+    click = click_of(body)
+    if click.response_url:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
-    user = str((body.get("user") or {}).get("id") or "")
+    user = click.user_id
     if _USER_ID.match(user):
         async with transaction(services.sessions) as session:
             await services.queue.enqueue(session, JOB_HOME, HomeJob(user_id=user, notice=text))
