@@ -247,26 +247,19 @@ class JobQueue:
     async def extend(self, job: Job, worker: str) -> bool:
         """Renew the lease; False when another worker has taken the job over."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
-                .values(
-                    lease_until=now + timedelta(seconds=self.config.lease_seconds), updated_at=now
-                )
-            )
-        return bool(getattr(result, "rowcount", 0))
+        return await self._while_held(
+            job,
+            worker,
+            lease_until=now + timedelta(seconds=self.config.lease_seconds),
+            updated_at=now,
+        )
 
     async def finish(self, job: Job, worker: str) -> bool:
         """Mark a job done, unless its lease was lost meanwhile."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
-                .values(status="done", finished_at=now, updated_at=now, lease_until=None)
-            )
-        done = bool(getattr(result, "rowcount", 0))
+        done = await self._while_held(
+            job, worker, status="done", finished_at=now, updated_at=now, lease_until=None
+        )
         if done:
             self.counts["done"] += 1
         return done
@@ -287,13 +280,7 @@ class JobQueue:
             values["last_error"] = error
         if not count_attempt:
             values["attempts"] = Job.attempts - 1
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
-                .values(**values)
-            )
-        released = bool(getattr(result, "rowcount", 0))
+        released = await self._while_held(job, worker, **values)
         if released and error is not None:
             self.counts["retried"] += 1
         return released
@@ -301,22 +288,29 @@ class JobQueue:
     async def bury(self, job: Job, worker: str, error: str) -> bool:
         """Mark a job dead after its last attempt or a permanent error."""
         now = self.clock()
+        dead = await self._while_held(
+            job,
+            worker,
+            status="dead",
+            last_error=error,
+            finished_at=now,
+            updated_at=now,
+            lease_until=None,
+        )
+        if dead:
+            self.counts["dead"] += 1
+        return dead
+
+    async def _while_held(self, job: Job, worker: str, **values: Any) -> bool:
+        """Update ``job`` only while ``worker`` still holds its lease; False when it lost it (a
+        worker that took the job over after the lease ran out must not be overwritten)."""
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
-                .values(
-                    status="dead",
-                    last_error=error,
-                    finished_at=now,
-                    updated_at=now,
-                    lease_until=None,
-                )
+                .values(**values)
             )
-        dead = bool(getattr(result, "rowcount", 0))
-        if dead:
-            self.counts["dead"] += 1
-        return dead
+        return bool(getattr(result, "rowcount", 0))
 
     async def sweep(self) -> int:
         """Return running jobs whose lease expired to the queue; how many were returned."""
