@@ -14,12 +14,15 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
+
+import pydantic
 
 from providers.errors import InvalidSignature, MalformedPayload
 
 Clock = Callable[[], float]
 wall_clock: Clock = time.time
+Model = TypeVar("Model", bound=pydantic.BaseModel)
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -83,3 +86,17 @@ def describe_validation_error(exc: Exception) -> str:
             where = ".".join(str(p) for p in first.get("loc", ())) or "body"
             return f"{where}: {first.get('msg', 'invalid')}"
     return "invalid payload"
+
+
+def validate_payload(
+    model: type[Model], data: dict[str, Any], explain: Callable[[str], str] = str
+) -> Model:
+    """Validate a decoded webhook object as ``model``, refusing a misfit with a 400 reason.
+
+    Every provider turns a pydantic error into :class:`MalformedPayload` the same way; only the
+    wording differs, so ``explain`` receives the one-line reason and returns the message.
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise MalformedPayload(explain(describe_validation_error(exc))) from None

@@ -20,11 +20,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import pydantic
-
 from providers.attendee.models import WebhookEnvelope
 from providers.errors import InvalidSignature, MalformedPayload
-from providers.webhooks import describe_validation_error, digest_matches, hmac_sha256, json_object
+from providers.webhooks import digest_matches, hmac_sha256, json_object, validate_payload
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
 
@@ -102,11 +100,10 @@ def parse_webhook(body: bytes, signature: str | None, secret_b64: str) -> Webhoo
             wrong types; ``reason`` says which (answer 400).
     """
     envelope = _verified_object(body, signature, secret_b64)
-    try:
-        return WebhookEnvelope.model_validate(envelope)
-    except pydantic.ValidationError as exc:
-        trigger = envelope.get("trigger")
-        where = f" ({trigger})" if isinstance(trigger, str) else ""
-        raise MalformedPayload(
-            f"not an Attendee webhook envelope{where}: {describe_validation_error(exc)}"
-        ) from None
+    trigger = envelope.get("trigger")
+    where = f" ({trigger})" if isinstance(trigger, str) else ""
+    return validate_payload(
+        WebhookEnvelope,
+        envelope,
+        lambda reason: f"not an Attendee webhook envelope{where}: {reason}",
+    )

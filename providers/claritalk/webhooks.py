@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pydantic
-
 from providers.claritalk.models import ClaritalkEvent
-from providers.errors import InvalidSignature, MalformedPayload
+from providers.errors import InvalidSignature
 from providers.webhooks import (
-    describe_validation_error,
     digest_matches,
     hmac_sha256,
     json_object,
     secret_matches,
+    validate_payload,
 )
 
 SIGNATURE_HEADER = "X-Claritalk-Signature"
@@ -82,11 +80,8 @@ def parse_webhook(body: bytes) -> ClaritalkEvent:
         MalformedPayload: the body is not JSON, not an envelope, or its data does not fit.
     """
     raw = json_object(body)
-    try:
-        return ClaritalkEvent.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        event = raw.get("event")
-        label = f"{event} " if isinstance(event, str) else ""
-        raise MalformedPayload(
-            f"Claritalk {label}payload is malformed ({describe_validation_error(exc)})"
-        ) from None
+    event = raw.get("event")
+    label = f"{event} " if isinstance(event, str) else ""
+    return validate_payload(
+        ClaritalkEvent, raw, lambda reason: f"Claritalk {label}payload is malformed ({reason})"
+    )

@@ -14,16 +14,14 @@ import binascii
 from collections.abc import Mapping
 from typing import Literal
 
-import pydantic
-
-from providers.errors import InvalidSignature, MalformedPayload
+from providers.errors import InvalidSignature
 from providers.otter.models import OtterWebhook
 from providers.webhooks import (
-    describe_validation_error,
     digest_matches,
     hmac_sha256,
     json_object,
     secret_matches,
+    validate_payload,
 )
 
 SIGNATURE_HEADER = "X-HMAC-SHA256"
@@ -117,8 +115,6 @@ def parse_webhook(body: bytes) -> OtterWebhook:
     Raises:
         MalformedPayload: the body is not JSON or not shaped like an Otter webhook.
     """
-    data = json_object(body)
-    try:
-        return OtterWebhook.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise MalformedPayload(f"not an Otter webhook ({describe_validation_error(exc)})") from None
+    return validate_payload(
+        OtterWebhook, json_object(body), lambda reason: f"not an Otter webhook ({reason})"
+    )

@@ -237,7 +237,18 @@ class Summary(_Response):
 # --- insights -------------------------------------------------------------------------------
 
 
-class RoomInsight(_Response):
+class _UsageTotals(_Response):
+    """The minute and head counts Whereby reports alike for a room and for one session of it."""
+
+    total_participant_minutes: int | None = None
+    total_recorder_minutes: int | None = None
+    total_streamer_minutes: int | None = None
+    total_unique_participants: int | None = None
+    total_unique_recorders: int | None = None
+    total_unique_streamers: int | None = None
+
+
+class RoomInsight(_UsageTotals):
     """Usage totals of one room."""
 
     room_name: str | None = None
@@ -245,28 +256,16 @@ class RoomInsight(_Response):
     end_at: datetime | None = None
     first_session_started_at: datetime | None = None
     last_session_started_at: datetime | None = None
-    total_participant_minutes: int | None = None
-    total_recorder_minutes: int | None = None
-    total_streamer_minutes: int | None = None
-    total_unique_participants: int | None = None
-    total_unique_recorders: int | None = None
-    total_unique_streamers: int | None = None
     total_sessions: int | None = None
 
 
-class RoomSessionInsight(_Response):
+class RoomSessionInsight(_UsageTotals):
     """Usage totals of one session of a room."""
 
     room_session_id: str | None = None
     room_name: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    total_participant_minutes: int | None = None
-    total_recorder_minutes: int | None = None
-    total_streamer_minutes: int | None = None
-    total_unique_participants: int | None = None
-    total_unique_recorders: int | None = None
-    total_unique_streamers: int | None = None
 
 
 class ParticipantInsight(_Response):

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import time
 
-import pydantic
-
-from providers.errors import InvalidSignature, MalformedPayload
+from providers.errors import InvalidSignature
 from providers.webhooks import (
     Clock,
     check_timestamp,
-    describe_validation_error,
     digest_matches,
     hmac_sha256,
     json_object,
+    validate_payload,
 )
 from providers.whereby.models import WherebyEvent
 
@@ -94,11 +92,7 @@ def parse_event(body: bytes) -> WherebyEvent:
     Raises:
         MalformedPayload: the body is not a JSON object shaped like a Whereby event.
     """
-    data = json_object(body)
-    try:
-        return WherebyEvent.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise MalformedPayload(describe_validation_error(exc)) from None
+    return validate_payload(WherebyEvent, json_object(body))
 
 
 def parse_webhook(
