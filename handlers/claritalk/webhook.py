@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -10,7 +9,9 @@ from aiohttp import web
 from bot.services import Services
 from handlers.claritalk.jobs import JOB_WEBHOOK
 from handlers.webhooks import Delivery
-from providers.claritalk import EVENTS, parse_webhook, verify_request
+from providers.claritalk import EVENTS, verify_request
+from providers.claritalk.webhooks import parse_event
+from providers.webhooks import json_object
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def parse_claritalk_delivery(
         token_secret=settings.secret("claritalk_webhook_secret"),
         hmac_secret=settings.secret("claritalk_webhook_hmac_secret"),
     )
-    event = parse_webhook(body)
+    raw = json_object(body)  # decoded once: the body can be 25 MB (a PDF in base64)
+    event = parse_event(raw)
     if event.event not in EVENTS:
         log.info("claritalk webhook %r: not an event Debrief acts on", event.event[:100])
         return None
@@ -35,5 +37,5 @@ def parse_claritalk_delivery(
         event_id=event.idempotency_key[:255],
         kind=event.event,
         job_kind=JOB_WEBHOOK,
-        payload={"body": json.loads(body)},
+        payload={"body": raw},
     )

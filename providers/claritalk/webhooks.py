@@ -8,6 +8,7 @@ of the raw body in ``X-Claritalk-Signature`` (hex or base64) is accepted when a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from providers.claritalk.models import ClaritalkEvent
 from providers.errors import InvalidSignature
@@ -79,7 +80,11 @@ def parse_webhook(body: bytes) -> ClaritalkEvent:
     Raises:
         MalformedPayload: the body is not JSON, not an envelope, or its data does not fit.
     """
-    raw = json_object(body)
+    return parse_event(json_object(body))
+
+
+def parse_event(raw: dict[str, Any]) -> ClaritalkEvent:
+    """Parse a delivery's decoded JSON object (see :func:`parse_webhook`)."""
     event = raw.get("event")
     label = f"{event} " if isinstance(event, str) else ""
     return validate_payload(
