@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+Model = TypeVar("Model")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -75,11 +77,32 @@ async def transaction(
         yield session
 
 
+async def get_row(
+    sessions: async_sessionmaker[AsyncSession], model: type[Model], key: Any
+) -> Model | None:
+    """The row of ``model`` with primary key ``key`` (a tuple for a composite key), or None.
+
+    Read in a short session of its own, without a transaction held open; the row stays usable
+    after the session closes (see :func:`create_sessionmaker`).
+    """
+    async with sessions() as session:
+        return await session.get(model, key)
+
+
+async def write(sessions: async_sessionmaker[AsyncSession], statement: Executable) -> bool:
+    """Run one UPDATE (or DELETE) in a transaction of its own; True when it touched a row.
+
+    For the conditional writes that decide with their WHERE clause (a state machine's allowed
+    moves, a version, a newer timestamp), so the caller learns whether its condition held.
+    """
+    async with transaction(sessions) as session:
+        return _touched(await session.execute(statement))
+
+
 async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> bool:
     """Insert a row of ``model`` unless it would violate a unique key; True when inserted."""
     statement = _insert(session, model).values(**values).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return _touched(await session.execute(statement))
 
 
 async def insert_ignore_many(
@@ -95,6 +118,10 @@ async def insert_ignore_many(
     # statement: one statement whatever the number of rows, compiled once and cached.
     statement = _insert(session, model.__table__).on_conflict_do_nothing().returning(*key)
     return {tuple(row) for row in await session.execute(statement, rows)}
+
+
+def _touched(result: Any) -> bool:
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _insert(session: AsyncSession, target: Any) -> Any:

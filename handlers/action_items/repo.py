@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import get_row, insert_ignore, transaction, write
 from bot.store.models import (
     ActionItemEvent,
     ActionItemRecord,
@@ -94,9 +94,8 @@ class Applied:
 
 
 async def get_item(sessions: async_sessionmaker[AsyncSession], item_id: int) -> ItemState | None:
-    async with sessions() as session:
-        row = await session.get(ActionItemRecord, item_id)
-        return state_of(row) if row is not None else None
+    row = await get_row(sessions, ActionItemRecord, item_id)
+    return state_of(row) if row is not None else None
 
 
 async def item_at(
@@ -296,9 +295,8 @@ async def people_to_remind(sessions: async_sessionmaker[AsyncSession]) -> list[s
 
 
 async def reminders_enabled(sessions: async_sessionmaker[AsyncSession], user: str) -> bool:
-    async with sessions() as session:
-        row = await session.get(ReminderPreference, user)
-        return row is None or row.enabled
+    row = await get_row(sessions, ReminderPreference, user)
+    return row is None or row.enabled
 
 
 async def set_reminders(session: AsyncSession, user: str, enabled: bool, now: datetime) -> None:
@@ -315,8 +313,7 @@ async def set_reminders(session: AsyncSession, user: str, enabled: bool, now: da
 async def reminder_claimed(
     sessions: async_sessionmaker[AsyncSession], user: str, local_date: date
 ) -> bool:
-    async with sessions() as session:
-        return await session.get(ReminderSent, (user, local_date)) is not None
+    return await get_row(sessions, ReminderSent, (user, local_date)) is not None
 
 
 async def claim_reminder(
@@ -352,9 +349,9 @@ async def mark_reminded(
     items: int,
     now: datetime,
 ) -> None:
-    async with transaction(sessions) as session:
-        await session.execute(
-            update(ReminderSent)
-            .where(ReminderSent.user_id == user, ReminderSent.local_date == local_date)
-            .values(items=items, sent_at=now)
-        )
+    await write(
+        sessions,
+        update(ReminderSent)
+        .where(ReminderSent.user_id == user, ReminderSent.local_date == local_date)
+        .values(items=items, sent_at=now),
+    )

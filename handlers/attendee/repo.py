@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import insert_ignore
+from bot.store.db import get_row, insert_ignore, transaction, write
 from bot.store.models import AttendeeBot, utcnow
 from providers.attendee import TERMINAL_STATES
 
@@ -54,8 +54,7 @@ async def add_request(session: AsyncSession, row: AttendeeBot) -> AttendeeBot | 
 
 
 async def get(sessions: async_sessionmaker[AsyncSession], request_id: str) -> AttendeeBot | None:
-    async with sessions() as session:
-        return await session.get(AttendeeBot, request_id)
+    return await get_row(sessions, AttendeeBot, request_id)
 
 
 async def find_for_webhook(
@@ -97,7 +96,7 @@ async def adopt(
         dedup_key=f"adopted-{bot_id}",
     )
     row.bot_id = bot_id
-    async with sessions() as session, session.begin():
+    async with transaction(sessions) as session:
         existing = (
             await session.execute(select(AttendeeBot).where(AttendeeBot.bot_id == bot_id))
         ).scalar_one_or_none()
@@ -110,12 +109,12 @@ async def adopt(
 async def attach_bot(
     sessions: async_sessionmaker[AsyncSession], request_id: str, bot_id: str
 ) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(AttendeeBot)
-            .where(AttendeeBot.id == request_id)
-            .values(bot_id=bot_id, updated_at=utcnow())
-        )
+    await write(
+        sessions,
+        update(AttendeeBot)
+        .where(AttendeeBot.id == request_id)
+        .values(bot_id=bot_id, updated_at=utcnow()),
+    )
 
 
 async def apply_state(
@@ -148,6 +147,4 @@ async def apply_state(
         statement = statement.where(AttendeeBot.state.not_in(terminal))
     if at is not None:
         statement = statement.where(or_(AttendeeBot.state_at.is_(None), AttendeeBot.state_at < at))
-    async with sessions() as session, session.begin():
-        result = await session.execute(statement.values(**values))
-    return bool(getattr(result, "rowcount", 0))
+    return await write(sessions, statement.values(**values))

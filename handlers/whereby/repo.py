@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import transaction
+from bot.store.db import get_row, transaction, write
 from bot.store.models import WherebyRoom, utcnow
 from handlers.whereby.session import RoomEvent, SessionState, add_person, apply_event
 
@@ -45,8 +45,7 @@ def new_room(
 
 
 async def get(sessions: Sessions, room_id: str) -> WherebyRoom | None:
-    async with sessions() as session:
-        return await session.get(WherebyRoom, room_id)
+    return await get_row(sessions, WherebyRoom, room_id)
 
 
 async def find(
@@ -77,21 +76,19 @@ async def open_rooms_ended_before(sessions: Sessions, moment: datetime) -> list[
 async def change(sessions: Sessions, room_id: str, **values: Any) -> None:
     """Set columns of one room."""
     values.setdefault("updated_at", utcnow())
-    async with transaction(sessions) as session:
-        await session.execute(update(WherebyRoom).where(WherebyRoom.id == room_id).values(**values))
+    await write(sessions, update(WherebyRoom).where(WherebyRoom.id == room_id).values(**values))
 
 
 async def set_status(
     sessions: Sessions, room_id: str, status: str, *, only_from: tuple[str, ...], **values: Any
 ) -> bool:
     """Move a room to ``status`` if it is in one of ``only_from``; True when it moved."""
-    async with transaction(sessions) as session:
-        result = await session.execute(
-            update(WherebyRoom)
-            .where(WherebyRoom.id == room_id, WherebyRoom.status.in_(only_from))
-            .values(status=status, updated_at=utcnow(), **values)
-        )
-    return bool(getattr(result, "rowcount", 0))
+    return await write(
+        sessions,
+        update(WherebyRoom)
+        .where(WherebyRoom.id == room_id, WherebyRoom.status.in_(only_from))
+        .values(status=status, updated_at=utcnow(), **values),
+    )
 
 
 def session_state(row: WherebyRoom) -> SessionState:
@@ -154,25 +151,24 @@ async def set_digest_state(
     sessions: Sessions, room_id: str, transcription_id: str, state: str
 ) -> None:
     """Record how the summary of the room's latest transcription went (older ones are past)."""
-    async with transaction(sessions) as session:
-        await session.execute(
-            update(WherebyRoom)
-            .where(WherebyRoom.id == room_id, WherebyRoom.transcription_id == transcription_id)
-            .values(digest_state=state, updated_at=utcnow())
-        )
+    await write(
+        sessions,
+        update(WherebyRoom)
+        .where(WherebyRoom.id == room_id, WherebyRoom.transcription_id == transcription_id)
+        .values(digest_state=state, updated_at=utcnow()),
+    )
 
 
 async def record_recording(
     sessions: Sessions, room_id: str, recording_id: str, at: datetime
 ) -> bool:
     """Keep the newest recording of a room; True when this one is now it."""
-    async with transaction(sessions) as session:
-        result = await session.execute(
-            update(WherebyRoom)
-            .where(
-                WherebyRoom.id == room_id,
-                or_(WherebyRoom.recording_at.is_(None), WherebyRoom.recording_at <= at),
-            )
-            .values(recording_id=recording_id, recording_at=at, updated_at=utcnow())
+    return await write(
+        sessions,
+        update(WherebyRoom)
+        .where(
+            WherebyRoom.id == room_id,
+            or_(WherebyRoom.recording_at.is_(None), WherebyRoom.recording_at <= at),
         )
-    return bool(getattr(result, "rowcount", 0))
+        .values(recording_id=recording_id, recording_at=at, updated_at=utcnow()),
+    )
