@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import trace_id
 from bot.slack import is_permanent_slack_error
-from bot.store.db import insert_ignore
+from bot.store.db import insert_ignore, write
 from bot.store.models import Job, utcnow
 from providers.errors import ProviderError
 
@@ -304,13 +304,12 @@ class JobQueue:
     async def _while_held(self, job: Job, worker: str, **values: Any) -> bool:
         """Update ``job`` only while ``worker`` still holds its lease; False when it lost it (a
         worker that took the job over after the lease ran out must not be overwritten)."""
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
-                .values(**values)
-            )
-        return bool(getattr(result, "rowcount", 0))
+        return await write(
+            self.sessions,
+            update(Job)
+            .where(Job.id == job.id, Job.locked_by == worker, Job.status == "running")
+            .values(**values),
+        )
 
     async def sweep(self) -> int:
         """Return running jobs whose lease expired to the queue; how many were returned."""
