@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs import JobRegistry
 from bot.services import Services
+from bot.store.db import transaction
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,29 @@ async def tell_clicker(ack: AsyncAck, respond: AsyncRespond, text: str) -> None:
     """Acknowledge a click and answer the clicker alone, leaving the message as it is."""
     await ack()
     await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def enqueue_now(
+    services: Services, kind: str, payload: pydantic.BaseModel, *, dedupe_key: str | None = None
+) -> bool:
+    """One job in a transaction of its own, committed when this returns: the work is durable
+    before whoever asked for it hears back. False when ``dedupe_key`` was already queued."""
+    async with transaction(services.sessions) as session:
+        return await services.queue.enqueue(session, kind, payload, dedupe_key=dedupe_key)
+
+
+async def enqueue_then_ack(
+    ack: AsyncAck,
+    services: Services,
+    kind: str,
+    payload: pydantic.BaseModel,
+    *,
+    dedupe_key: str | None = None,
+) -> None:
+    """Write a click's job, then acknowledge it: once Slack sees the ack, the work exists (a
+    database write is milliseconds, well inside Slack's three seconds)."""
+    await enqueue_now(services, kind, payload, dedupe_key=dedupe_key)
+    await ack()
 
 
 #: An ephemeral answer: plain text, or keyword arguments for ``ack`` (text, blocks).

@@ -26,7 +26,14 @@ from handlers.digest.items import (
     ACTION_REOPEN,
     item_number,
 )
-from handlers.wiring import CommandContext, Reply, click_of
+from handlers.wiring import (
+    CommandContext,
+    Reply,
+    click_of,
+    enqueue_now,
+    enqueue_then_ack,
+    tell_clicker,
+)
 
 KINDS: dict[str, Kind] = {
     ACTION_ASSIGN: "assign",
@@ -171,18 +178,19 @@ async def read_click(
     )
 
 
-async def answer(
-    services: Services, body: dict[str, Any], text: str, respond: AsyncRespond
+async def refuse(
+    ack: AsyncAck, services: Services, body: dict[str, Any], text: str, respond: AsyncRespond
 ) -> None:
-    """Say ``text`` privately to the person who clicked: under the message, or on their Home."""
+    """Acknowledge a refused click and say why privately to the person who clicked: under the
+    message (as :func:`tell_clicker` does), or on their Home tab, which has no response URL."""
     click = click_of(body)
     if click.response_url:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+        await tell_clicker(ack, respond, text)
         return
+    await ack()
     user = click.user_id
     if _USER_ID.match(user):
-        async with transaction(services.sessions) as session:
-            await services.queue.enqueue(session, JOB_HOME, HomeJob(user_id=user, notice=text))
+        await enqueue_now(services, JOB_HOME, HomeJob(user_id=user, notice=text))
 
 
 async def handle_item_action(
@@ -197,15 +205,12 @@ async def handle_item_action(
     try:
         job = await read_click(services, body, action, context)
     except Refused as refusal:
-        await ack()
-        await answer(services, body, refusal.message, respond)
+        await refuse(ack, services, body, refusal.message, respond)
         return
-    # Durable before Slack hears back; the same click delivered twice is one job.
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session, JOB_APPLY, job, dedupe_key=f"{JOB_APPLY}:{job.action_key}"
-        )
-    await ack()
+    # The same click delivered twice is one job.
+    await enqueue_then_ack(
+        ack, services, JOB_APPLY, job, dedupe_key=f"{JOB_APPLY}:{job.action_key}"
+    )
 
 
 async def handle_reminders_toggle(
@@ -224,8 +229,7 @@ async def handle_reminders_toggle(
         if value not in ("on", "off"):
             raise Refused("That switch sent something I do not understand; nothing was changed.")
     except Refused as refusal:
-        await ack()
-        await answer(services, body, refusal.message, respond)
+        await refuse(ack, services, body, refusal.message, respond)
         return
     async with transaction(services.sessions) as session:
         await repo.set_reminders(session, user, value == "on", services.clock())
@@ -243,14 +247,12 @@ async def handle_home_opened(event: dict[str, Any], services: Services) -> None:
     user = str(event.get("user") or "")
     if event.get("tab", "home") != "home" or not _USER_ID.match(user):
         return
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(session, JOB_HOME, HomeJob(user_id=user))
+    await enqueue_now(services, JOB_HOME, HomeJob(user_id=user))
 
 
 async def handle_todo(ctx: CommandContext) -> Reply:
     """`/debrief todo`: answered through ``response_url`` once the links are looked up."""
-    async with transaction(ctx.services.sessions) as session:
-        await ctx.services.queue.enqueue(
-            session, JOB_TODO, TodoJob(user_id=ctx.user_id, response_url=ctx.response_url)
-        )
+    await enqueue_now(
+        ctx.services, JOB_TODO, TodoJob(user_id=ctx.user_id, response_url=ctx.response_url)
+    )
     return "Looking up your open action items…"

@@ -13,7 +13,14 @@ from bot.store.db import transaction
 from bot.urls import host_is_public
 from handlers.attendee import jobs, repo
 from handlers.attendee.parsing import deduplication_key, parse_join
-from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
+from handlers.wiring import (
+    CommandContext,
+    Reply,
+    click_of,
+    enqueue_now,
+    enqueue_then_ack,
+    tell_clicker,
+)
 
 BOT_ID_USAGE = "leave <bot-id>"
 
@@ -65,12 +72,11 @@ async def handle_join(ctx: CommandContext) -> Reply:
 async def handle_bots(ctx: CommandContext) -> Reply:
     """`/debrief bots`: answered through ``response_url`` once Attendee has been asked."""
     ctx.services.require_attendee()
-    async with transaction(ctx.services.sessions) as session:
-        await ctx.services.queue.enqueue(
-            session,
-            jobs.JOB_LIST,
-            jobs.ListJob(team_id=ctx.team_id, user_id=ctx.user_id, response_url=ctx.response_url),
-        )
+    await enqueue_now(
+        ctx.services,
+        jobs.JOB_LIST,
+        jobs.ListJob(team_id=ctx.team_id, user_id=ctx.user_id, response_url=ctx.response_url),
+    )
     return "Looking up this workspace's notetakers…"
 
 
@@ -90,14 +96,11 @@ async def handle_leave_command(ctx: CommandContext) -> Reply:
 async def enqueue_leave(
     services: Services, bot_id: str, team_id: str, user_id: str, response_url: str
 ) -> None:
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            jobs.JOB_LEAVE,
-            jobs.LeaveJob(
-                bot_id=bot_id, team_id=team_id, user_id=user_id, response_url=response_url
-            ),
-        )
+    await enqueue_now(
+        services,
+        jobs.JOB_LEAVE,
+        jobs.LeaveJob(bot_id=bot_id, team_id=team_id, user_id=user_id, response_url=response_url),
+    )
 
 
 async def handle_leave_button(
@@ -128,14 +131,11 @@ async def handle_recording_button(
     if row is None or row.team_id != click.team_id:
         await tell_clicker(ack, respond, "I do not know that meeting.")
         return
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            jobs.JOB_RECORDING,
-            jobs.RecordingJob(
-                request_id=request_id,
-                user_id=click.user_id,
-                response_url=click.response_url,
-            ),
-        )
-    await ack()
+    await enqueue_then_ack(
+        ack,
+        services,
+        jobs.JOB_RECORDING,
+        jobs.RecordingJob(
+            request_id=request_id, user_id=click.user_id, response_url=click.response_url
+        ),
+    )

@@ -8,9 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot.errors import UserFacingError
 from bot.services import Services
-from bot.store.db import transaction
 from handlers.otter import jobs
-from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
+from handlers.wiring import CommandContext, Reply, click_of, enqueue_now, tell_clicker
 from providers.otter import conversation_id_from
 
 SUMMARY_USAGE = "summary <otter-url-or-id>"
@@ -19,17 +18,16 @@ SUMMARY_USAGE = "summary <otter-url-or-id>"
 async def enqueue_summary(
     services: Services, conversation_id: str, channel_id: str, user_id: str, response_url: str
 ) -> None:
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            jobs.JOB_SUMMARY,
-            jobs.SummaryJob(
-                conversation_id=conversation_id,
-                channel_id=channel_id,
-                user_id=user_id,
-                response_url=response_url,
-            ),
-        )
+    await enqueue_now(
+        services,
+        jobs.JOB_SUMMARY,
+        jobs.SummaryJob(
+            conversation_id=conversation_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            response_url=response_url,
+        ),
+    )
 
 
 async def handle_summary(ctx: CommandContext) -> Reply:
@@ -54,12 +52,11 @@ async def handle_summary(ctx: CommandContext) -> Reply:
 async def handle_recent(ctx: CommandContext) -> Reply:
     """`/debrief recent`: answered through ``response_url`` once Otter has been asked."""
     ctx.services.require_otter()
-    async with transaction(ctx.services.sessions) as session:
-        await ctx.services.queue.enqueue(
-            session,
-            jobs.JOB_RECENT,
-            jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),
-        )
+    await enqueue_now(
+        ctx.services,
+        jobs.JOB_RECENT,
+        jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),
+    )
     return "Looking up your recent Otter conversations…"
 
 

@@ -11,7 +11,7 @@ from bot.store.db import transaction
 from handlers.whereby import repo, rooms
 from handlers.whereby.blocks import read_value
 from handlers.whereby.naming import channel_name, parse_room_args, room_prefix
-from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
+from handlers.wiring import CommandContext, Reply, click_of, enqueue_then_ack, tell_clicker
 
 
 async def handle_room(ctx: CommandContext) -> Reply:
@@ -52,18 +52,18 @@ async def handle_end_button(
 ) -> None:
     """ "End room": who may end it is checked by the job (it may need to ask Slack)."""
     click = click_of(body)
-    team_id, user_id, response_url = click.team_id, click.user_id, click.response_url
     room_id, _ = read_value(str(action.get("value", "")))
-    # The job is written before the click is acknowledged: once Slack sees the ack, it exists.
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            rooms.JOB_END,
-            rooms.EndRoomJob(
-                room_id=room_id, team_id=team_id, user_id=user_id, response_url=response_url
-            ),
-        )
-    await ack()
+    await enqueue_then_ack(
+        ack,
+        services,
+        rooms.JOB_END,
+        rooms.EndRoomJob(
+            room_id=room_id,
+            team_id=click.team_id,
+            user_id=click.user_id,
+            response_url=click.response_url,
+        ),
+    )
 
 
 async def _link_click(
@@ -75,24 +75,22 @@ async def _link_click(
     kind: str,
 ) -> None:
     click = click_of(body)
-    team_id, response_url = click.team_id, click.response_url
     room_id, item_id = read_value(str(action.get("value", "")))
     if item_id is None:
         await tell_clicker(ack, respond, "That button no longer works.")
         return
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            rooms.JOB_LINK,
-            rooms.LinkJob(
-                room_id=room_id,
-                kind="recording" if kind == "recording" else "transcript",
-                item_id=item_id,
-                team_id=team_id,
-                response_url=response_url,
-            ),
-        )
-    await ack()
+    await enqueue_then_ack(
+        ack,
+        services,
+        rooms.JOB_LINK,
+        rooms.LinkJob(
+            room_id=room_id,
+            kind="recording" if kind == "recording" else "transcript",
+            item_id=item_id,
+            team_id=click.team_id,
+            response_url=click.response_url,
+        ),
+    )
 
 
 async def handle_recording_button(
