@@ -174,6 +174,19 @@ class JobQueue:
             _on_commit(session, self.wake)
         return inserted
 
+    async def submit(
+        self,
+        kind: str,
+        payload: pydantic.BaseModel | dict[str, Any],
+        *,
+        delay: float = 0.0,
+        dedupe_key: str | None = None,
+    ) -> bool:
+        """:meth:`enqueue` in a transaction of its own, committed when this returns: the work
+        is durable before whoever asked for it hears back. False when ``dedupe_key`` exists."""
+        async with self.sessions() as session, session.begin():
+            return await self.enqueue(session, kind, payload, delay=delay, dedupe_key=dedupe_key)
+
     async def enqueue_many(self, session: AsyncSession, jobs: list[dict[str, Any]]) -> None:
         """Add jobs made by :meth:`job_values` in ``session``'s transaction, in one statement."""
         if not jobs:

@@ -15,7 +15,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs import JobRegistry
 from bot.services import Services
-from bot.store.db import transaction
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,6 @@ async def tell_clicker(ack: AsyncAck, respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-async def enqueue_now(
-    services: Services, kind: str, payload: pydantic.BaseModel, *, dedupe_key: str | None = None
-) -> bool:
-    """One job in a transaction of its own, committed when this returns: the work is durable
-    before whoever asked for it hears back. False when ``dedupe_key`` was already queued."""
-    async with transaction(services.sessions) as session:
-        return await services.queue.enqueue(session, kind, payload, dedupe_key=dedupe_key)
-
-
 async def enqueue_then_ack(
     ack: AsyncAck,
     services: Services,
@@ -66,7 +56,7 @@ async def enqueue_then_ack(
 ) -> None:
     """Write a click's job, then acknowledge it: once Slack sees the ack, the work exists (a
     database write is milliseconds, well inside Slack's three seconds)."""
-    await enqueue_now(services, kind, payload, dedupe_key=dedupe_key)
+    await services.queue.submit(kind, payload, dedupe_key=dedupe_key)
     await ack()
 
 

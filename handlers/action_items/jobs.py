@@ -217,8 +217,7 @@ async def tell(services: Services, payload: ApplyJob, text: str) -> None:
     if payload.response_url:
         await services.slack.respond(payload.response_url, text)
         return
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(session, JOB_HOME, HomeJob(user_id=payload.actor, notice=text))
+    await services.queue.submit(JOB_HOME, HomeJob(user_id=payload.actor, notice=text))
 
 
 async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> None:

@@ -30,7 +30,6 @@ from handlers.wiring import (
     CommandContext,
     Reply,
     click_of,
-    enqueue_now,
     enqueue_then_ack,
     tell_clicker,
 )
@@ -190,7 +189,7 @@ async def refuse(
     await ack()
     user = click.user_id
     if _USER_ID.match(user):
-        await enqueue_now(services, JOB_HOME, HomeJob(user_id=user, notice=text))
+        await services.queue.submit(JOB_HOME, HomeJob(user_id=user, notice=text))
 
 
 async def handle_item_action(
@@ -247,12 +246,12 @@ async def handle_home_opened(event: dict[str, Any], services: Services) -> None:
     user = str(event.get("user") or "")
     if event.get("tab", "home") != "home" or not _USER_ID.match(user):
         return
-    await enqueue_now(services, JOB_HOME, HomeJob(user_id=user))
+    await services.queue.submit(JOB_HOME, HomeJob(user_id=user))
 
 
 async def handle_todo(ctx: CommandContext) -> Reply:
     """`/debrief todo`: answered through ``response_url`` once the links are looked up."""
-    await enqueue_now(
-        ctx.services, JOB_TODO, TodoJob(user_id=ctx.user_id, response_url=ctx.response_url)
+    await ctx.services.queue.submit(
+        JOB_TODO, TodoJob(user_id=ctx.user_id, response_url=ctx.response_url)
     )
     return "Looking up your open action items…"

@@ -19,7 +19,6 @@ from bot.config import Settings
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey
-from bot.store.db import transaction
 from handlers.action_items import repo
 from handlers.action_items.blocks import build_reminder
 from handlers.action_items.jobs import DM_PROVIDER, links_for
@@ -79,13 +78,11 @@ async def scan_reminders(services: Services) -> int:
             continue
         if await repo.reminder_claimed(services.sessions, user, local.date()):
             continue
-        async with transaction(services.sessions) as session:
-            enqueued += await services.queue.enqueue(
-                session,
-                JOB_REMIND,
-                RemindJob(user_id=user, local_date=local.date()),
-                dedupe_key=remind_key(user, local.date()),
-            )
+        enqueued += await services.queue.submit(
+            JOB_REMIND,
+            RemindJob(user_id=user, local_date=local.date()),
+            dedupe_key=remind_key(user, local.date()),
+        )
     if enqueued:
         log.info("enqueued %d daily reminder(s)", enqueued)
     return enqueued

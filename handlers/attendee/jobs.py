@@ -246,13 +246,11 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
         event_state=str(change.new_state),
     )
     if change.event_type == BotEventType.POST_PROCESSING_COMPLETED:
-        async with services.sessions() as session, session.begin():
-            await services.queue.enqueue(
-                session,
-                JOB_DIGEST,
-                DigestJob(request_id=row.id),
-                dedupe_key=f"{JOB_DIGEST}:{row.id}",
-            )
+        await services.queue.submit(
+            JOB_DIGEST,
+            DigestJob(request_id=row.id),
+            dedupe_key=f"{JOB_DIGEST}:{row.id}",
+        )
 
 
 def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) -> Meeting:

@@ -17,7 +17,6 @@ from handlers.wiring import (
     CommandContext,
     Reply,
     click_of,
-    enqueue_now,
     enqueue_then_ack,
     tell_clicker,
 )
@@ -72,8 +71,7 @@ async def handle_join(ctx: CommandContext) -> Reply:
 async def handle_bots(ctx: CommandContext) -> Reply:
     """`/debrief bots`: answered through ``response_url`` once Attendee has been asked."""
     ctx.services.require_attendee()
-    await enqueue_now(
-        ctx.services,
+    await ctx.services.queue.submit(
         jobs.JOB_LIST,
         jobs.ListJob(team_id=ctx.team_id, user_id=ctx.user_id, response_url=ctx.response_url),
     )
@@ -96,8 +94,7 @@ async def handle_leave_command(ctx: CommandContext) -> Reply:
 async def enqueue_leave(
     services: Services, bot_id: str, team_id: str, user_id: str, response_url: str
 ) -> None:
-    await enqueue_now(
-        services,
+    await services.queue.submit(
         jobs.JOB_LEAVE,
         jobs.LeaveJob(bot_id=bot_id, team_id=team_id, user_id=user_id, response_url=response_url),
     )

@@ -9,7 +9,7 @@ from handlers.claritalk.connections import LINK_TTL, connect_link
 from handlers.claritalk.jobs import JOB_STATUS, StatusJob
 from handlers.claritalk.messages import RECONNECT
 from handlers.digest.text import escape
-from handlers.wiring import CommandContext, Reply, enqueue_now
+from handlers.wiring import CommandContext, Reply
 
 USAGE = "claritalk connect|status|disconnect"
 
@@ -60,8 +60,8 @@ async def status(ctx: CommandContext) -> Reply:
     if connection.status != store.CONNECTED:
         reason = f" ({escape(connection.lapsed_reason)})" if connection.lapsed_reason else ""
         return f"Your Claritalk connection has lapsed{reason}. Connect again with {RECONNECT}."
-    await enqueue_now(
-        services, JOB_STATUS, StatusJob(user_id=ctx.user_id, response_url=ctx.response_url)
+    await services.queue.submit(
+        JOB_STATUS, StatusJob(user_id=ctx.user_id, response_url=ctx.response_url)
     )
     return f"Checking your Claritalk connection{_who(connection)}…"
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
-from bot.store.db import transaction
 from handlers.digest import deliver_digest
 from handlers.digest.text import escape, truncate
 from handlers.ops import JOB_NOTICE, NoticeJob
@@ -99,14 +98,12 @@ async def job_handle_webhook(services: Services, payload: WebhookJob, run: JobRu
 
 async def wait_for(services: Services, job: AwaitJob) -> bool:
     """Enqueue a waiter for a conversation still processing; False when one is already waiting."""
-    async with transaction(services.sessions) as session:
-        return await services.queue.enqueue(
-            session,
-            JOB_AWAIT,
-            job,
-            delay=services.settings.otter_ready_poll_seconds,
-            dedupe_key=await_key(job.conversation_id, job.channel_id),
-        )
+    return await services.queue.submit(
+        JOB_AWAIT,
+        job,
+        delay=services.settings.otter_ready_poll_seconds,
+        dedupe_key=await_key(job.conversation_id, job.channel_id),
+    )
 
 
 async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun) -> None:
@@ -191,8 +188,7 @@ async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None
     if payload.response_url:
         await services.slack.respond(payload.response_url, text)
         return
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(session, JOB_NOTICE, NoticeJob(text=f":hourglass: {text}"))
+    await services.queue.submit(JOB_NOTICE, NoticeJob(text=f":hourglass: {text}"))
 
 
 async def slack_email(services: Services, user_id: str) -> str | None:

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from bot.errors import UserFacingError
 from bot.services import Services
 from handlers.otter import jobs
-from handlers.wiring import CommandContext, Reply, click_of, enqueue_now, tell_clicker
+from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
 from providers.otter import conversation_id_from
 
 SUMMARY_USAGE = "summary <otter-url-or-id>"
@@ -18,8 +18,7 @@ SUMMARY_USAGE = "summary <otter-url-or-id>"
 async def enqueue_summary(
     services: Services, conversation_id: str, channel_id: str, user_id: str, response_url: str
 ) -> None:
-    await enqueue_now(
-        services,
+    await services.queue.submit(
         jobs.JOB_SUMMARY,
         jobs.SummaryJob(
             conversation_id=conversation_id,
@@ -52,8 +51,7 @@ async def handle_summary(ctx: CommandContext) -> Reply:
 async def handle_recent(ctx: CommandContext) -> Reply:
     """`/debrief recent`: answered through ``response_url`` once Otter has been asked."""
     ctx.services.require_otter()
-    await enqueue_now(
-        ctx.services,
+    await ctx.services.queue.submit(
         jobs.JOB_RECENT,
         jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),
     )

@@ -144,5 +144,4 @@ async def job_release_held(services: Services, payload: ReleaseJob, run: JobRun)
 async def release_held_soon(services: Services) -> None:
     """Enqueue a release of held digests, if any are held."""
     if await repo.held_count(services.sessions):
-        async with transaction(services.sessions) as session:
-            await services.queue.enqueue(session, JOB_RELEASE_HELD, ReleaseJob())
+        await services.queue.submit(JOB_RELEASE_HELD, ReleaseJob())

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from bot.slack import PostKey
-from bot.store.db import transaction
 from bot.store.models import WherebyRoom
 from handlers.digest import post_parts, render_digest
 from handlers.digest.text import escape, truncate
@@ -173,14 +172,12 @@ async def request_summary(services: Services, transcription_id: str) -> None:
         summary_id=summary_id,
         since=services.clock(),
     )
-    async with transaction(services.sessions) as session:
-        await services.queue.enqueue(
-            session,
-            JOB_POLL,
-            job,
-            delay=services.settings.whereby_summary_poll_seconds,
-            dedupe_key=f"{JOB_POLL}:{transcription_id}",
-        )
+    await services.queue.submit(
+        JOB_POLL,
+        job,
+        delay=services.settings.whereby_summary_poll_seconds,
+        dedupe_key=f"{JOB_POLL}:{transcription_id}",
+    )
 
 
 async def _transcription_failed(
@@ -283,10 +280,9 @@ async def post_notice(
 ) -> None:
     """A visible notice in the room's thread that no summary will come, and why."""
     if row.message_ts is None:
-        async with transaction(services.sessions) as session:
-            await services.queue.enqueue(
-                session, JOB_NOTICE, NoticeJob(text=f"Whereby room “{row.title}”: {text}")
-            )
+        await services.queue.submit(
+            JOB_NOTICE, NoticeJob(text=f"Whereby room “{row.title}”: {text}")
+        )
     else:
         buttons = [transcript_button(row.id, transcription_id)] if transcript else []
         await services.slack.upsert(
