@@ -24,11 +24,12 @@ from typing import Any, Generic, TypeVar, cast
 
 import pydantic
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Table, and_, event, func, insert, or_, select, update
+from sqlalchemy import Table, and_, event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import trace_id
 from bot.slack import is_permanent_slack_error
+from bot.store.bulk import Bulk
 from bot.store.db import insert_ignore, write
 from bot.store.models import Job, utcnow
 from providers.errors import ProviderError
@@ -187,12 +188,12 @@ class JobQueue:
         async with self.sessions() as session, session.begin():
             return await self.enqueue(session, kind, payload, delay=delay, dedupe_key=dedupe_key)
 
-    async def enqueue_many(self, session: AsyncSession, jobs: list[dict[str, Any]]) -> None:
-        """Add jobs made by :meth:`job_values` in ``session``'s transaction, in one statement."""
+    async def enqueue_many(self, bulk: Bulk, jobs: list[dict[str, Any]]) -> None:
+        """Add jobs made by :meth:`job_values` in ``bulk``'s transaction, in one statement."""
         if not jobs:
             return
-        await session.execute(insert(JOBS), jobs)  # Core executemany: compiled once
-        _on_commit(session, self.wake)
+        await bulk.insert(JOBS, jobs)
+        bulk.after_commit(self.wake)
 
     def job_values(
         self,

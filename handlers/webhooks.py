@@ -5,21 +5,24 @@ inbox row and the job in one transaction, and a 2xx before any provider or Slack
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
+from sqlalchemy import Table
 
 from bot.services import SERVICES, Services
-from bot.store.db import insert_ignore_many, transaction
+from bot.store.bulk import bulk_transaction
 from bot.store.models import InboxEvent
 from providers.errors import WebhookError
 
 log = logging.getLogger(__name__)
+INBOX = cast(Table, InboxEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,8 @@ class Intake:
         self._waiting.append(waiting)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(services))
-        # Shielded: a request that goes away does not take its batch with it.
-        return await asyncio.shield(waiting.accepted)
+        # A request that goes away cancels only its own future: the batch is the flush's.
+        return await waiting.accepted
 
     async def _flush(self, services: Services) -> None:
         while self._waiting:
@@ -132,13 +135,11 @@ class Intake:
             {"provider": p, "event_id": e, "kind": w.delivery.kind, "received_at": now}
             for (p, e), w in first.items()
         ]
-        async with transaction(services.sessions) as session:
-            inserted = await insert_ignore_many(
-                session, InboxEvent, rows, (InboxEvent.provider, InboxEvent.event_id)
-            )
+        async with bulk_transaction(services.sessions) as bulk:
+            inserted = await bulk.insert_ignore(INBOX, rows, ("provider", "event_id"))
             fresh = [w.key in inserted and first[w.key] is w for w in batch]
             await services.queue.enqueue_many(
-                session, [w.job for w, new in zip(batch, fresh, strict=True) if new]
+                bulk, [w.job for w, new in zip(batch, fresh, strict=True) if new]
             )
         return fresh
 
@@ -163,6 +164,13 @@ async def accept(services: Services, provider: str, delivery: Delivery) -> bool:
     if found is None:
         found = _INTAKES[services.sessions] = Intake()
     return await found.accept(services, provider, delivery)
+
+
+#: The bodies of the 2xx answers, encoded once.
+_ANSWERS = {
+    outcome: json.dumps({"status": outcome}).encode()
+    for outcome in ("accepted", "duplicate", "ignored")
+}
 
 
 def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any]:
@@ -194,6 +202,6 @@ def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any
             help="Time to answer a webhook",
             provider=provider,
         )
-        return web.json_response({"status": outcome})
+        return web.Response(body=_ANSWERS[outcome], content_type="application/json")
 
     return handle

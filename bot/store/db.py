@@ -105,21 +105,6 @@ async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[st
     return _touched(await session.execute(statement))
 
 
-async def insert_ignore_many(
-    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], key: tuple[Any, ...]
-) -> set[tuple[Any, ...]]:
-    """Insert ``rows`` in one statement, skipping those that would violate a unique key.
-
-    Returns the ``key`` columns' values of the rows inserted.
-    """
-    if not rows:
-        return set()
-    # On the table, not the mapped class, with the rows as parameters rather than in the
-    # statement: one statement whatever the number of rows, compiled once and cached.
-    statement = _insert(session, model.__table__).on_conflict_do_nothing().returning(*key)
-    return {tuple(row) for row in await session.execute(statement, rows)}
-
-
 def _touched(result: Any) -> bool:
     return bool(getattr(result, "rowcount", 0))
 

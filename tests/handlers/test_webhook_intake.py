@@ -43,24 +43,28 @@ async def stored(services: Services) -> tuple[int, list[str]]:
     return int(inbox or 0), sorted(p["envelope"]["idempotency_key"] for p in jobs)
 
 
-def count_commits(services: Services) -> list[int]:
-    commits = [0]
+def count_checkouts(services: Services) -> list[int]:
+    """How many times a connection is taken from the pool: the intake takes one a transaction."""
+    checkouts = [0]
     engine = services.sessions.kw["bind"].sync_engine
 
-    def on_commit(_connection: Any) -> None:
-        commits[0] += 1
+    def on_checkout(*_args: Any) -> None:
+        checkouts[0] += 1
 
-    event.listen(engine, "commit", on_commit)
-    return commits
+    event.listen(engine, "checkout", on_checkout)
+    return checkouts
 
 
 async def test_deliveries_that_arrive_together_share_one_commit(services: Services) -> None:
-    commits = count_commits(services)
+    checkouts = count_checkouts(services)
     ids = [f"key-{n}" for n in range(40)]
     results = await asyncio.gather(*(accept(services, "attendee", delivery(i)) for i in ids))
     assert results == [True] * 40
-    assert commits[0] == 1, "forty deliveries in one transaction"
+    assert checkouts[0] == 1, "forty deliveries in one transaction"
     assert await stored(services) == (40, sorted(ids))
+    async with services.sessions() as session:
+        moments = set((await session.execute(select(InboxEvent.received_at))).scalars())
+    assert len(moments) == 1, "recorded together"
 
 
 async def test_a_duplicate_in_the_same_batch_is_a_duplicate(services: Services) -> None:
