@@ -7,7 +7,7 @@ from aiohttp import web
 from bot.services import Services
 from handlers.attendee.jobs import JOB_EVENT
 from handlers.webhooks import Delivery
-from providers.attendee.webhooks import parse_webhook
+from providers.attendee.webhooks import parse_webhook_object
 from providers.errors import InvalidSignature
 
 
@@ -15,10 +15,12 @@ def parse_attendee_delivery(services: Services, request: web.Request, body: byte
     secret = services.settings.secret("attendee_webhook_secret")
     if secret is None:
         raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
-    envelope = parse_webhook(body, request.headers.get("X-Webhook-Signature"), secret)
+    envelope, received = parse_webhook_object(
+        body, request.headers.get("X-Webhook-Signature"), secret
+    )
     return Delivery(
         event_id=envelope.idempotency_key,
         kind=envelope.trigger,
         job_kind=JOB_EVENT,
-        payload={"envelope": envelope.model_dump(mode="json")},
+        payload={"envelope": received},
     )

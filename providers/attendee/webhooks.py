@@ -99,11 +99,20 @@ def parse_webhook(body: bytes, signature: str | None, secret_b64: str) -> Webhoo
         MalformedPayload: not JSON, or the envelope or its known ``data`` lacks fields or has
             wrong types; ``reason`` says which (answer 400).
     """
+    return parse_webhook_object(body, signature, secret_b64)[0]
+
+
+def parse_webhook_object(
+    body: bytes, signature: str | None, secret_b64: str
+) -> tuple[WebhookEnvelope, dict[str, Any]]:
+    """As :func:`parse_webhook`, with the verified envelope also as the JSON object received
+    (what a job keeps: the job validates it again when it runs)."""
     envelope = _verified_object(body, signature, secret_b64)
     trigger = envelope.get("trigger")
     where = f" ({trigger})" if isinstance(trigger, str) else ""
-    return validate_payload(
+    parsed = validate_payload(
         WebhookEnvelope,
         envelope,
         lambda reason: f"not an Attendee webhook envelope{where}: {reason}",
     )
+    return parsed, envelope
