@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from providers import jsoncodec
 from providers.errors import InvalidSignature, MalformedPayload
 
 Clock = Callable[[], float]
@@ -31,13 +32,15 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
 
 
 def decode_digest(signature: str) -> Iterable[bytes]:
-    """Every reading of a signature header value: hex, then standard and URL-safe base64."""
+    """Every reading of a signature header value: standard base64, hex, URL-safe base64."""
     value = signature.strip()
+    padded = value + "=" * (-len(value) % 4)
+    with contextlib.suppress(binascii.Error, ValueError):
+        yield base64.b64decode(padded)
     with contextlib.suppress(ValueError):
         yield bytes.fromhex(value)
-    for decode in (base64.b64decode, base64.urlsafe_b64decode):
-        with contextlib.suppress(binascii.Error, ValueError):
-            yield decode(value + "=" * (-len(value) % 4))
+    with contextlib.suppress(binascii.Error, ValueError):
+        yield base64.urlsafe_b64decode(padded)
 
 
 def digest_matches(expected: bytes, signature: str | None) -> bool:
@@ -68,7 +71,7 @@ def check_timestamp(timestamp: str | None, *, tolerance: float, clock: Clock = w
 def json_object(body: bytes) -> dict[str, Any]:
     """Decode a webhook body that must be a JSON object, with a clear reason when it is not."""
     try:
-        data = json.loads(body)
+        data = jsoncodec.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):

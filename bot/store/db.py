@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from providers import jsoncodec
+
 Model = TypeVar("Model")
 
 
@@ -37,10 +39,22 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # 100 ms (the ingest bench's p99 was around a second). Other processes on the
             # same file still wait in the busy handler.
             options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **options)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, **options, **_JSON_CODEC
+        )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC
+    )
+
+
+#: JSON columns (job payloads above all) encoded and decoded by orjson, with the standard
+#: library's results (see providers/jsoncodec.py).
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": jsoncodec.dumps,
+    "json_deserializer": jsoncodec.loads,
+}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
