@@ -20,6 +20,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from providers.attendee.models import WebhookEnvelope
 from providers.errors import InvalidSignature, MalformedPayload
 from providers.webhooks import digest_matches, hmac_sha256, json_object, validate_payload
@@ -61,14 +63,31 @@ def _verified_object(body: bytes, signature: str | None, secret_b64: str) -> dic
     except ValueError as exc:
         raise InvalidSignature(str(exc)) from None
     envelope = json_object(body)
+    fast = _fast_canonical_json(envelope)
+    if fast is not None and digest_matches(hmac_sha256(key, fast), signature):
+        return envelope
     try:
         message = canonical_json(envelope)
     except (UnicodeEncodeError, ValueError):
         # Lone surrogates (``"\\ud800"``) parse but cannot be encoded: nobody could sign them.
         raise MalformedPayload("body contains text that cannot be encoded as UTF-8") from None
-    if not digest_matches(hmac_sha256(key, message), signature):
+    if message == fast or not digest_matches(hmac_sha256(key, message), signature):
         raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
     return envelope
+
+
+def _fast_canonical_json(envelope: Any) -> bytes | None:
+    """:func:`canonical_json` by orjson, several times faster and the same bytes for all but a
+    few values (floats written ``1e16`` rather than ``1e+16``, say), which then go the exact
+    way; None where orjson cannot encode the envelope at all.
+
+    Accepting a signature over either form admits nothing unsigned: both are fixed functions
+    of the parsed envelope, and only the holder of the secret can sign one.
+    """
+    try:
+        return orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def verify_signature(body: bytes, signature: str | None, secret_b64: str) -> None:

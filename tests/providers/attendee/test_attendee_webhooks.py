@@ -171,6 +171,40 @@ def test_signature_over_the_raw_body_is_refused() -> None:
         parse_webhook(body, raw.decode(), SECRET)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [1e16, 1.5e300, -0.0, 2**70, "tab\there", "\u2028 and \x7f", "emoji \U0001f600"],
+    ids=[
+        "exponent",
+        "big-exponent",
+        "negative-zero",
+        "beyond-64-bits",
+        "tab",
+        "separators",
+        "emoji",
+    ],
+)
+def test_values_orjson_writes_differently_still_verify(value: Any) -> None:
+    """Verification tries orjson's canonical form first; where it differs from Python's (what
+    Attendee signs), the exact form decides, so a genuine delivery is never refused."""
+    envelope = _envelope(event_metadata={"value": value})
+    body, signature = _delivery(envelope)
+    assert parse_webhook(body, signature, SECRET).data is not None
+    tampered = _delivery(_envelope(event_metadata={"value": "other"}))[0]
+    with pytest.raises(InvalidSignature):
+        parse_webhook(tampered, signature, SECRET)
+
+
+def test_the_fast_form_is_the_exact_one_for_recorded_deliveries(
+    webhook_capture: dict[str, Any],
+) -> None:
+    """The speed-up is real for what Attendee actually sends: orjson gives the same bytes."""
+    import orjson
+
+    envelope = json.loads(_body(webhook_capture))
+    assert orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS) == canonical_json(envelope)
+
+
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"'])
 def test_signed_but_not_a_json_object_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedPayload) as caught:
