@@ -220,7 +220,7 @@ class JobQueue:
             "status": "queued",
             "attempts": 0,
             "max_attempts": spec.max_attempts or self.config.max_attempts,
-            "run_at": run_at or now + timedelta(seconds=delay),
+            "run_at": run_at or (now + timedelta(seconds=delay) if delay else now),
             "dedupe_key": dedupe_key,
             "trace_id": trace or trace_id.get(),
             "created_at": now,

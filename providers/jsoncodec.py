@@ -12,7 +12,6 @@ show.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -21,18 +20,17 @@ import orjson
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-#: Twenty digits in a row may be an integer beyond 64 bits, which orjson reads as a float.
-_LONG_NUMBER = re.compile(rb"\d{20}")
-_LONG_NUMBER_TEXT = re.compile(r"\d{20}")
+#: Nineteen digits in a row may be an integer beyond 64 bits (below -2**63 already has 19), which
+#: orjson would read as a float: such bodies go to json. Found
+#: by mapping every digit to "0" and everything else to " " (faster than a regular expression).
+_DIGITS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
+_LONG_NUMBER = b"0" * 19
 
 
 def loads(data: bytes | str) -> Any:
     """``json.loads``, faster."""
-    if isinstance(data, str):
-        long = _LONG_NUMBER_TEXT.search(data) is not None
-    else:
-        long = _LONG_NUMBER.search(data) is not None
-    if not long:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _LONG_NUMBER not in raw.translate(_DIGITS):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -60,23 +61,27 @@ class Bulk:
 
     def _statement(self, table: Table, rows: Sequence[Row], tail: str) -> tuple[str, list[Any]]:
         names = list(rows[0])
-        processors = [_processor(table, name, self._dialect) for name in names]
-        parameters: list[Any] = []
-        groups = []
-        for row in rows:
-            if row.keys() != rows[0].keys():
-                raise ValueError(f"rows for {table.name} do not all have the same columns")
-            start = len(parameters)
-            for name, process in zip(names, processors, strict=True):
-                value = row[name]
-                parameters.append(process(value) if process is not None else value)
-            if self._sqlite:
-                groups.append("(" + ", ".join("?" * len(names)) + ")")
-            else:
-                places = range(start + 1, start + len(names) + 1)
-                groups.append("(" + ", ".join(f"${n}" for n in places) + ")")
-        columns = ", ".join(self._quote(name) for name in names)
-        sql = f"INSERT INTO {self._quote(table.name)} ({columns}) VALUES {', '.join(groups)}{tail}"
+        if any(row.keys() != rows[0].keys() for row in rows):
+            raise ValueError(f"rows for {table.name} do not all have the same columns")
+        # Converted a column at a time; a batch's timestamps are mostly one moment, and
+        # converting a datetime is the dearest conversion, so each distinct one is done once.
+        moments: dict[tuple[str, datetime], Any] = {}
+        columns = [
+            _convert([row[name] for row in rows], *_processor(table, name, self._dialect), moments)
+            for name in names
+        ]
+        parameters = [value for values in zip(*columns, strict=True) for value in values]
+        width = len(names)
+        if self._sqlite:
+            group = "(" + ", ".join("?" * width) + ")"
+            groups = [group] * len(rows)
+        else:
+            groups = [
+                "(" + ", ".join(f"${n}" for n in range(start + 1, start + width + 1)) + ")"
+                for start in range(0, len(parameters), width)
+            ]
+        quoted = ", ".join(self._quote(name) for name in names)
+        sql = f"INSERT INTO {self._quote(table.name)} ({quoted}) VALUES {', '.join(groups)}{tail}"
         return sql, parameters
 
     async def _run(self, sql: str, parameters: list[Any], *, fetch: bool) -> list[Any]:
@@ -91,16 +96,34 @@ class Bulk:
         return str(self._dialect.identifier_preparer.quote(name))
 
 
-_PROCESSORS: dict[tuple[str, str, str], Processor] = {}
+_PROCESSORS: dict[tuple[str, str, str], tuple[Processor, str]] = {}
 
 
-def _processor(table: Table, name: str, dialect: Dialect) -> Processor:
-    """The column's bind processor for ``dialect``, as the ORM would apply it (cached)."""
+def _processor(table: Table, name: str, dialect: Dialect) -> tuple[Processor, str]:
+    """The column's bind processor for ``dialect``, as the ORM would apply it, and its type's
+    repr: columns of equal types convert equal values alike (cached)."""
     key = (dialect.name, table.name, name)
     if key not in _PROCESSORS:
-        column = table.c[name]
-        _PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+        kind = table.c[name].type
+        _PROCESSORS[key] = (kind.dialect_impl(dialect).bind_processor(dialect), repr(kind))
     return _PROCESSORS[key]
+
+
+def _convert(
+    values: list[Any], process: Processor, kind: str, moments: dict[tuple[str, datetime], Any]
+) -> list[Any]:
+    if process is None:
+        return values
+    converted = []
+    for value in values:
+        if isinstance(value, datetime):
+            key = (kind, value)
+            if key not in moments:
+                moments[key] = process(value)
+            converted.append(moments[key])
+        else:
+            converted.append(process(value))
+    return converted
 
 
 @asynccontextmanager
