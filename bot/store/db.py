@@ -39,6 +39,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # 100 ms (the ingest bench's p99 was around a second). Other processes on the
             # same file still wait in the busy handler.
             options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+        # Connections go back to the pool rolled back only when a transaction is open (see
+        # _on_reset), not unconditionally: each rollback is a trip to aiosqlite's thread.
+        options["pool_reset_on_return"] = None
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": 30}, **options, **_JSON_CODEC
         )
@@ -68,6 +71,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        # Sessions and bulk transactions end their own transactions; this catches any other
+        # way a connection could come back with one open.
+        if state.terminate_only or not state.asyncio_safe:
+            return
+        if record.driver_connection is not None and record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.bulk import bulk_transaction
 from bot.store.db import create_engine, create_sessionmaker, transaction
+from bot.store.migrate import upgrade
 from bot.store.models import InboxEvent, Job
 
 JOBS = cast(Table, Job.__table__)
@@ -115,3 +116,23 @@ async def test_rows_with_different_columns_are_refused(
         async with bulk_transaction(sessions) as bulk:
             await bulk.insert(JOBS, [job("a"), partial])
     assert await raw_rows(sessions) == {}
+
+
+async def test_a_connection_given_back_mid_transaction_is_rolled_back(sqlite_url: str) -> None:
+    """SQLite's pool rolls back on return only when a transaction is open (one trip to the
+    driver's thread saved every time); when one is, it still does."""
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute_fetchall("BEGIN IMMEDIATE", ())
+            await driver.execute_fetchall("DELETE FROM jobs", ())
+            assert driver.in_transaction
+        async with bulk_transaction(sessions) as bulk:  # would fail inside an open transaction
+            await bulk.insert(JOBS, [job("after")])
+        assert list(await raw_rows(sessions)) == ["after"]
+    finally:
+        await engine.dispose()
