@@ -137,8 +137,11 @@ async def bulk_transaction(
     engine does (``bot/store/db.py``).
     """
     engine: AsyncEngine = sessions.kw["bind"]
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
+    # The pool's raw connection rather than an AsyncConnection around it: a quarter of the
+    # CPU (25 us against 100 us a checkout), and nothing here needs SQLAlchemy's Connection.
+    # Given back without a transaction open, it needs no trip to the driver to be reset.
+    raw = await engine.raw_connection()
+    try:
         driver = raw.driver_connection
         assert driver is not None, "a pooled connection always has its driver's connection"
         bulk = Bulk(engine.dialect, driver)
@@ -146,12 +149,15 @@ async def bulk_transaction(
             await driver.execute_fetchall("BEGIN IMMEDIATE", ())
             try:
                 yield bulk
+                await driver.execute_fetchall("COMMIT", ())
             except BaseException:
-                await driver.execute_fetchall("ROLLBACK", ())
+                if driver.in_transaction:
+                    await driver.execute_fetchall("ROLLBACK", ())
                 raise
-            await driver.execute_fetchall("COMMIT", ())
         else:
             async with driver.transaction():
                 yield bulk
+    finally:
+        raw.close()
     for callback in bulk._committed:
         callback()
