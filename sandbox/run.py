@@ -114,6 +114,10 @@ async def start_world(port: int | None, database_url: str, **overrides: Any) -> 
         await world.stop()
         if port is not None or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise
+    except BaseException:
+        # Ctrl-C while starting (asyncio.run cancels us): close what had started.
+        await world.stop()
+        raise
     world = World(sandbox_options(database_url, 0, **overrides))
     try:
         return await world.start()

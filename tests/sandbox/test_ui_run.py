@@ -171,6 +171,32 @@ async def test_a_taken_default_port_falls_back_and_a_taken_chosen_port_is_an_err
             await start_world(port, sqlite_url(tmp_path / "b.db"), scheduler=False)
 
 
+async def test_ctrl_c_while_starting_closes_what_had_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncio.run cancels the sandbox on Ctrl-C; a world half started is stopped, not left
+    holding its ports and HTTP sessions."""
+    reached = asyncio.Event()
+
+    async def hang(_world: World, _settings: object) -> None:
+        reached.set()  # the stand-ins and the app are up by now
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(World, "_connect_claritalk", hang)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    starting = asyncio.create_task(
+        start_world(port, sqlite_url(tmp_path / "a.db"), scheduler=False)
+    )
+    await asyncio.wait_for(reached.wait(), 30)
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    with socket.socket() as again:  # the page's port is free again
+        again.bind(("127.0.0.1", port))
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_debrief_sandbox_prints_one_url_and_stops_cleanly_on_ctrl_c() -> None:
     process = subprocess.Popen(
