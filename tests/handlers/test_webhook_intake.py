@@ -15,7 +15,7 @@ from bot.app import Options, create_web_app
 from bot.services import SERVICES, Services
 from bot.store.models import InboxEvent, Job
 from handlers.attendee.jobs import JOB_EVENT
-from handlers.webhooks import Delivery, accept
+from handlers.webhooks import MAX_BATCH, Delivery, accept
 from tests.conftest import PAYLOADS, make_settings
 
 STATE_CHANGE = PAYLOADS / "attendee" / "webhooks"
@@ -95,3 +95,25 @@ async def test_a_payload_no_job_can_read_is_refused_before_the_batch(services: S
     with pytest.raises(ValueError):
         await accept(services, "attendee", wrong)
     assert await stored(services) == (0, [])
+
+
+async def test_a_flood_of_deliveries_lets_others_use_the_database_between_batches(
+    aiohttp_client: Any, sqlite_url: str
+) -> None:
+    """On SQLite the process has one connection. While batches follow one another, a worker
+    (here: any transaction) waiting for it gets it between two batches, not after all."""
+    settings = make_settings(database_url=sqlite_url, attendee_api_key="test-key")
+    app = await create_web_app(settings, Options(workers=0, scheduler=False, migrate=True))
+    services: Services = (await aiohttp_client(app)).server.app[SERVICES]
+    count = 2 * MAX_BATCH + 10  # three batches
+    flood = asyncio.gather(*(accept(services, "attendee", delivery(f"k{n}")) for n in range(count)))
+
+    async def meanwhile() -> int:
+        await asyncio.sleep(0)  # the flood has queued its deliveries and its first batch runs
+        async with services.sessions() as session, session.begin():
+            seen = await session.execute(select(func.count()).select_from(InboxEvent))
+            return int(seen.scalar() or 0)
+
+    seen, results = await asyncio.gather(meanwhile(), flood)
+    assert results == [True] * count
+    assert 0 < seen < count, f"the waiting transaction ran after {seen} of {count} deliveries"
