@@ -33,8 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "sandbox":
-        from sandbox.run import run_sandbox
-
+        try:
+            from sandbox.run import run_sandbox
+        except KeyboardInterrupt:
+            # Ctrl-C while the app is still loading (about a second): nothing has started, so
+            # there is nothing to stop and no traceback to show.
+            return 130
         return run_sandbox(port=args.port, prompt=not args.no_prompt)
     settings = load_settings()
     configure_logging(settings.log_level, settings.secret_values())
