@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.report import Section, main, table
 from bot.jobs import QueueConfig
 from bot.store.db import transaction
+from bot.store.models import WherebyRoom
 from handlers.whereby import repo
 from handlers.whereby.rooms import (
     JOB_CREATE,
@@ -83,15 +84,19 @@ async def backlog(world: World, points: float) -> Counter[str]:
     name = (meeting.room_name or "").lstrip("/")
     recording = world.whereby.finish_recording(name)
     now = services.clock()
-    link_room = repo.new_room(
-        team_id=TEAM,
-        channel_id=CHANNEL,
-        creator_id=USER,
-        minutes=60,
-        title="bench",
-        name_prefix="bench",
-        now=now,
-    )
+
+    def room(title: str, minutes: int = 30) -> WherebyRoom:
+        return repo.new_room(
+            team_id=TEAM,
+            channel_id=CHANNEL,
+            creator_id=USER,
+            minutes=minutes,
+            title=title,
+            name_prefix=title.lower(),
+            now=now,
+        )
+
+    link_room = room("bench", minutes=60)
     counts: Counter[str] = Counter()
     per_round = 3 + 2 + 5
     rounds = math.ceil(points / per_round)
@@ -104,30 +109,14 @@ async def backlog(world: World, points: float) -> Counter[str]:
                 for _ in range(times):
                     response_url = workspace.issue_response_url(CHANNEL, USER)
                     if kind == "create":
-                        row = repo.new_room(
-                            team_id=TEAM,
-                            channel_id=CHANNEL,
-                            creator_id=USER,
-                            minutes=30,
-                            title="Backlog",
-                            name_prefix="backlog",
-                            now=now,
-                        )
+                        row = room("Backlog")
                         session.add(row)
                         await session.flush()
                         job = CreateRoomJob(room_id=row.id, response_url=response_url)
                         await services.queue.enqueue(session, JOB_CREATE, job)
                     elif kind == "end":
                         # An open room whose message is elsewhere: the job only deletes it.
-                        row = repo.new_room(
-                            team_id=TEAM,
-                            channel_id=CHANNEL,
-                            creator_id=USER,
-                            minutes=30,
-                            title="Ending",
-                            name_prefix="ending",
-                            now=now,
-                        )
+                        row = room("Ending")
                         row.status, row.meeting_id = repo.OPEN, f"bench-{uuid.uuid4().hex}"
                         session.add(row)
                         await session.flush()
