@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import insert_ignore, rowcount, transaction
 from bot.store.models import RateBudget, RateBudgetSpend
 from providers.attendee.client import DEFAULT_POSTS_PER_MINUTE, attendee_rate_limiter
 from providers.budget import WindowBudget, booked_for_sync, fits, wait_for_room
@@ -184,7 +184,7 @@ class DatabaseLedger:
         result = await session.execute(
             delete(RateBudgetSpend).where(RateBudgetSpend.budget == self.name, frees_at <= now)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return rowcount(result)
 
 
 def _frees_at(span: float) -> ColumnElement[float]:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.logs import trace_id
 from bot.slack import is_permanent_slack_error
 from bot.store.bulk import Bulk
-from bot.store.db import insert_ignore, write
+from bot.store.db import insert_ignore, rowcount, write
 from bot.store.models import Job, utcnow
 from providers.errors import ProviderError
 
@@ -336,7 +336,7 @@ class JobQueue:
                     status="queued", run_at=now, locked_by=None, lease_until=None, updated_at=now
                 )
             )
-        swept = int(getattr(result, "rowcount", 0) or 0)
+        swept = rowcount(result)
         if swept:
             log.warning("returned %d job(s) with expired leases to the queue", swept)
             self.wake()

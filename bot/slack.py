@@ -34,7 +34,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import insert_ignore
+from bot.store.db import insert_ignore, touched, write
 from bot.store.models import SlackPost, SlackPostIntent, utcnow
 
 log = logging.getLogger(__name__)
@@ -599,13 +599,12 @@ class SlackMessenger:
         return True
 
     async def _take_over(self, key: PostKey, previous: str, token: str) -> bool:
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(
-                update(SlackPostIntent)
-                .where(*_intent_is(key), SlackPostIntent.posting_by == previous)
-                .values(posting_by=token, posting_since=self._clock())
-            )
-        return bool(getattr(result, "rowcount", 0))
+        return await write(
+            self.sessions,
+            update(SlackPostIntent)
+            .where(*_intent_is(key), SlackPostIntent.posting_by == previous)
+            .values(posting_by=token, posting_since=self._clock()),
+        )
 
     async def _reclaim_deleted(
         self, key: PostKey, old_ts: str, thread_ts: str | None, token: str
@@ -617,7 +616,7 @@ class SlackMessenger:
                 result = await session.execute(
                     delete(SlackPost).where(*_post_is(key), SlackPost.ts == old_ts)
                 )
-                if not getattr(result, "rowcount", 0):
+                if not touched(result):
                     return False
                 if not await insert_ignore(session, SlackPostIntent, values):
                     raise _Raced
@@ -633,7 +632,7 @@ class SlackMessenger:
             result = await session.execute(
                 delete(SlackPostIntent).where(*_intent_is(key), SlackPostIntent.posting_by == token)
             )
-            if not getattr(result, "rowcount", 0):
+            if not touched(result):
                 return False
             _store(session, await session.get(SlackPost, _pk(key)), key, ts, thread_ts, digest)
         return True

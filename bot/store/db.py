@@ -122,17 +122,23 @@ async def write(sessions: async_sessionmaker[AsyncSession], statement: Executabl
     moves, a version, a newer timestamp), so the caller learns whether its condition held.
     """
     async with transaction(sessions) as session:
-        return _touched(await session.execute(statement))
+        return touched(await session.execute(statement))
 
 
 async def insert_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> bool:
     """Insert a row of ``model`` unless it would violate a unique key; True when inserted."""
     statement = _insert(session, model).values(**values).on_conflict_do_nothing()
-    return _touched(await session.execute(statement))
+    return touched(await session.execute(statement))
 
 
-def _touched(result: Any) -> bool:
-    return bool(getattr(result, "rowcount", 0))
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (0 where the driver does not say)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def touched(result: Any) -> bool:
+    """Whether an UPDATE or DELETE touched a row: whether its WHERE clause held."""
+    return rowcount(result) > 0
 
 
 def _insert(session: AsyncSession, target: Any) -> Any:

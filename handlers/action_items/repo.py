@@ -12,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.db import get_row, insert_ignore, transaction, write
+from bot.store.db import get_row, insert_ignore, touched, transaction, write
 from bot.store.models import (
     ActionItemEvent,
     ActionItemRecord,
@@ -222,7 +222,7 @@ async def apply_change(
         .values(**values, version=before.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
+    if not touched(result):
         raise Conflict(f"action item {item_id} changed since version {before.version}")
     event_id = (
         await session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import SecretBox
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import insert_ignore, touched, transaction
 from bot.store.models import ClaritalkConnection, ClaritalkReport, OAuthState
 from bot.store.secrets import delete_secret, put_secret, read_secret
 from providers.claritalk import ClaritalkUser, DecodedPdf, Token
@@ -127,7 +127,7 @@ async def save_token(
                 access_expires_at=_moment(token.expires_at, now) if token.expires_at else None,
             )
         )
-        if not getattr(result, "rowcount", 0):
+        if not touched(result):
             return False
         await put_secret(session, box, secret_name(user_id), token.model_dump_json(), now)
     return True
@@ -143,7 +143,7 @@ async def mark_lapsed(session: AsyncSession, user_id: str, reason: str, now: dat
         )
         .values(status=LAPSED, lapsed_at=now, lapsed_reason=reason[:2000])
     )
-    if not getattr(result, "rowcount", 0):
+    if not touched(result):
         return False
     await delete_secret(session, secret_name(user_id))
     return True
@@ -155,7 +155,7 @@ async def forget(session: AsyncSession, user_id: str) -> bool:
     result = await session.execute(
         delete(ClaritalkConnection).where(ClaritalkConnection.slack_user_id == user_id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return touched(result)
 
 
 async def due_for_refresh(
@@ -241,7 +241,7 @@ async def take_state(
             .where(OAuthState.state_hash == hashed, OAuthState.used_at.is_(None))
             .values(used_at=now)
         )
-        if not getattr(result, "rowcount", 0):
+        if not touched(result):
             raise StateRefused("this sign-in was already used")
         return TakenState(row.team_id, row.slack_user_id)
 
@@ -295,7 +295,7 @@ async def lease_report(
             )
             .values(lease_until=now + lease)
         )
-        if not getattr(result, "rowcount", 0):
+        if not touched(result):
             return None
         return await session.get(ClaritalkReport, meeting_id)
 

@@ -30,7 +30,7 @@ from bot.jobs import JobRun, RetryLater
 from bot.meetings import Meeting
 from bot.services import Services
 from bot.slack import Posted, PostKey, content_hash, slack_error
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import insert_ignore, touched, transaction
 from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
@@ -286,7 +286,7 @@ async def _take_lease(
             )
             .values(lease_until=now + LEASE)
         )
-    if not getattr(result, "rowcount", 0):
+    if not touched(result):
         raise RetryLater(retry, f"the digest of {provider} {meeting_id} is being sent")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.meetings import Meeting
-from bot.store.db import insert_ignore, transaction
+from bot.store.db import insert_ignore, touched, transaction
 from bot.store.models import DigestRoute, HeldDigest, SyncState
 from handlers.routing.rules import Rule
 
@@ -110,7 +110,7 @@ async def unhold(session: AsyncSession, provider: str, meeting_id: str) -> bool:
             HeldDigest.provider == provider, HeldDigest.meeting_id == meeting_id
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    return touched(result)
 
 
 async def read_state(
