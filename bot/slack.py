@@ -160,6 +160,18 @@ class Posted:
     changed: bool
 
 
+@dataclass(frozen=True)
+class _Put:
+    """One upsert's message, its content hash and the attempt (``token``) that carries it."""
+
+    key: PostKey
+    text: str
+    blocks: Sequence[Block] | None
+    thread_ts: str | None
+    digest: str
+    token: str
+
+
 class PostBusy(RuntimeError):
     """Another attempt kept the key busy for longer than an upsert waits; the job retries."""
 
@@ -428,69 +440,54 @@ class SlackMessenger:
         try:
             rounds = int(self.claim_timeout / CLAIM_POLL) + 20
             for _ in range(rounds):
-                posted = await self._upsert_round(key, text, blocks, thread_ts, digest, token)
+                posted = await self._upsert_round(_Put(key, text, blocks, thread_ts, digest, token))
                 if posted is not None:
                     return posted
             raise PostBusy(f"{key} stayed busy for {self.claim_timeout:.0f}s")
         finally:
             self._in_flight.discard(token)
 
-    async def _upsert_round(
-        self,
-        key: PostKey,
-        text: str,
-        blocks: Sequence[Block] | None,
-        thread_ts: str | None,
-        digest: str,
-        token: str,
-    ) -> Posted | None:
+    async def _upsert_round(self, put: _Put) -> Posted | None:
         """One look at the key and one step towards the message; None: look again."""
-        existing = await self.find(key)
+        existing = await self.find(put.key)
         if existing is not None:
-            return await self._update_existing(
-                key, existing, text, blocks, thread_ts, digest, token
-            )
-        intent = await self._intent(key)
+            return await self._update_existing(put, existing)
+        intent = await self._intent(put.key)
         if intent is None:
-            if not await self._claim(key, thread_ts, token):
+            if not await self._claim(put.key, put.thread_ts, put.token):
                 return None
-            return await self._post_claimed(key, text, blocks, thread_ts, digest, token)
-        if intent.posting_by != token:
+            return await self._post_claimed(put)
+        if intent.posting_by != put.token:
             if not self._presumed_dead(intent):
                 await self._sleep(CLAIM_POLL)
                 return None
-            if not await self._take_over(key, intent.posting_by, token):
+            if not await self._take_over(put.key, intent.posting_by, put.token):
                 return None
-            found = await self._lookup(key, intent.thread_ts, intent.created_at)
+            found = await self._lookup(put.key, intent.thread_ts, intent.created_at)
             if found is not None:
-                log.info("%s was posted by an attempt that did not finish: adopting %s", key, found)
-                await self._finish(key, token, found, intent.thread_ts, None)
+                log.info(
+                    "%s was posted by an attempt that did not finish: adopting %s", put.key, found
+                )
+                await self._finish(put.key, put.token, found, intent.thread_ts, None)
                 return None  # now an existing message: the next round updates it if needed
-        return await self._post_claimed(key, text, blocks, thread_ts, digest, token)
+        return await self._post_claimed(put)
 
-    async def _update_existing(
-        self,
-        key: PostKey,
-        existing: SlackPost,
-        text: str,
-        blocks: Sequence[Block] | None,
-        thread_ts: str | None,
-        digest: str,
-        token: str,
-    ) -> Posted | None:
-        if existing.content_hash == digest:
-            return Posted(key.channel_id, existing.ts, existing.thread_ts, False)
+    async def _update_existing(self, put: _Put, existing: SlackPost) -> Posted | None:
+        if existing.content_hash == put.digest:
+            return Posted(put.key.channel_id, existing.ts, existing.thread_ts, False)
         try:
-            await self.update(key.channel_id, existing.ts, text, blocks)
+            await self.update(put.key.channel_id, existing.ts, put.text, put.blocks)
         except SlackApiError as exc:
             if slack_error(exc) != "message_not_found":
                 raise
-            log.info("message %s in %s was deleted; posting it again", existing.ts, key.channel_id)
-            if not await self._reclaim_deleted(key, existing.ts, thread_ts, token):
+            log.info(
+                "message %s in %s was deleted; posting it again", existing.ts, put.key.channel_id
+            )
+            if not await self._reclaim_deleted(put.key, existing.ts, put.thread_ts, put.token):
                 return None
-            return await self._post_claimed(key, text, blocks, thread_ts, digest, token)
-        await self.remember(key, existing.ts, existing.thread_ts, digest)
-        return Posted(key.channel_id, existing.ts, existing.thread_ts, True)
+            return await self._post_claimed(put)
+        await self.remember(put.key, existing.ts, existing.thread_ts, put.digest)
+        return Posted(put.key.channel_id, existing.ts, existing.thread_ts, True)
 
     def _presumed_dead(self, intent: SlackPostIntent) -> bool:
         owner = intent.posting_by.split(":", 1)[0]
@@ -502,21 +499,17 @@ class SlackMessenger:
             return True
         return (self._clock() - intent.posting_since).total_seconds() > self.claim_timeout
 
-    async def _post_claimed(
-        self,
-        key: PostKey,
-        text: str,
-        blocks: Sequence[Block] | None,
-        thread_ts: str | None,
-        digest: str,
-        token: str,
-    ) -> Posted | None:
+    async def _post_claimed(self, put: _Put) -> Posted | None:
         """Post under an intent this attempt owns, and record the message; None if the intent
         was taken over meanwhile (the twin this attempt posted is then deleted).
         """
-        await self.pacer.wait(key.channel_id)
+        await self.pacer.wait(put.key.channel_id)
         arguments = self._arguments(
-            key.channel_id, text, blocks, thread_ts, {"metadata": post_metadata(key)}
+            put.key.channel_id,
+            put.text,
+            put.blocks,
+            put.thread_ts,
+            {"metadata": post_metadata(put.key)},
         )
         attempt = 0
         while True:
@@ -528,20 +521,22 @@ class SlackMessenger:
             except Exception as exc:
                 if not _is_uncertain(exc) or attempt >= POST_ATTEMPTS:
                     raise
-                log.warning("posting %s failed (%s); looking for it before trying again", key, exc)
+                log.warning(
+                    "posting %s failed (%s); looking for it before trying again", put.key, exc
+                )
                 await self._sleep(0.5 * 2 ** (attempt - 1))
-                found = await self._lookup(key, thread_ts, started)
+                found = await self._lookup(put.key, put.thread_ts, started)
                 if found is not None:
-                    answer = {"channel": key.channel_id, "ts": found}
+                    answer = {"channel": put.key.channel_id, "ts": found}
                     break
-        channel = str(answer.get("channel") or key.channel_id)
+        channel = str(answer.get("channel") or put.key.channel_id)
         ts = str(answer["ts"])
-        if await self._finish(key, token, ts, thread_ts, digest):
-            return Posted(channel, ts, thread_ts, True)
-        current = await self.find(key)
+        if await self._finish(put.key, put.token, ts, put.thread_ts, put.digest):
+            return Posted(channel, ts, put.thread_ts, True)
+        current = await self.find(put.key)
         if current is not None and current.ts == ts:
-            return Posted(channel, ts, thread_ts, True)  # the attempt that took over adopted it
-        log.warning("%s: another attempt took over while this one posted; deleting %s", key, ts)
+            return Posted(channel, ts, put.thread_ts, True)  # the attempt that took over adopted it
+        log.warning("%s: another attempt took over while this one posted; deleting %s", put.key, ts)
         with contextlib.suppress(SlackApiError):
             await self.client.chat_delete(channel=channel, ts=ts)
         return None
