@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,7 +187,6 @@ def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any
 
     async def handle(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
-        started = time.perf_counter()
         try:
             body = await read_body(request, services.settings.max_webhook_bytes)
             delivery = parse(services, request, body)
@@ -206,12 +204,7 @@ def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any
             provider=provider,
             outcome=outcome,
         )
-        services.metrics.observe(
-            "debrief_webhook_seconds",
-            time.perf_counter() - started,
-            help="Time to answer a webhook",
-            provider=provider,
-        )
+        # Its time is in debrief_http_seconds{path="/webhooks/<provider>"} (bot/app.py).
         return web.Response(body=_ANSWERS[outcome], content_type="application/json")
 
     return handle
