@@ -114,7 +114,6 @@ class Intake:
                     continue
                 log.warning("a batch of %d deliveries failed (%s); one by one", len(batch), exc)
                 for waiting in batch:
-                    await _let_others_in()
                     try:
                         (result,) = await self._record(services, [waiting])
                     except Exception as single:
@@ -124,7 +123,6 @@ class Intake:
                 continue
             for waiting, result in zip(batch, results, strict=True):
                 _settle(waiting, result)
-            await _let_others_in()
 
     async def _record(self, services: Services, batch: list[_Waiting]) -> list[bool]:
         """One transaction: the batch's inbox rows, and a job for each delivery not seen before."""
@@ -143,14 +141,6 @@ class Intake:
                 bulk, [w.job for w, new in zip(batch, fresh, strict=True) if new]
             )
         return fresh
-
-
-async def _let_others_in() -> None:
-    """Give whoever waits for a database connection (a worker, a listener) the one just given
-    back, before the next batch takes it: the pool hands it to the first caller, and under a
-    flood of webhooks that would always be this loop (on SQLite's single connection the four
-    workers of the ingest benchmark got through 195 jobs in 33 s)."""
-    await asyncio.sleep(0)
 
 
 def _settle(waiting: _Waiting, outcome: bool | Exception) -> None:
