@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import trace_id
 from bot.slack import is_permanent_slack_error
-from bot.store.bulk import Bulk
+from bot.store.bulk import insert_new
 from bot.store.db import insert_ignore, rowcount, write
 from bot.store.models import Job, utcnow
 from providers.errors import ProviderError
@@ -188,12 +188,20 @@ class JobQueue:
         async with self.sessions() as session, session.begin():
             return await self.enqueue(session, kind, payload, delay=delay, dedupe_key=dedupe_key)
 
-    async def enqueue_many(self, bulk: Bulk, jobs: list[dict[str, Any]]) -> None:
-        """Add jobs made by :meth:`job_values` in ``bulk``'s transaction, in one statement."""
-        if not jobs:
-            return
-        await bulk.insert(JOBS, jobs)
-        bulk.after_commit(self.wake)
+    async def enqueue_with(
+        self,
+        table: Table,
+        rows: list[dict[str, Any]],
+        key: tuple[str, ...],
+        jobs: list[dict[str, Any]],
+    ) -> set[tuple[Any, ...]]:
+        """Insert each of ``rows`` into ``table`` unless its unique ``key`` is taken and, with
+        each one inserted, its job (``jobs[i]``, made by :meth:`job_values`, goes with
+        ``rows[i]``), in one transaction; the keys inserted. Committed when this returns."""
+        inserted = await insert_new(self.sessions, table, rows, key, JOBS, jobs)
+        if inserted:
+            self.wake()
+        return inserted
 
     def job_values(
         self,

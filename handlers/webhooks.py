@@ -16,12 +16,12 @@ from aiohttp import web
 from sqlalchemy import Table
 
 from bot.services import SERVICES, Services
-from bot.store.bulk import bulk_transaction
 from bot.store.models import InboxEvent
 from providers.errors import WebhookError
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
+INBOX_KEY = ("provider", "event_id")
 
 
 @dataclass(frozen=True)
@@ -134,13 +134,9 @@ class Intake:
             {"provider": p, "event_id": e, "kind": w.delivery.kind, "received_at": now}
             for (p, e), w in first.items()
         ]
-        async with bulk_transaction(services.sessions) as bulk:
-            inserted = await bulk.insert_ignore(INBOX, rows, ("provider", "event_id"))
-            fresh = [w.key in inserted and first[w.key] is w for w in batch]
-            await services.queue.enqueue_many(
-                bulk, [w.job for w, new in zip(batch, fresh, strict=True) if new]
-            )
-        return fresh
+        jobs = [w.job for w in first.values()]
+        inserted = await services.queue.enqueue_with(INBOX, rows, INBOX_KEY, jobs)
+        return [w.key in inserted and first[w.key] is w for w in batch]
 
 
 def _settle(waiting: _Waiting, outcome: bool | Exception) -> None:

@@ -1,5 +1,5 @@
-"""Bulk inserts on the driver's connection store exactly what the ORM stores, skip taken keys,
-and keep nothing of a transaction that raised."""
+"""Bulk inserts on the driver's connection store exactly what the ORM stores, skip taken keys
+with their dependent rows, and keep nothing of a batch that failed."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Table, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.bulk import bulk_transaction
+from bot.store.bulk import insert_new
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import InboxEvent, Job
@@ -60,62 +60,80 @@ async def raw_rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tupl
         return {row[0]: tuple(row[1:]) for row in result}
 
 
+KEY = ("provider", "event_id")
+
+
+def inbox(event_id: str) -> dict[str, Any]:
+    return {"provider": "attendee", "event_id": event_id, "kind": "k", "received_at": MOMENT}
+
+
+async def keys(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return sorted((await session.execute(select(InboxEvent.event_id))).scalars())
+
+
 async def test_a_bulk_row_is_stored_exactly_as_the_orm_stores_it(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with transaction(sessions) as session:
         session.add(Job(**job("orm")))
-    async with bulk_transaction(sessions) as bulk:
-        await bulk.insert(JOBS, [job("bulk")])
+    await insert_new(sessions, INBOX, [inbox("a")], KEY, JOBS, [job("bulk")])
     rows = await raw_rows(sessions)
     assert rows["bulk"] == rows["orm"]
     async with sessions() as session:
         jobs = (await session.execute(Job.__table__.select())).mappings().all()
+        received = (await session.execute(select(InboxEvent.received_at))).scalar_one()
     read = {row["kind"]: row for row in jobs}
     assert read["bulk"]["run_at"] == MOMENT
     assert read["bulk"]["payload"] == job("bulk")["payload"]
+    assert received.replace(tzinfo=UTC) == MOMENT
 
 
-async def test_insert_ignore_skips_taken_keys_and_says_which_it_inserted(
+async def test_only_rows_with_a_new_key_are_inserted_and_only_their_dependents(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    def row(event_id: str) -> dict[str, Any]:
-        return {"provider": "attendee", "event_id": event_id, "kind": "k", "received_at": MOMENT}
-
-    async with bulk_transaction(sessions) as bulk:
-        first = await bulk.insert_ignore(INBOX, [row("a"), row("b")], ("provider", "event_id"))
-    async with bulk_transaction(sessions) as bulk:
-        second = await bulk.insert_ignore(INBOX, [row("b"), row("c")], ("provider", "event_id"))
+    first = await insert_new(
+        sessions, INBOX, [inbox("a"), inbox("b")], KEY, JOBS, [job("a"), job("b")]
+    )
+    second = await insert_new(
+        sessions, INBOX, [inbox("b"), inbox("c")], KEY, JOBS, [job("b2"), job("c")]
+    )
     assert first == {("attendee", "a"), ("attendee", "b")}
     assert second == {("attendee", "c")}
+    assert sorted(await raw_rows(sessions)) == ["a", "b", "c"]
+    assert await keys(sessions) == ["a", "b", "c"]
+    # Nothing new: nothing inserted, and the same statement serves again.
+    assert await insert_new(sessions, INBOX, [inbox("c")], KEY, JOBS, [job("c2")]) == set()
+    assert sorted(await raw_rows(sessions)) == ["a", "b", "c"]
 
 
-async def test_a_block_that_raises_keeps_nothing_and_calls_nothing(
+async def test_a_dependent_that_fails_keeps_nothing_of_the_batch(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    called: list[str] = []
-    with pytest.raises(RuntimeError):
-        async with bulk_transaction(sessions) as bulk:
-            await bulk.insert(JOBS, [job("lost")])
-            bulk.after_commit(lambda: called.append("woken"))
-            raise RuntimeError("after the insert")
+    broken = job("broken") | {"kind": None}  # jobs.kind is NOT NULL: the database refuses it
+    with pytest.raises(Exception, match=r"(?i)not null|null value"):
+        await insert_new(sessions, INBOX, [inbox("a"), inbox("b")], KEY, JOBS, [job("a"), broken])
     assert await raw_rows(sessions) == {}
-    assert called == []
-    async with bulk_transaction(sessions) as bulk:  # the connection is usable again
-        await bulk.insert(JOBS, [job("kept")])
-        bulk.after_commit(lambda: called.append("woken"))
-    assert list(await raw_rows(sessions)) == ["kept"]
-    assert called == ["woken"]
+    assert await keys(sessions) == [], "the inbox rows went with the failed job"
+    # The connection is usable again, and the keys are still free.
+    assert await insert_new(sessions, INBOX, [inbox("a")], KEY, JOBS, [job("a")]) == {
+        ("attendee", "a")
+    }
+    assert list(await raw_rows(sessions)) == ["a"]
 
 
-async def test_rows_with_different_columns_are_refused(
+async def test_misshapen_batches_are_refused(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     partial = {k: v for k, v in job("b").items() if k != "trace_id"}
     with pytest.raises(ValueError, match="same columns"):
-        async with bulk_transaction(sessions) as bulk:
-            await bulk.insert(JOBS, [job("a"), partial])
+        await insert_new(sessions, INBOX, [inbox("a"), inbox("b")], KEY, JOBS, [job("a"), partial])
+    with pytest.raises(ValueError, match="repeat a key"):
+        await insert_new(sessions, INBOX, [inbox("a"), inbox("a")], KEY, JOBS, [job("a"), job("b")])
+    with pytest.raises(ValueError, match="one dependent row"):
+        await insert_new(sessions, INBOX, [inbox("a")], KEY, JOBS, [])
     assert await raw_rows(sessions) == {}
+    assert await keys(sessions) == []
 
 
 async def test_a_connection_given_back_mid_transaction_is_rolled_back(sqlite_url: str) -> None:
@@ -131,8 +149,8 @@ async def test_a_connection_given_back_mid_transaction_is_rolled_back(sqlite_url
             await driver.execute_fetchall("BEGIN IMMEDIATE", ())
             await driver.execute_fetchall("DELETE FROM jobs", ())
             assert driver.in_transaction
-        async with bulk_transaction(sessions) as bulk:  # would fail inside an open transaction
-            await bulk.insert(JOBS, [job("after")])
+        # BEGIN IMMEDIATE would fail inside an open transaction.
+        await insert_new(sessions, INBOX, [inbox("a")], KEY, JOBS, [job("after")])
         assert list(await raw_rows(sessions)) == ["after"]
     finally:
         await engine.dispose()
