@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import monotonic
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -47,9 +49,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, **_JSON_CODEC)
+    _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+#: A pooled PostgreSQL connection given back this recently is taken to be alive; one idle for
+#: longer is pinged before it is handed out again (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 #: JSON columns (job payloads above all) encoded and decoded by orjson, with the standard
@@ -87,6 +94,34 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # locked" when another writer got in between; taking the write lock up front makes it
         # wait (busy_timeout) instead. Every transaction here is short.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    """Ping a connection before handing it out only when it has been idle for ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout, and on asyncpg a ping is three
+    round trips (a transaction around ``;``): more than the webhook intake's whole batch. A
+    connection that has just been used is alive but for a server restart in between; then the
+    statement that meets the lost connection fails (SQLAlchemy throws away that connection and
+    every older one, and bulk.py throws away its own), its job or webhook is tried again, and
+    what comes after gets new connections.
+    """
+
+    def _mark(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = monotonic()
+
+    event.listen(engine.sync_engine, "connect", _mark)
+    event.listen(engine.sync_engine, "checkin", _mark)
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if monotonic() - record.info.get("returned_at", 0.0) < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool replaces the connection and tries again (up to three times).
+            raise DisconnectionError(f"a pooled connection was lost: {exc}") from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
