@@ -5,6 +5,7 @@ inbox row and the job in one transaction, and a 2xx before any provider or Slack
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import weakref
@@ -66,16 +67,45 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 MAX_BATCH = 256
 
 
+#: How long an event id and a kind the inbox stores (``InboxEvent``).
+EVENT_ID_LENGTH = 255
+KIND_LENGTH = 100
+
+
+def _storable(text: str) -> bool:
+    """Whether both databases store ``text`` as it is: PostgreSQL refuses a NUL, and neither
+    can encode a lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def inbox_key(event_id: str) -> str:
+    """What the inbox stores for a provider's event id: the id itself where it fits the column
+    and can be stored as it is, else its SHA-256 in hex. Never a truncation, which would make
+    two ids one."""
+    if len(event_id) <= EVENT_ID_LENGTH and _storable(event_id):
+        return event_id
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def inbox_kind(kind: str) -> str:
+    """What the inbox stores for a delivery's kind (for people reading it): cut to fit."""
+    if not _storable(kind):
+        kind = kind.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return kind[:KIND_LENGTH]
+
+
 @dataclass
 class _Waiting:
-    provider: str
+    key: tuple[str, str]  # provider, inbox_key(event id)
     delivery: Delivery
     job: dict[str, Any]
     accepted: asyncio.Future[bool]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.provider, self.delivery.event_id)
 
 
 class Intake:
@@ -96,7 +126,8 @@ class Intake:
         """Record ``delivery`` and enqueue its job atomically; False for a duplicate."""
         # A payload no job could read fails its own request, before it can join a batch.
         job = services.queue.job_values(delivery.job_kind, delivery.payload)
-        waiting = _Waiting(provider, delivery, job, asyncio.get_running_loop().create_future())
+        key = (provider, inbox_key(delivery.event_id))
+        waiting = _Waiting(key, delivery, job, asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush(services))
@@ -131,7 +162,7 @@ class Intake:
         for waiting in batch:
             first.setdefault(waiting.key, waiting)
         rows = [
-            {"provider": p, "event_id": e, "kind": w.delivery.kind, "received_at": now}
+            {"provider": p, "event_id": e, "kind": inbox_kind(w.delivery.kind), "received_at": now}
             for (p, e), w in first.items()
         ]
         jobs = [w.job for w in first.values()]

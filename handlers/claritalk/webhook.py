@@ -34,7 +34,7 @@ def parse_claritalk_delivery(
         log.info("claritalk webhook %r: not an event Debrief acts on", event.event[:100])
         return None
     return Delivery(
-        event_id=event.idempotency_key[:255],
+        event_id=event.idempotency_key,
         kind=event.event,
         job_kind=JOB_WEBHOOK,
         payload={"body": raw},

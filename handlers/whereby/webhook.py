@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 
@@ -15,9 +14,6 @@ from providers.errors import InvalidSignature
 from providers.whereby import SIGNATURE_HEADER, parse_webhook
 
 log = logging.getLogger(__name__)
-
-#: Longer event ids (Whereby's are 64 hex characters) are hashed to fit the inbox's key.
-MAX_EVENT_ID = 200
 
 
 def parse_whereby_delivery(
@@ -36,12 +32,9 @@ def parse_whereby_delivery(
     if event.type not in ACTED_ON:
         log.info("whereby webhook %s (%s): not an event Debrief acts on", event.type, event.id)
         return None
-    event_id = event.id
-    if len(event_id) > MAX_EVENT_ID:
-        event_id = hashlib.sha256(event_id.encode()).hexdigest()
     job = EventJob(event=json.loads(body), received_at=services.clock())
     return Delivery(
-        event_id=event_id,
+        event_id=event.id,
         kind=event.type,
         job_kind=JOB_EVENT,
         payload=job.model_dump(mode="json"),

@@ -15,7 +15,7 @@ from bot.app import Options, create_web_app
 from bot.services import SERVICES, Services
 from bot.store.models import InboxEvent, Job
 from handlers.attendee.jobs import JOB_EVENT
-from handlers.webhooks import MAX_BATCH, Delivery, accept
+from handlers.webhooks import EVENT_ID_LENGTH, MAX_BATCH, Delivery, accept, inbox_key
 from tests.conftest import PAYLOADS, make_settings
 
 STATE_CHANGE = PAYLOADS / "attendee" / "webhooks"
@@ -88,6 +88,42 @@ async def test_one_bad_delivery_fails_alone(services: Services) -> None:
     assert await stored(services) == (2, ["good-1", "good-2"])
     # Nothing was recorded for the failed one, so the provider's retry is taken.
     assert await accept(services, "attendee", delivery("bad")) is True
+
+
+ODD_IDS = [
+    "a" * (EVENT_ID_LENGTH + 40) + "-1",  # longer than the column, and alike for 295 characters
+    "a" * (EVENT_ID_LENGTH + 40) + "-2",
+    "nul\x00inside",  # PostgreSQL stores no NUL in text
+    "lone-\ud800-surrogate",  # nor what UTF-8 cannot encode
+]
+
+
+async def test_any_event_id_is_recorded_and_deduplicated(services: Services) -> None:
+    first = await asyncio.gather(*(accept(services, "attendee", delivery(i)) for i in ODD_IDS))
+    again = await asyncio.gather(*(accept(services, "attendee", delivery(i)) for i in ODD_IDS))
+    assert first == [True] * len(ODD_IDS), "each is new: none truncated into another"
+    assert again == [False] * len(ODD_IDS), "each is known"
+    assert (await stored(services))[0] == len(ODD_IDS)
+
+
+async def test_any_kind_is_recorded(services: Services) -> None:
+    kinds = ["t" * 300, "nul\x00kind", "lone-\udfff-kind"]
+    deliveries = [delivery(f"kind-{n}", trigger=kind) for n, kind in enumerate(kinds)]
+    results = await asyncio.gather(*(accept(services, "attendee", d) for d in deliveries))
+    assert results == [True] * len(kinds)
+    async with services.sessions() as session:
+        stored_kinds = set((await session.execute(select(InboxEvent.kind))).scalars())
+    assert stored_kinds == {"t" * 100, "nulkind", "lone-?-kind"}
+
+
+def test_the_inbox_key_is_the_id_where_it_can_be_and_a_digest_where_not() -> None:
+    assert (
+        inbox_key("5f0c3b55-6d0e-4c41-9a3e-2b4a3d0c9e11") == "5f0c3b55-6d0e-4c41-9a3e-2b4a3d0c9e11"
+    )
+    assert inbox_key("é" * EVENT_ID_LENGTH) == "é" * EVENT_ID_LENGTH
+    keys = {inbox_key(i) for i in ODD_IDS}
+    assert len(keys) == len(ODD_IDS)
+    assert all(len(k) == 64 and int(k, 16) >= 0 for k in keys)
 
 
 async def test_a_payload_no_job_can_read_is_refused_before_the_batch(services: Services) -> None:
