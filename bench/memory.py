@@ -10,6 +10,7 @@ import asyncio
 import os
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import aiohttp
@@ -29,6 +30,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "DEBRIEF_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 CONCURRENCY = 16
+#: The flood fails when no job has finished for this long (the workers are stuck).
+STALLED_SECONDS = 120
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -67,12 +70,18 @@ async def flood(stage: Stage, app: DebriefProcess, count: int) -> None:
                     await response.read()
 
         await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
-    async with asyncio.timeout(600):
-        while True:
-            stats = await queue_stats(app.env["DATABASE_URL"])
-            if not stats.get("queued") and not stats.get("running"):
-                return
-            await asyncio.sleep(0.5)
+    # However long the workers take on this machine, as long as they make progress.
+    waiting, since = -1, time.monotonic()
+    while True:
+        stats = await queue_stats(app.env["DATABASE_URL"])
+        left = stats.get("queued", 0) + stats.get("running", 0)
+        if not left:
+            return
+        if left != waiting:
+            waiting, since = left, time.monotonic()
+        elif time.monotonic() - since > STALLED_SECONDS:
+            raise TimeoutError(f"{left} jobs left and none done in {STALLED_SECONDS} s: {stats}")
+        await asyncio.sleep(0.5)
 
 
 async def run(quick: bool) -> Section:
