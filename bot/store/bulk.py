@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,11 +58,23 @@ async def insert_new(
         raise ValueError(f"rows for {table.name} repeat a key")
     if not rows:
         return set()
+    batch = _Batch(table, rows, key, dependent, dependents)
     async with _checked_out(sessions) as (dialect, driver):
         writer = _Writer(dialect)
         if dialect.name == "sqlite":
-            return await writer.sqlite(driver, table, rows, key, dependent, dependents)
-        return await writer.postgresql(driver, table, rows, key, dependent, dependents)
+            return await writer.sqlite(driver, batch)
+        return await writer.postgresql(driver, batch)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What :func:`insert_new` was asked to insert."""
+
+    table: Table
+    rows: Sequence[Row]
+    key: Sequence[str]
+    dependent: Table
+    dependents: Sequence[Row]
 
 
 @asynccontextmanager
@@ -103,19 +116,12 @@ class _Writer:
         # dearest conversion, so each distinct one is converted once.
         self._moments: dict[tuple[str, datetime], Any] = {}
 
-    async def sqlite(
-        self,
-        driver: Any,
-        table: Table,
-        rows: Sequence[Row],
-        key: Sequence[str],
-        dependent: Table,
-        dependents: Sequence[Row],
-    ) -> set[Key]:
+    async def sqlite(self, driver: Any, batch: _Batch) -> set[Key]:
+        table, key, dependent = batch.table, batch.key, batch.dependent
         # The write lock up front, as every transaction of the engine takes it (db.py).
         await driver.execute_fetchall("BEGIN IMMEDIATE", ())
         try:
-            names, columns = self._columns(table, rows)
+            names, columns = self._columns(table, batch.rows)
             returning = ", ".join(self._quote(name) for name in key)
             inserted = {
                 tuple(found)
@@ -127,7 +133,7 @@ class _Writer:
             }
             chosen = [
                 row
-                for parent, row in zip(rows, dependents, strict=True)
+                for parent, row in zip(batch.rows, batch.dependents, strict=True)
                 if tuple(parent[name] for name in key) in inserted
             ]
             if chosen:
@@ -140,17 +146,10 @@ class _Writer:
             raise
         return inserted
 
-    async def postgresql(
-        self,
-        driver: Any,
-        table: Table,
-        rows: Sequence[Row],
-        key: Sequence[str],
-        dependent: Table,
-        dependents: Sequence[Row],
-    ) -> set[Key]:
-        names, columns = self._columns(table, rows)
-        extra, extra_columns = self._columns(dependent, dependents)
+    async def postgresql(self, driver: Any, batch: _Batch) -> set[Key]:
+        table, key, dependent = batch.table, batch.key, batch.dependent
+        names, columns = self._columns(table, batch.rows)
+        extra, extra_columns = self._columns(dependent, batch.dependents)
         keys = [columns[names.index(name)] for name in key]
         shape = (table.name, tuple(names), tuple(key), dependent.name, tuple(extra))
         if shape not in _STATEMENTS:
