@@ -81,6 +81,9 @@ class JobSpec(Generic[PayloadT]):
     model: type[PayloadT]
     on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None
     max_attempts: int | None = None
+    #: Empty the payload once the job is done: for payloads too large, or too private, to keep
+    #: for the days a done job is kept (a dead job keeps its payload for the operators).
+    forget_payload: bool = False
 
 
 class JobRegistry:
@@ -97,10 +100,11 @@ class JobRegistry:
         *,
         on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None,
         max_attempts: int | None = None,
+        forget_payload: bool = False,
     ) -> None:
         if kind in self._specs:
             raise ValueError(f"job kind {kind!r} registered twice")
-        self._specs[kind] = JobSpec(kind, func, model, on_dead, max_attempts)
+        self._specs[kind] = JobSpec(kind, func, model, on_dead, max_attempts, forget_payload)
 
     def get(self, kind: str) -> JobSpec[Any] | None:
         return self._specs.get(kind)
@@ -279,9 +283,11 @@ class JobQueue:
     async def finish(self, job: Job, worker: str) -> bool:
         """Mark a job done, unless its lease was lost meanwhile."""
         now = self.clock()
-        done = await self._while_held(
-            job, worker, status="done", finished_at=now, updated_at=now, lease_until=None
-        )
+        values: dict[str, Any] = {"status": "done", "finished_at": now, "updated_at": now}
+        spec = self.registry.get(job.kind)
+        if spec is not None and spec.forget_payload:
+            values["payload"] = {}
+        done = await self._while_held(job, worker, lease_until=None, **values)
         if done:
             self.counts["done"] += 1
         return done

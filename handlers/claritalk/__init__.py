@@ -48,7 +48,9 @@ def register(wiring: Wiring) -> None:
         "Connect your Claritalk account to Debrief (or check or forget it)",
         listeners.handle_claritalk,
     )
-    wiring.jobs.add(jobs.JOB_WEBHOOK, jobs.job_handle_webhook, jobs.WebhookJob)
+    # A delivery can carry a 25 MB PDF in base64: once handled, it is in claritalk_reports (and
+    # dropped there once shared), and the done job need not keep a second copy for a week.
+    wiring.jobs.add(jobs.JOB_WEBHOOK, jobs.job_handle_webhook, jobs.WebhookJob, forget_payload=True)
     wiring.jobs.add(jobs.JOB_STATUS, jobs.job_status, jobs.StatusJob, on_dead=jobs.tell_requester)
     wiring.jobs.add(JOB_NOTIFY, job_notify, NotifyJob)
     # Few attempts: the next run, minutes later, does the same again.

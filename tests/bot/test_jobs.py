@@ -96,6 +96,27 @@ async def test_a_job_runs_once_and_is_done(setup: Any) -> None:
     assert await statuses(queue) == {1: ("done", 1), 2: ("done", 1)}
 
 
+async def test_a_kind_that_forgets_its_payload_keeps_it_only_until_done(setup: Any) -> None:
+    queue, _clock, _ = setup
+    queue.registry.add("test.private", job_echo, Echo, forget_payload=True, max_attempts=1)
+    services = Recorder()
+    services.fail_with[3] = [RuntimeError("boom")]
+    async with transaction(queue.sessions) as session:
+        for n in (2, 3):
+            await queue.enqueue(session, "test.private", Echo(n=n))
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1")
+    while await worker.run_one():
+        pass
+    async with queue.sessions() as session:
+        jobs = (await session.execute(select(Job).order_by(Job.id))).scalars().all()
+    assert [(j.kind, j.status, j.payload) for j in jobs] == [
+        ("test.private", "done", {}),
+        ("test.private", "dead", {"n": 3}),  # the operators' to look into
+        ("test.echo", "done", {"n": 1}),  # other kinds keep theirs
+    ]
+
+
 async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(setup: Any) -> None:
     queue, _clock, _ = setup
     with pytest.raises(RuntimeError):
