@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from bot.config import Settings
 
-from bot.config import Settings, load_settings
-from bot.logs import configure_logging
+#: What each command runs on, beyond the settings and the logs: imported first (see _load).
+_MODULES = {"sandbox": ("sandbox.run",), "serve": ("bot.app",)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,14 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "register-webhook", help="register PUBLIC_URL/webhooks/claritalk with Claritalk"
     )
     args = parser.parse_args(argv)
+    if not _load(args.command):
+        return 130
+    from bot.config import load_settings
+    from bot.logs import configure_logging
 
     if args.command == "sandbox":
-        try:
-            from sandbox.run import run_sandbox
-        except KeyboardInterrupt:
-            # Ctrl-C while the app is still loading (about a second): nothing has started, so
-            # there is nothing to stop and no traceback to show.
-            return 130
+        from sandbox.run import run_sandbox
+
         return run_sandbox(port=args.port, prompt=not args.no_prompt)
     settings = load_settings()
     configure_logging(settings.log_level, settings.secret_values())
@@ -55,7 +56,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(run_doctor(settings, online=args.online, out=sys.stdout))
 
 
+def _load(command: str) -> bool:
+    """Import what ``command`` runs on, which takes about a second; False when Ctrl-C came
+    meanwhile: nothing has started then, so there is nothing to stop and no traceback to show."""
+    try:
+        for name in ("bot.config", "bot.logs", *_MODULES.get(command, ())):
+            __import__(name)
+    except KeyboardInterrupt:
+        return False
+    return True
+
+
 def serve(settings: Settings) -> int:
+    from aiohttp import web
+
     from bot.app import create_web_app
 
     web.run_app(
