@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
-from sqlalchemy import Table
+from sqlalchemy import String, Table
 
 from bot.services import SERVICES, Services
 from bot.store.models import InboxEvent
@@ -22,7 +22,7 @@ from providers.errors import WebhookError
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
-INBOX_KEY = ("provider", "event_id")
+INBOX_KEY = tuple(column.name for column in INBOX.primary_key)
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,15 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 MAX_BATCH = 256
 
 
-#: How long an event id and a kind the inbox stores (``InboxEvent``).
-EVENT_ID_LENGTH = 255
-KIND_LENGTH = 100
+def _length(column: str) -> int:
+    length = cast(String, INBOX.c[column].type).length
+    assert length is not None, f"inbox.{column} has a length"
+    return length
+
+
+#: How long an event id and a kind the inbox stores (its columns' lengths).
+EVENT_ID_LENGTH = _length("event_id")
+KIND_LENGTH = _length("kind")
 
 
 def _storable(text: str) -> bool:
