@@ -81,7 +81,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
-        # Sessions and bulk transactions end their own transactions; this catches any other
+        # Sessions and bot/store/bulk.py end their own transactions; this catches any other
         # way a connection could come back with one open.
         if state.terminate_only or not state.asyncio_safe:
             return
