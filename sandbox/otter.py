@@ -1,6 +1,6 @@
 """A local stand-in for Otter.ai's public API and its workspace webhooks.
 
-It follows Otter's reference (shared/seeds/000): Bearer keys, `GET /v1/channels`,
+It follows Otter's public API reference: Bearer keys, `GET /v1/channels`,
 `GET|POST /v1/conversations`, `GET /v1/conversations/{id}[/audio]` with `include`, and
 `GET /v1/workspace`. Lists are reverse-chronological with opaque cursors. More than 10 requests in
 any second get a 429 with no `Retry-After`, which is reportedly what Otter sends. Error bodies are

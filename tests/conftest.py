@@ -28,7 +28,6 @@ from providers.http import build_http_client
 POSTGRES_ADMIN_URL = os.environ.get(
     "DEBRIEF_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
 
