@@ -24,7 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox.add_argument("--no-prompt", action="store_true", help="no terminal prompt")
     sub.add_parser("migrate", help="bring the database schema up to date")
     doctor = sub.add_parser("doctor", help="check the configuration and report")
-    doctor.add_argument("--online", action="store_true", help="also call Slack's auth.test")
+    doctor.add_argument(
+        "--online",
+        action="store_true",
+        help="also try each credential (Slack's auth.test, each provider)",
+    )
     sub.add_parser("rotate-keys", help="re-encrypt every stored secret with the newest key")
     claritalk = sub.add_parser("claritalk", help="Claritalk set-up")
     claritalk_sub = claritalk.add_subparsers(dest="claritalk_command", required=True)
@@ -34,14 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not _load(args.command):
         return 130
-    from bot.config import load_settings
+    from bot.config import SettingsError, load_settings
     from bot.logs import configure_logging
 
     if args.command == "sandbox":
         from sandbox.run import run_sandbox
 
         return run_sandbox(port=args.port, prompt=not args.no_prompt)
-    settings = load_settings()
+    # Every setting is checked before anything touches a database or a file, and every problem
+    # is told at once: an operator fixes them in one go, not one crash at a time.
+    try:
+        settings = load_settings(check=args.command == "serve")
+    except SettingsError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.secret_values())
     if args.command == "serve":
         return serve(settings)

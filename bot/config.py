@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
@@ -166,6 +168,87 @@ class Settings(BaseSettings):
         yield Feature("Digest channel", ("DEBRIEF_DIGEST_CHANNEL",), self)
         yield Feature("Encryption at rest", ("DEBRIEF_ENCRYPTION_KEYS",), self)
 
+    def problems(self) -> list[Problem]:
+        """Everything wrong with these settings that would stop ``debrief serve``, all at once:
+        what is missing, what is malformed, and what is set half-way (a feature given some of
+        what it needs but not all, which is never what an operator meant)."""
+        found: list[Problem] = []
+        for feature in self.features():
+            if feature.name == "Slack":
+                found.extend(
+                    Problem(name, "is not set", SLACK_WHERE[name]) for name in feature.missing
+                )
+            elif feature.missing and len(feature.missing) < len(feature.required):
+                given = [n for n in feature.required if n not in feature.missing]
+                found.append(
+                    Problem(
+                        ", ".join(feature.missing),
+                        f"is not set, though {', '.join(given)} is: {feature.name} stays off",
+                        f"set {' and '.join(feature.missing)} too, or unset "
+                        f"{' and '.join(given)} to leave {feature.name} off",
+                    )
+                )
+        token = self.secret("slack_bot_token")
+        if token and not token.startswith("xoxb-"):
+            found.append(
+                Problem(
+                    "SLACK_BOT_TOKEN",
+                    "is not a bot token (they start with xoxb-)",
+                    SLACK_WHERE["SLACK_BOT_TOKEN"],
+                )
+            )
+        for name, value in (("PUBLIC_URL", self.public_url), ("SLACK_API_URL", self.slack_api_url)):
+            if value is not None and not _is_http_url(value):
+                found.append(Problem(name, f"is not an http(s) URL: {value!r}", URL_FIX[name]))
+        for name, value in self.api_urls():
+            if not _is_http_url(value):
+                found.append(
+                    Problem(name, f"is not an http(s) URL: {value!r}", "unset it for the default")
+                )
+        found.extend(self._database_problems())
+        if self.log_level.upper() not in logging.getLevelNamesMapping():
+            found.append(
+                Problem(
+                    "LOG_LEVEL", f"is not a level: {self.log_level!r}", "use DEBUG, INFO or WARNING"
+                )
+            )
+        try:
+            from bot.crypto import SecretBox
+
+            SecretBox(self.encryption_key_list())
+        except ValueError:
+            found.append(
+                Problem(
+                    "DEBRIEF_ENCRYPTION_KEYS",
+                    "holds a value that is not a Fernet key (32 URL-safe base64 bytes)",
+                    "make a key with `python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`",
+                )
+            )
+        return found
+
+    def api_urls(self) -> Iterator[tuple[str, str]]:
+        """The providers' API base URLs, by environment name."""
+        for name, field in type(self).model_fields.items():
+            if field.alias and field.alias.endswith("_API_URL") and field.alias != "SLACK_API_URL":
+                yield field.alias, getattr(self, name)
+
+    def _database_problems(self) -> Iterator[Problem]:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            yield Problem("DATABASE_URL", "is not a database URL", DATABASE_FIX)
+            return
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            yield Problem(
+                "DATABASE_URL",
+                f"names the driver {url.drivername!r}, which Debrief does not use",
+                DATABASE_FIX,
+            )
+
     def is_set(self, env_name: str) -> bool:
         """Whether the setting behind an environment name has a non-empty value."""
         for name, field in type(self).model_fields.items():
@@ -175,6 +258,55 @@ class Settings(BaseSettings):
                     return bool(value.get_secret_value())
                 return bool(value)
         raise KeyError(env_name)
+
+
+#: Where each Slack setting is found, for the message that says it is missing.
+SLACK_WHERE = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
+    "OAuth & Permissions page (docs/DEPLOYMENT.md)",
+    "SLACK_SIGNING_SECRET": "copy the Signing Secret from your Slack app's Basic Information "
+    "page (docs/DEPLOYMENT.md)",
+}
+URL_FIX = {
+    "PUBLIC_URL": "set it to the https:// address Slack and the providers reach Debrief at",
+    "SLACK_API_URL": "unset it for https://slack.com/api/",
+}
+DATABASE_FIX = (
+    "unset it for an SQLite file, or use sqlite+aiosqlite:///path/to/debrief.db or "
+    "postgresql+asyncpg://user:password@host/database"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the settings: which, what is wrong, and what to do about it."""
+
+    setting: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.setting} {self.problem} — {self.fix}"
+
+
+class SettingsError(Exception):
+    """The settings cannot be used; ``problems`` lists every reason, each with its fix."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    def report(self) -> str:
+        """What the command line prints: every problem on its own line."""
+        lines = [f"Debrief cannot start: {len(self.problems)} setting(s) need attention."]
+        lines.extend(f"  ✘ {p}" for p in self.problems)
+        lines.append("Settings come from the environment; docs/CONFIGURATION.md lists them all.")
+        return "\n".join(lines)
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _csv(value: str | None, *, lower: bool = False) -> list[str]:
@@ -200,6 +332,51 @@ class Feature:
         return not self.missing
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with explicit overrides (by field name) on top."""
-    return Settings(**overrides)
+def load_settings(*, check: bool = False, **overrides: Any) -> Settings:
+    """Settings from the environment, with explicit overrides (by field name) on top.
+
+    Args:
+        check: also refuse settings with :meth:`Settings.problems` (what ``serve`` needs).
+
+    Raises:
+        SettingsError: every value that does not parse, and with ``check`` every other
+            problem too, all at once.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        unreadable = {_field_name(e): _from_pydantic(e) for e in exc.errors()}
+        if not check:
+            raise SettingsError(list(unreadable.values())) from None
+        # Read the rest with defaults in place of what did not parse, to tell everything at once.
+        defaults = {name: Settings.model_fields[name].default for name in unreadable}
+        settings = Settings(**{**overrides, **defaults})
+        raise SettingsError([*unreadable.values(), *settings.problems()]) from None
+    if check and (problems := settings.problems()):
+        raise SettingsError(problems)
+    return settings
+
+
+def _field_name(error: Any) -> str:
+    where = str(error["loc"][0]) if error.get("loc") else ""
+    for name, field in Settings.model_fields.items():
+        if where in (name, field.alias):
+            return name
+    return where
+
+
+def _from_pydantic(error: Any) -> Problem:
+    field = Settings.model_fields.get(_field_name(error))
+    env = field.alias if field is not None and field.alias else _field_name(error)
+    shown = "" if env in SECRET_NAMES else f" ({error.get('input')!r})"
+    return Problem(
+        env, f"cannot be read{shown}: {error['msg']}", "correct it, or unset it for the default"
+    )
+
+
+#: The settings whose values are never shown, not even in an error message.
+SECRET_NAMES = frozenset(
+    field.alias or name
+    for name, field in Settings.model_fields.items()
+    if field.annotation in (SecretStr, SecretStr | None)
+)

@@ -65,6 +65,14 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> Redac
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Library chatter at INFO drowns the one-line-per-request log.
-    for noisy in ("aiohttp.access", "httpx", "httpcore", "slack_bolt", "slack_sdk", "apscheduler"):
+    for noisy in (
+        "aiohttp.access",
+        "httpx",
+        "httpcore",
+        "slack_bolt",
+        "slack_sdk",
+        "apscheduler",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redactor

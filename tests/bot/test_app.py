@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +53,35 @@ async def test_a_database_behind_its_migrations_refuses_to_start(tmp_path: Path)
 
 
 async def test_doctor_reports_features_and_the_database(sqlite_url: str) -> None:
+    sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///")).close()  # an empty file
     out = io.StringIO()
-    settings = make_settings(database_url=sqlite_url, attendee_api_key="k")
+    settings = make_settings(database_url=sqlite_url, otter_api_key="k")
     status = await run_doctor(settings, online=False, out=out)
     report = out.getvalue()
-    assert "Slack: enabled" in report
-    assert "Attendee notetakers: off — set ATTENDEE_WEBHOOK_SECRET" in report
-    assert "sqlite reachable" in report and "migration(s) pending" in report
+    assert "✔ Slack: on" in report
+    assert "✔ Otter.ai summaries: on (optional, not set: OTTER_WEBHOOK_SECRET)" in report
+    assert "· Attendee notetakers: off (to turn it on, set ATTENDEE_API_KEY" in report
+    assert "sqlite reachable" in report and "migration(s) to apply" in report
+    assert "debrief migrate" not in report, "serve migrates SQLite itself"
     assert status == 0
+
+
+async def test_doctor_marks_a_half_configured_feature_and_says_what_to_do(sqlite_url: str) -> None:
+    out = io.StringIO()
+    settings = make_settings(database_url=sqlite_url, attendee_api_key="k")
+    assert await run_doctor(settings, online=False, out=out) == 2
+    report = out.getvalue()
+    assert "  ✘ ATTENDEE_WEBHOOK_SECRET is not set, though ATTENDEE_API_KEY is" in report
+    assert "      → set ATTENDEE_WEBHOOK_SECRET too" in report
+    assert "1 check(s) marked ✘ must be fixed" in report
+
+
+async def test_doctor_creates_no_database_file(tmp_path: Path) -> None:
+    out = io.StringIO()
+    settings = make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    assert await run_doctor(settings, online=False, out=out) == 0
+    assert "does not exist yet: `debrief serve` creates it" in out.getvalue()
+    assert os.listdir(tmp_path) == []
 
 
 async def test_doctor_fails_on_an_unreachable_database() -> None:
@@ -77,10 +100,40 @@ async def test_doctor_online_calls_auth_test(sqlite_url: str) -> None:
         )
         out = io.StringIO()
         assert await run_doctor(good, online=True, out=out) == 0
-        assert "auth.test: " in out.getvalue()
+        assert "✔ Slack: SLACK_BOT_TOKEN works" in out.getvalue()
         bad = make_settings(
             database_url=sqlite_url, slack_bot_token="xoxb-wrong", slack_api_url=slack.api_url
         )
         out = io.StringIO()
         assert await run_doctor(bad, online=True, out=out) == 1
-        assert "auth.test refused: invalid_auth" in out.getvalue()
+        assert "✘ Slack refused SLACK_BOT_TOKEN: invalid_auth" in out.getvalue()
+
+
+async def test_doctor_online_names_the_provider_credential_that_failed(sqlite_url: str) -> None:
+    from sandbox.attendee import AttendeeStandIn
+    from sandbox.slack import SlackStandIn
+
+    async with SlackStandIn() as slack, AttendeeStandIn(api_key="right") as attendee:
+        common: dict[str, Any] = {
+            "database_url": sqlite_url,
+            "slack_bot_token": slack.bot_token,
+            "slack_api_url": slack.api_url,
+            "attendee_api_url": attendee.url,
+            "attendee_webhook_secret": "c2VjcmV0",
+        }
+        out = io.StringIO()
+        assert (
+            await run_doctor(
+                make_settings(**common, attendee_api_key="right"), online=True, out=out
+            )
+            == 0
+        )
+        assert "✔ Attendee: ATTENDEE_API_KEY works" in out.getvalue()
+        out = io.StringIO()
+        assert (
+            await run_doctor(
+                make_settings(**common, attendee_api_key="wrong"), online=True, out=out
+            )
+            == 1
+        )
+        assert "✘ Attendee refused ATTENDEE_API_KEY (401)" in out.getvalue()

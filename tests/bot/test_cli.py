@@ -53,3 +53,60 @@ def test_the_entry_point_loads_neither_the_web_framework_nor_the_settings() -> N
         check=True,
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def run_debrief(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`debrief …` as an operator runs it: a fresh process, in ``cwd``, with only ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_without_settings_lists_every_problem_and_creates_nothing(tmp_path: Path) -> None:
+    done = run_debrief("serve", cwd=tmp_path, env={"ATTENDEE_API_KEY": "k", "PORT": "eighty"})
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "PORT cannot be read ('eighty')" in done.stderr
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        assert f"✘ {name} is not set" in done.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing is created before the settings are in order"
+
+
+def test_serve_lists_every_wrong_value_at_once(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "not-a-bot-token",
+        "SLACK_SIGNING_SECRET": "s",
+        "ATTENDEE_API_KEY": "k",
+        "DATABASE_URL": "mysql://db/debrief",
+        "PUBLIC_URL": "debrief.example.com",
+        "DEBRIEF_ENCRYPTION_KEYS": "not-a-key",
+    }
+    done = run_debrief("serve", cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "5 setting(s) need attention" in done.stderr
+    for name in (
+        "SLACK_BOT_TOKEN is not a bot token",
+        "ATTENDEE_WEBHOOK_SECRET is not set, though ATTENDEE_API_KEY is",
+        "DATABASE_URL names the driver 'mysql'",
+        "PUBLIC_URL is not an http(s) URL",
+        "DEBRIEF_ENCRYPTION_KEYS holds a value that is not a Fernet key",
+    ):
+        assert name in done.stderr
+    assert "not-a-key" not in done.stderr, "secrets are never shown"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_doctor_without_settings_marks_each_line_and_leaves_no_file(tmp_path: Path) -> None:
+    done = run_debrief("doctor", cwd=tmp_path, env={})
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "INFO" not in done.stderr + done.stdout
+    lines = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert lines and all(line[0] in "✔!✘·→" for line in lines), lines
+    assert len(lines) == len(set(lines)), "no two lines alike"
+    assert "✘ SLACK_BOT_TOKEN is not set" in done.stdout
+    assert list(tmp_path.iterdir()) == []
