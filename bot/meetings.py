@@ -9,6 +9,13 @@ from pydantic import BaseModel, Field, field_validator
 
 #: Statuses providers use for a finished action item (compared in lower case).
 DONE_STATUSES = frozenset({"done", "completed", "complete", "closed", "resolved", "finished"})
+#: A conversational speaking rate (about 150 words a minute), for a turn whose end nobody told.
+SECONDS_PER_WORD = 0.4
+
+
+def speaking_seconds(text: str) -> float:
+    """About how long saying ``text`` takes, for a transcript turn without an end time."""
+    return len(text.split()) * SECONDS_PER_WORD
 
 
 class Person(BaseModel):
@@ -103,12 +110,21 @@ class Meeting(BaseModel):
 
     @property
     def length(self) -> timedelta | None:
-        """The meeting's duration, from the provider or its start and end."""
-        if self.duration is not None:
-            return self.duration
-        if self.started_at and self.ended_at:
-            return self.ended_at - self.started_at
-        return None
+        """The meeting's duration: the provider's, or its start to its end, but never shorter
+        than the transcript it holds (a notetaker that joined late still heard what it heard);
+        None when nothing says it lasted at all."""
+        told = self.duration
+        if told is None and self.started_at and self.ended_at:
+            told = self.ended_at - self.started_at
+        spoken = timedelta(seconds=self.transcript_span())
+        length = max(told, spoken) if told is not None else spoken
+        return length if length > timedelta(0) else None
+
+    def transcript_span(self) -> float:
+        """Seconds from the transcript's start to the end of its last word."""
+        return max(
+            (u.start_seconds + max(u.duration_seconds, 0.0) for u in self.transcript), default=0.0
+        )
 
     def transcript_text(self) -> str:
         """The transcript as plain text, one ``[mm:ss] Speaker: words`` line per utterance."""
@@ -134,12 +150,29 @@ class Meeting(BaseModel):
         return people
 
     def talk_time(self) -> list[tuple[str, float, float]]:
-        """(speaker, seconds, share of all talk) from the transcript, most talkative first."""
-        totals: dict[str, float] = {}
+        """(speaker, seconds, share of all talk) from the transcript, most talkative first.
+
+        A speaker's seconds are the time covered by their turns, overlaps counted once, so no
+        one talks longer than the meeting lasted.
+        """
+        turns: dict[str, list[tuple[float, float]]] = {}
         for u in self.transcript:
-            totals[u.speaker] = totals.get(u.speaker, 0.0) + max(u.duration_seconds, 0.0)
+            start = u.start_seconds
+            turns.setdefault(u.speaker, []).append((start, start + max(u.duration_seconds, 0.0)))
+        totals = {speaker: _covered(spans) for speaker, spans in turns.items()}
         whole = sum(totals.values())
         return sorted(
             ((name, secs, secs / whole if whole else 0.0) for name, secs in totals.items()),
             key=lambda row: -row[1],
         )
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """How many seconds the union of ``spans`` covers."""
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end <= reach:
+            continue
+        covered += end - max(start, reach)
+        reach = end
+    return covered

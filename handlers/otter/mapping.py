@@ -6,7 +6,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.meetings import ActionItem, Insight, Links, Meeting, OutlineSection, Person, Utterance
+from bot.meetings import (
+    ActionItem,
+    Insight,
+    Links,
+    Meeting,
+    OutlineSection,
+    Person,
+    Utterance,
+    speaking_seconds,
+)
 from providers.otter import Conversation
 
 PROVIDER = "otter"
@@ -46,10 +55,12 @@ def to_meeting(conversation: Conversation, *, channels: Iterable[str] = ()) -> M
             speaker=segment.speaker or "Unknown speaker",
             text=segment.text,
             start_seconds=segment.start or 0.0,
+            # Otter's text transcript stamps when each turn starts; the next one's start ends
+            # it, and the last one lasts as long as its words take to say.
             duration_seconds=(
                 max(0.0, segment.end - segment.start)
                 if segment.end is not None and segment.start is not None
-                else 0.0
+                else speaking_seconds(segment.text)
             ),
         )
         for segment in segments
@@ -73,9 +84,6 @@ def to_meeting(conversation: Conversation, *, channels: Iterable[str] = ()) -> M
     started = _moment(extra.get("start_time")) or conversation.created_at
     ended = _moment(extra.get("end_time"))
     duration = _seconds(extra.get("duration"))
-    if duration is None and ended is None and transcript and transcript[-1].start_seconds > 0:
-        # Otter documents no duration; the last turn's start is a lower bound worth showing.
-        duration = timedelta(seconds=transcript[-1].start_seconds)
     return Meeting(
         provider=PROVIDER,
         meeting_id=conversation.id,
