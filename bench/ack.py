@@ -55,7 +55,9 @@ async def run(quick: bool) -> Section:
         async with Stage(attendee_delay=ATTENDEE_DELAY) as stage:
             assert stage.slack is not None
             database = f"sqlite+aiosqlite:///{Path(folder) / 'ack.db'}"
-            app = DebriefProcess(stage.env(database), log_path=Path(folder) / "serve.log")
+            # One sender stands for a whole workspace here: no per-person limit on its joins.
+            env = stage.env(database, DEBRIEF_LIMIT_NOTETAKERS_PER_HOUR="0")
+            app = DebriefProcess(env, log_path=Path(folder) / "serve.log")
             await app.start()
             try:
                 message = buttons_message(stage)

@@ -12,6 +12,7 @@ processes share (they are as far apart as the hosts' clocks are, milliseconds un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,14 +76,20 @@ class DatabaseLedger:
         self._configured = False
         self._next_prune = float("-inf")
 
-    async def spend(self, cost: float, now: float, span: float) -> float:
+    async def spend(
+        self, cost: float, now: float, span: float, *, session: AsyncSession | None = None
+    ) -> float:
         """As ``BudgetLedger.spend``, at the later of ``now`` and when the lock was obtained.
 
         A spender that waited for the lock sends its request after that wait, so its spending
         counts from then: from when it asked, it would stop counting too early, and the log
         would fall out of time order (a late spender could find pruned what it must count).
+
+        Given a ``session``, the spend is made in that session's transaction: it commits or
+        rolls back with whatever else the caller writes there (a job counted against a limit
+        is spent only if it is enqueued), and other spenders wait until then.
         """
-        async with self._locked() as locked:
+        async with self._locked(session) as locked:
             now = max(now, locked.now)
             cost = min(cost, locked.units)
             if now < locked.blocked_until:
@@ -126,9 +133,12 @@ class DatabaseLedger:
             return await self._prune(locked.session, max(now, locked.now), span)
 
     @asynccontextmanager
-    async def _locked(self) -> AsyncIterator[_Locked]:
-        """A transaction holding the budget's row, which spenders of this budget take turns on."""
-        async with transaction(self._sessions) as session:
+    async def _locked(self, session: AsyncSession | None = None) -> AsyncIterator[_Locked]:
+        """A transaction holding the budget's row, which spenders of this budget take turns on:
+        the caller's ``session``, else one of its own."""
+        async with contextlib.AsyncExitStack() as stack:
+            if session is None:
+                session = await stack.enter_async_context(transaction(self._sessions))
             if not self._configured:
                 await self._configure(session)
             statement = (

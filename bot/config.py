@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(30.0, alias="DEBRIEF_SWEEP_INTERVAL_SECONDS")
     run_scheduler: bool = Field(True, alias="DEBRIEF_RUN_SCHEDULER")
     max_webhook_bytes: int = Field(25 * 1024 * 1024, alias="DEBRIEF_MAX_WEBHOOK_BYTES")
+    # Per person, over any sliding hour and across every process (bot/limits.py): how many
+    # notetakers `/debrief join` may send and Whereby rooms `/debrief room` may open; 0: no limit.
+    limit_notetakers_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_NOTETAKERS_PER_HOUR")
+    limit_rooms_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_ROOMS_PER_HOUR")
     # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
     # because its whole world lives on loopback.
     allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")

@@ -13,6 +13,7 @@ from bot.meetings import Meeting, Person, Utterance
 from bot.services import Services
 from bot.slack import Block, PostKey, show_settled
 from bot.store.models import AttendeeBot
+from bot.urls import meeting_id
 from handlers.attendee import repo
 from handlers.attendee.blocks import (
     ACTION_RECORDING,
@@ -20,7 +21,7 @@ from handlers.attendee.blocks import (
     build_status_blocks,
     status_text,
 )
-from handlers.attendee.parsing import When, meeting_link
+from handlers.attendee.parsing import When
 from handlers.attendee.states import DUPLICATE, REFUSED, describe
 from handlers.digest import post_parts, render_digest, transcript_is_cut
 from providers.attendee import (
@@ -255,7 +256,9 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
 
 def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) -> Meeting:
     """A finished Attendee bot and its transcript, as a provider-neutral meeting."""
-    platform = meeting_link(row.meeting_url).platform if row.meeting_url else "meeting"
+    # An adopted bot's link never went through `/debrief join`: it may name no known platform.
+    named = meeting_id(row.meeting_url or "")
+    platform = named.name if named is not None else "meeting"
     joined = [e.created_at for e in bot.events if e.type == BotEventType.JOINED_MEETING]
     left = [
         e.created_at

@@ -7,7 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from bot import limits
 from bot.errors import UserFacingError
+from bot.limits import PersonalLimit
 from bot.services import Services
 from bot.store.db import transaction
 from bot.urls import host_is_public
@@ -24,6 +26,12 @@ from handlers.wiring import (
 BOT_ID_USAGE = "leave <bot-id>"
 
 
+def notetaker_limit(services: Services) -> PersonalLimit:
+    """How many notetakers one person may send an hour."""
+    per_hour = services.settings.limit_notetakers_per_hour
+    return PersonalLimit("notetakers", per_hour, things="notetakers", verb="send")
+
+
 async def handle_join(ctx: CommandContext) -> Reply:
     """`/debrief join <meeting-url> [at <time>]`."""
     services = ctx.services
@@ -38,7 +46,7 @@ async def handle_join(ctx: CommandContext) -> Reply:
         )
     if request.when is not None:
         request.when.resolve(services.clock(), UTC)  # syntax and range; the job uses your zone
-    key = deduplication_key(ctx.team_id, ctx.channel_id, request.link.url, request.when)
+    key = deduplication_key(ctx.team_id, ctx.channel_id, request.link.meeting, request.when)
     row = repo.new_request(
         team_id=ctx.team_id,
         channel_id=ctx.channel_id,
@@ -49,6 +57,10 @@ async def handle_join(ctx: CommandContext) -> Reply:
     async with transaction(services.sessions) as session:
         earlier = await repo.add_request(session, row)
         if earlier is None:
+            # A twin is not counted: it sends nobody. A refusal rolls the request back.
+            await limits.count(
+                session, services, notetaker_limit(services), ctx.team_id, ctx.user_id
+            )
             await services.queue.enqueue(
                 session,
                 jobs.JOB_CREATE,

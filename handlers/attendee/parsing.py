@@ -9,18 +9,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import UserFacingError
+from bot.urls import MeetingId, meeting_id
 
 JOIN_USAGE = "join <meeting-url> [at <time>]"
 JOIN_EXAMPLE = "`/debrief join https://zoom.us/j/123456789 at 14:30`"
-
-# Host suffix and path pattern of the meeting links Attendee can join.
-_PLATFORMS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    ("Zoom", "zoom.us", re.compile(r"^/(j|w|s|my|wc(/join)?)/[\w.-]+")),
-    ("Zoom", "zoomgov.com", re.compile(r"^/(j|w|s|my|wc(/join)?)/[\w.-]+")),
-    ("Google Meet", "meet.google.com", re.compile(r"^/[a-z]{3}-[a-z]{4}-[a-z]{3}\b")),
-    ("Microsoft Teams", "teams.microsoft.com", re.compile(r"^/(l/meetup-join/|meet/|v2/)")),
-    ("Microsoft Teams", "teams.live.com", re.compile(r"^/(meet|l/meetup-join)/")),
-)
 
 
 @dataclass(frozen=True)
@@ -28,6 +20,8 @@ class MeetingLink:
     url: str
     platform: str
     host: str
+    #: The meeting itself, whatever else the link carries (a password, a context, its case).
+    meeting: MeetingId
 
 
 def clean_url(text: str) -> str:
@@ -41,21 +35,26 @@ def clean_url(text: str) -> str:
 def meeting_link(text: str) -> MeetingLink:
     """The meeting behind a Zoom, Google Meet or Teams link, or a clear refusal."""
     url = clean_url(text)
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not host:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("https", "http") or not host:
         raise UserFacingError(
             f"`{url}` is not a meeting link. Paste the Zoom, Google Meet or Teams link, "
             f"e.g. {JOIN_EXAMPLE}."
         )
-    for platform, suffix, path in _PLATFORMS:
-        if (host == suffix or host.endswith("." + suffix)) and path.search(parts.path):
-            normal = urlunsplit(("https", parts.netloc.lower(), parts.path, parts.query, ""))
-            return MeetingLink(normal, platform, host)
-    raise UserFacingError(
-        f"I can only send notetakers to Zoom, Google Meet and Microsoft Teams meetings, "
-        f"and `{url}` does not look like one of those."
-    )
+    meeting = meeting_id(url)
+    if meeting is None:
+        raise UserFacingError(
+            f"I can only send notetakers to Zoom, Google Meet and Microsoft Teams meetings, "
+            f"and `{url}` does not look like one of those."
+        )
+    # The link goes to Attendee as pasted: its password is how the bot gets in, and a Teams
+    # /v2/ link names its meeting in the fragment.
+    normal = urlunsplit(("https", parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+    return MeetingLink(normal, meeting.name, host, meeting)
 
 
 @dataclass(frozen=True)
@@ -155,8 +154,9 @@ def parse_join(args: str) -> JoinRequest:
     return JoinRequest(link, when)
 
 
-def deduplication_key(team_id: str, channel_id: str, url: str, when: When | None) -> str:
-    """The same request from the same channel gets the same key: Attendee then refuses a twin."""
+def deduplication_key(team_id: str, channel_id: str, meeting: MeetingId, when: When | None) -> str:
+    """The same meeting asked for from the same channel gets the same key, whichever link to it
+    was pasted: Debrief and Attendee then refuse a twin."""
     when_text = " ".join(when.text.lower().split()) if when else "now"
-    raw = "\n".join((team_id, channel_id, url, when_text))
+    raw = "\n".join((team_id, channel_id, meeting.key, when_text))
     return "debrief-" + hashlib.sha256(raw.encode()).hexdigest()[:40]

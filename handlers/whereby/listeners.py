@@ -6,12 +6,20 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from bot import limits
+from bot.limits import PersonalLimit
 from bot.services import Services
 from bot.store.db import transaction
 from handlers.whereby import repo, rooms
 from handlers.whereby.blocks import read_value
 from handlers.whereby.naming import channel_name, parse_room_args, room_prefix
 from handlers.wiring import CommandContext, Reply, click_of, enqueue_then_ack, tell_clicker
+
+
+def room_limit(services: Services) -> PersonalLimit:
+    """How many Whereby rooms one person may open an hour."""
+    per_hour = services.settings.limit_rooms_per_hour
+    return PersonalLimit("rooms", per_hour, things="Whereby rooms", verb="open")
 
 
 async def handle_room(ctx: CommandContext) -> Reply:
@@ -33,6 +41,7 @@ async def handle_room(ctx: CommandContext) -> Reply:
         now=services.clock(),
     )
     async with transaction(services.sessions) as session:
+        await limits.count(session, services, room_limit(services), ctx.team_id, ctx.user_id)
         session.add(row)
         await services.queue.enqueue(
             session,

@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import UserFacingError
-from handlers.attendee.parsing import deduplication_key, meeting_link, parse_join, parse_when
+from handlers.attendee.parsing import (
+    When,
+    deduplication_key,
+    meeting_link,
+    parse_join,
+    parse_when,
+)
 from handlers.attendee.states import describe
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)  # a Sunday, 15:00 UTC
@@ -90,12 +96,19 @@ def test_parse_join_splits_url_and_time() -> None:
 
 
 def test_the_same_request_gets_the_same_key_and_others_do_not() -> None:
-    url = "https://zoom.us/j/1234"
-    key = deduplication_key("T1", "C1", url, None)
-    assert key == deduplication_key("T1", "C1", url, None)
-    assert key != deduplication_key("T1", "C2", url, None)
-    assert key != deduplication_key("T1", "C1", "https://zoom.us/j/9999", None)
-    assert len(key) <= 64
+    def key(team: str, channel: str, url: str, when: str | None = None) -> str:
+        meeting = meeting_link(url).meeting
+        return deduplication_key(team, channel, meeting, When(when) if when else None)
+
+    first = key("T1", "C1", "https://zoom.us/j/1234")
+    assert first == key("T1", "C1", "https://zoom.us/j/1234")
+    assert first == key("T1", "C1", "https://us02web.zoom.us/j/1234?pwd=other#success")
+    assert first != key("T1", "C2", "https://zoom.us/j/1234")
+    assert first != key("T2", "C1", "https://zoom.us/j/1234")
+    assert first != key("T1", "C1", "https://zoom.us/j/9999")
+    assert first != key("T1", "C1", "https://zoom.us/j/1234", "16:00")
+    assert first != key("T1", "C1", "https://zoomgov.com/j/1234")
+    assert len(first) <= 64
 
 
 def test_join_failures_are_explained() -> None:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserFacingError
+from bot.urls import PLATFORM_NAMES, MeetingId
 from handlers.attendee.parsing import (
     clean_url,
     deduplication_key,
@@ -134,10 +135,16 @@ def test_a_join_time_is_in_the_next_90_days_or_explained(text: str, zone: ZoneIn
 
 
 @FUZZ
-@given(team=st.text(max_size=12), channel=st.text(max_size=12), url=urls)
-def test_the_deduplication_key_is_stable_and_bounded(team: str, channel: str, url: str) -> None:
-    key = deduplication_key(team, channel, url, None)
-    assert key == deduplication_key(team, channel, url, None)
+@given(
+    team=st.text(max_size=12),
+    channel=st.text(max_size=12),
+    meeting=st.builds(MeetingId, st.sampled_from(sorted(PLATFORM_NAMES)), st.text(max_size=300)),
+)
+def test_the_deduplication_key_is_stable_and_bounded(
+    team: str, channel: str, meeting: MeetingId
+) -> None:
+    key = deduplication_key(team, channel, meeting, None)
+    assert key == deduplication_key(team, channel, meeting, None)
     assert key.startswith("debrief-") and len(key) <= 128
 
 
