@@ -207,8 +207,8 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        """The page."""
-        return f"{self.slack.url}/"
+        """The page, with the run's token: without it the sandbox answers 403."""
+        return self.slack.page_url
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
