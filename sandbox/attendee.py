@@ -372,6 +372,7 @@ class AttendeeStandIn(StandIn):
         allow_http_bot_webhooks: accept ``http://`` bot-level webhooks (Attendee never does;
             tests need it to receive them on loopback).
         clock: the current time, timezone-aware; for tests.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "attendee"

@@ -173,6 +173,7 @@ class ClaritalkStandIn(StandIn):
         clock: unix seconds; injectable so tests can make tokens lapse.
         webhook_hmac_secret: if set, deliveries carry ``X-Claritalk-Signature`` (hex HMAC-SHA256).
         page_size: meetings per page of ``GET /api/meetings``.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "claritalk"

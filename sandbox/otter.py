@@ -170,6 +170,7 @@ class OtterStandIn(StandIn):
         legacy_shapes: answer with the reference's other shape (relationship key `outline`,
             insight text as a list of lists) instead of the `include=all` example's.
         seed: start with the sandbox conversations.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "otter"

@@ -259,6 +259,7 @@ class WherebyStandIn(StandIn):
         window_mode: ``"fixed"`` (Whereby-like, the default) or ``"sliding"``.
         clock: monotonic time for the budget and summary timers.
         wall: unix time for dates, expiry and signatures.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "whereby"
