@@ -43,6 +43,7 @@ from providers.attendee.models import (
     WebhookTrigger,
 )
 from providers.attendee.webhooks import SIGNATURE_HEADER, sign
+from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
 log = logging.getLogger(__name__)
@@ -371,6 +372,7 @@ class AttendeeStandIn(StandIn):
         allow_http_bot_webhooks: accept ``http://`` bot-level webhooks (Attendee never does;
             tests need it to receive them on loopback).
         clock: the current time, timezone-aware; for tests.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "attendee"
@@ -394,6 +396,7 @@ class AttendeeStandIn(StandIn):
         recording_url_ttl: float = 1800.0,
         allow_http_bot_webhooks: bool = False,
         clock: Clock | None = None,
+        lock: SandboxLock | None = None,
     ) -> None:
         self.api_key = api_key
         self.webhook_secret = webhook_secret or base64.b64encode(secrets.token_bytes(32)).decode()
@@ -425,7 +428,7 @@ class AttendeeStandIn(StandIn):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._worker: asyncio.Task[None] | None = None
         self._webhook_session: aiohttp.ClientSession | None = None
-        super().__init__()
+        super().__init__(lock=lock)
 
     # --- life cycle -------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
+from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
 Json = dict[str, Any]
@@ -172,6 +173,7 @@ class ClaritalkStandIn(StandIn):
         clock: unix seconds; injectable so tests can make tokens lapse.
         webhook_hmac_secret: if set, deliveries carry ``X-Claritalk-Signature`` (hex HMAC-SHA256).
         page_size: meetings per page of ``GET /api/meetings``.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "claritalk"
@@ -190,6 +192,7 @@ class ClaritalkStandIn(StandIn):
         clock: Clock = time.time,
         webhook_hmac_secret: str | None = None,
         page_size: int = 25,
+        lock: SandboxLock | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -221,7 +224,7 @@ class ClaritalkStandIn(StandIn):
             pats = {"ctk-pat-ada-sandbox": "ada@example.com"}
         for token, email in pats.items():
             self._access[token] = _AccessToken(self._user(email), "pat", None)
-        super().__init__()
+        super().__init__(lock=lock)
 
     def setup_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/oauth/authorize", self._authorize)

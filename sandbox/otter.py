@@ -31,6 +31,7 @@ import aiohttp
 from aiohttp import web
 
 from providers.otter.webhooks import SIGNATURE_HEADER, basic_authorization, sign
+from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
 SANDBOX_API_KEY = "otter-sandbox-key"
@@ -169,6 +170,7 @@ class OtterStandIn(StandIn):
         legacy_shapes: answer with the reference's other shape (relationship key `outline`,
             insight text as a list of lists) instead of the `include=all` example's.
         seed: start with the sandbox conversations.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "otter"
@@ -182,6 +184,7 @@ class OtterStandIn(StandIn):
         now: Callable[[], datetime] = _utcnow,
         legacy_shapes: bool = False,
         seed: bool = True,
+        lock: SandboxLock | None = None,
     ) -> None:
         self.api_key = api_key
         self.requests_per_second = requests_per_second
@@ -204,7 +207,7 @@ class OtterStandIn(StandIn):
         self._pending: dict[str, dict[str, Any]] = {}
         self.webhook: WebhookTarget | None = None
         self.deliveries: list[WebhookDelivery] = []
-        super().__init__()
+        super().__init__(lock=lock)
         if seed:
             self._seed()
 
@@ -225,7 +228,8 @@ class OtterStandIn(StandIn):
         router.add_post("/_sandbox/otter/conversations/{id}/finish", self._control_finish)
         router.add_post("/_sandbox/otter/webhook", self._control_webhook)
         router.add_get("/_sandbox/otter/deliveries", self._control_deliveries)
-        router.add_get("/_sandbox/otter/audio/{id}.mp3", self._audio_file)
+        # Where Otter's own audio links point (a CDN): not a control endpoint, so not locked.
+        router.add_get("/media/audio/{id}.mp3", self._audio_file)
 
     # ---- driving it -------------------------------------------------------------------------
 
@@ -522,7 +526,7 @@ class OtterStandIn(StandIn):
         conversation_id = request.match_info["id"]
         if conversation_id not in self.conversations:
             return _error(404, "Conversation not found")
-        url = f"{self.url}/_sandbox/otter/audio/{conversation_id}.mp3"
+        url = f"{self.url}/media/audio/{conversation_id}.mp3"
         return web.json_response({"meta": self._meta(), "data": {"url": url}})
 
     async def _get_workspace(self, request: web.Request) -> web.Response:

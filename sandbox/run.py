@@ -3,8 +3,8 @@
 It starts a :class:`~sandbox.world.World` (the same app as ``debrief serve``, on a fresh SQLite
 file in a temporary directory, two workers and the scheduler) and prints one URL: the page,
 served by the Slack stand-in on port 8080 (or on ``--port``; if 8080 is taken a free port is
-used, a taken ``--port`` is an error). Every message the app posts or updates in the fake Slack
-is also printed, one line each.
+used, a taken ``--port`` is an error), with the run's token that opens it (:mod:`sandbox.lock`).
+Every message the app posts or updates in the fake Slack is also printed, one line each.
 
 With a terminal on stdin (and without ``--no-prompt``) it reads commands:
 ``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``end [<bot-id>]``
@@ -207,8 +207,8 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        """The page."""
-        return f"{self.slack.url}/"
+        """The page, with the run's token: without it the sandbox answers 403."""
+        return self.slack.page_url
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)

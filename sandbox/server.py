@@ -15,6 +15,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.lock import SandboxLock
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,15 +55,24 @@ class Fault:
 
 
 class StandIn:
-    """Base of the Slack and provider stand-ins; subclasses add routes in :meth:`setup_routes`."""
+    """Base of the Slack and provider stand-ins; subclasses add routes in :meth:`setup_routes`.
+
+    ``lock`` keeps web pages other than the sandbox's own off the server (:mod:`sandbox.lock`);
+    a World shares one among its stand-ins, a stand-in on its own makes one.
+    """
 
     name = "stand-in"
 
-    def __init__(self) -> None:
+    def __init__(self, *, lock: SandboxLock | None = None) -> None:
         self.calls: list[RecordedCall] = []
         self.faults: list[Fault] = []
         self.delay = 0.0
-        self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
+        self.lock = lock or SandboxLock()
+        # The lock comes first: a refused request is neither recorded nor given a fault.
+        self.app = web.Application(
+            middlewares=[self.lock.middleware(), self._middleware],
+            client_max_size=64 * 1024**2,
+        )
         self.setup_routes(self.app.router)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None

@@ -50,6 +50,7 @@ from aiohttp import web
 
 from providers.whereby.budget import request_cost
 from providers.whereby.webhooks import SIGNATURE_HEADER, sign
+from sandbox.lock import SandboxLock
 from sandbox.server import Handler, StandIn
 
 Clock = Callable[[], float]
@@ -258,6 +259,7 @@ class WherebyStandIn(StandIn):
         window_mode: ``"fixed"`` (Whereby-like, the default) or ``"sliding"``.
         clock: monotonic time for the budget and summary timers.
         wall: unix time for dates, expiry and signatures.
+        lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
     name = "whereby"
@@ -271,8 +273,9 @@ class WherebyStandIn(StandIn):
         window_mode: WindowMode = "fixed",
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
+        lock: SandboxLock | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(lock=lock)
         self.app.middlewares.append(self._api_middleware)
         self.api_keys = set(api_keys)
         self.budget = OrganisationBudget(points, window, window_mode, clock)

@@ -27,6 +27,7 @@ from bot.store.models import utcnow
 from handlers.claritalk import CALLBACK_PATH, register_webhook
 from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
+from sandbox.lock import SandboxLock
 from sandbox.otter import OtterStandIn
 from sandbox.slack import SlackStandIn
 from sandbox.whereby import WherebyStandIn
@@ -64,18 +65,25 @@ class World:
 
     def __init__(self, options: WorldOptions) -> None:
         self.options = options
+        # One token for the run: the page's proxy passes it on to the provider stand-ins.
+        self.lock = SandboxLock().with_hosts([options.host])
         self.slack = SlackStandIn(
             signing_secret=secrets.token_hex(16),
             bot_token="xoxb-sandbox-" + secrets.token_hex(12),
+            lock=self.lock,
         )
         self.attendee = AttendeeStandIn(
-            api_key="sandbox-attendee-" + secrets.token_hex(8), **options.attendee
+            api_key="sandbox-attendee-" + secrets.token_hex(8), lock=self.lock, **options.attendee
         )
         self.attendee.delay = options.attendee_delay
-        self.otter = OtterStandIn(api_key="sandbox-otter-" + secrets.token_hex(8), **options.otter)
+        self.otter = OtterStandIn(
+            api_key="sandbox-otter-" + secrets.token_hex(8), lock=self.lock, **options.otter
+        )
         self.otter_webhook_secret = secrets.token_hex(16)
         self.whereby_api_key = "sandbox-whereby-" + secrets.token_hex(8)
-        self.whereby = WherebyStandIn(api_keys=(self.whereby_api_key,), **options.whereby)
+        self.whereby = WherebyStandIn(
+            api_keys=(self.whereby_api_key,), lock=self.lock, **options.whereby
+        )
         self.whereby_webhook_secret = secrets.token_hex(16)
         # Claritalk: Debrief's OAuth client (also usable as a service account), an admin's
         # Personal Access Token, the webhook URL token, and a key to encrypt users' tokens with.
@@ -87,6 +95,7 @@ class World:
                 "client_secret": claritalk_client[1],
                 "service_accounts": dict([claritalk_client]),
                 "personal_access_tokens": {self.claritalk_pat: "ada@example.com"},
+                "lock": self.lock,
                 **options.claritalk,
             }
         )

@@ -35,8 +35,10 @@ does. views.open/push need a trigger_id the stand-in issued less than 3 s earlie
 :class:`SlackStandIn` (``sandbox.slack.server``)
     ``SlackStandIn(*, signing_secret, bot_token, verification_token, clock=time.time,
     enforce_rate_limits=False, chat_write_public=False, default_user="U0ADA",
-    default_channel="C0GENERAL", events_path="/slack/events")``
-    ``.url``, ``.api_url`` (``<url>/api/``), ``.workspace``, ``.calls`` and ``.fail()`` (base).
+    default_channel="C0GENERAL", events_path="/slack/events", lock=None)``
+    ``.url``, ``.api_url`` (``<url>/api/``), ``.page_url`` (the page, with the run's token),
+    ``.lock`` (``lock.headers()`` opens ``/_sandbox/…`` to a driver: :mod:`sandbox.lock`),
+    ``.workspace``, ``.calls`` and ``.fail()`` (base).
     State: ``messages(channel) -> list[Message]`` (top level, current content),
     ``thread(channel, ts)``, ``ephemerals(user, channel=None)``, ``dms(user)``, ``home(user)``,
     ``modals(user)`` (stack), ``view(view_id)``, ``snapshot()`` (also ``GET /_sandbox/state``),

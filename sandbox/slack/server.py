@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 from sandbox.slack import driver
 from sandbox.slack.api import METHODS, NO_AUTH, decode_args
@@ -70,6 +71,7 @@ class SlackStandIn(StandIn):
         default_user: str = "U0ADA",
         default_channel: str = "C0GENERAL",
         events_path: str = "/slack/events",
+        lock: SandboxLock | None = None,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
@@ -90,7 +92,7 @@ class SlackStandIn(StandIn):
         self.app_url = ""
         self.providers: dict[str, str] = {}
         self.ui = SandboxUI(self)
-        super().__init__()
+        super().__init__(lock=lock)
 
     def setup_routes(self, router: web.UrlDispatcher) -> None:
         router.add_route("*", "/api/{method}", self._api)
@@ -114,6 +116,11 @@ class SlackStandIn(StandIn):
     def api_url(self) -> str:
         """The base_url to give slack_sdk's clients (``SLACK_API_URL``)."""
         return f"{self.url}/api/"
+
+    @property
+    def page_url(self) -> str:
+        """The sandbox page, with the token that opens it (what ``debrief sandbox`` prints)."""
+        return self.lock.url(self.url)
 
     # ---- HTTP handlers
 

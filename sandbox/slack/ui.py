@@ -21,6 +21,10 @@ receives exactly what Slack would send:
 - ``/_sandbox/providers/{name}/{path}``: the provider stand-in's own ``/_sandbox/{path}`` control
   endpoint, proxied so that the page never needs CORS.
 
+All of them, and the page itself, are behind the stand-in's lock (:mod:`sandbox.lock`): the
+run's token (``?token=`` in the printed URL, then a cookie), the server's own Host and Origin,
+and ``application/json`` on every POST.
+
 Each answers ``{"ok": bool, "status", "elapsed", "error", "body"}`` (what the app answered).
 """
 
@@ -376,7 +380,8 @@ class SandboxUI:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=PROXY_TIMEOUT)
             )
-        headers = {}
+        # The provider stand-in wears the same lock; the page's cookie is not for its port.
+        headers = self.slack.lock.headers()
         if request.content_type:
             headers["Content-Type"] = request.content_type
         try:

@@ -44,9 +44,16 @@ const renderer = createRenderer({
 
 // ---- talking to the stand-in
 
+// The stand-in answers only its own page: the token's cookie (same origin only) and a JSON
+// body, which no other site can send here without a CORS preflight (sandbox/lock.py).
+function get(path) {
+  return fetch(path, { cache: "no-store", credentials: "same-origin" });
+}
+
 async function post(path, body) {
   const response = await fetch(path, {
     method: "POST",
+    credentials: "same-origin",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body ?? {}),
   });
@@ -97,7 +104,7 @@ async function refresh() {
   try {
     do {
       refresh.again = false;
-      const response = await fetch("/_sandbox/ui/state", { cache: "no-store" });
+      const response = await get("/_sandbox/ui/state");
       S.data = await response.json();
       render();
     } while (refresh.again);
@@ -699,7 +706,7 @@ async function loadProviders() {
     names.map(async (name) => {
       if (!PROVIDERS[name]) return;
       try {
-        const response = await fetch(providerUrl(name, PROVIDERS[name].state), { cache: "no-store" });
+        const response = await get(providerUrl(name, PROVIDERS[name].state));
         S.providerState[name] = response.ok ? await response.json() : { error: `HTTP ${response.status}` };
       } catch (error) {
         S.providerState[name] = { error: String(error) };
@@ -866,8 +873,19 @@ function toggleProviders(open) {
 
 // ---- start
 
+// The printed URL's ?token= is now in the page's cookie: keep it out of history and bookmarks.
+function forgetToken() {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("token")) return;
+  url.searchParams.delete("token");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+}
+
 async function start() {
-  S.config = await (await fetch("/_sandbox/config", { cache: "no-store" })).json();
+  forgetToken();
+  const configured = await get("/_sandbox/config");
+  if (!configured.ok) throw new Error((await configured.json()).detail || `HTTP ${configured.status}`);
+  S.config = await configured.json();
   const saved = localStorage.getItem(USER_KEY);
   S.user = saved || S.config.default_user;
   try {

@@ -69,7 +69,7 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         tab = await browser.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        await tab.goto(f"{slack.url}/_sandbox/config")
+        await tab.goto(slack.lock.url(slack.url, "/_sandbox/config"))  # keeps the token's cookie
         await tab.set_content('<div id="root"></div>')
         await tab.add_style_tag(url=f"{slack.url}/_sandbox/ui/style.css")
         await tab.add_script_tag(type="module", content=HARNESS)

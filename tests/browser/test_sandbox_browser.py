@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from sandbox.lock import TOKEN_HEADER
 from sandbox.run import plain_text
 from tests.browser.chromium import require_browser
 
@@ -48,7 +50,12 @@ class RunningSandbox:
     lines: list[str] = field(default_factory=list)
 
     def config(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}_sandbox/config", timeout=5) as response:
+        printed = urlsplit(self.url)
+        request = urllib.request.Request(
+            f"{printed.scheme}://{printed.netloc}/_sandbox/config",
+            headers={TOKEN_HEADER: parse_qs(printed.query)["token"][0]},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
             config: dict[str, Any] = json.load(response)
         return config
 

@@ -60,14 +60,40 @@ async def page(browser: Any, world: tuple[SlackStandIn, FakeApp]) -> AsyncIterat
     tab = await context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    await tab.goto(f"{slack.url}/")
+    await tab.goto(slack.page_url)  # the URL `debrief sandbox` prints: the token in it
     await expect(tab.locator("#connection")).to_have_text("live")
+    # The token went into a cookie no script can read, and out of the address bar.
+    assert tab.url == f"{slack.url}/"
+    assert await tab.evaluate("document.cookie") == ""
     # Set once: a reload would lose it, so its survival proves updates came without one.
     await tab.evaluate("window.notReloaded = true")
     yield tab
     assert await tab.evaluate("window.notReloaded") is True
     await context.close()
     assert not errors, errors
+
+
+async def test_another_page_in_the_same_browser_cannot_drive_the_sandbox(
+    page: Any, world: tuple[SlackStandIn, FakeApp]
+) -> None:
+    slack, app = world
+    # Another local server's page is same-site with the sandbox (ports do not count), so the
+    # browser even attaches the sandbox's SameSite=Strict cookie to what it sends.
+    other = await page.context.new_page()
+    await other.goto(f"{app.url}/elsewhere")
+    before = len(app.received)
+    # A "simple" request: no CORS preflight, so the browser sends it as it is.
+    await other.evaluate(
+        """async (url) => {
+          const body = JSON.stringify({user: "U0ADA", channel: "C0GENERAL", text: "/debrief help"});
+          await fetch(url + "/_sandbox/command", {method: "POST", mode: "no-cors",
+            credentials: "include", headers: {"Content-Type": "text/plain"}, body});
+        }""",
+        slack.url,
+    )
+    await other.close()
+    # fetch() resolves once the stand-in has answered, and it answers after the app does.
+    assert app.received[before:] == []
 
 
 async def test_messages_update_in_place_live(
@@ -302,10 +328,11 @@ async def test_the_providers_panel_drives_every_stand_in(
 
     slack, app = world
     async with (
-        AttendeeStandIn(step_delay=0.05) as attendee,
-        OtterStandIn(requests_per_second=None) as otter,
-        WherebyStandIn() as whereby,
-        ClaritalkStandIn() as claritalk,
+        # One lock for the run, as in a World: the page's proxy passes its token on.
+        AttendeeStandIn(step_delay=0.05, lock=slack.lock) as attendee,
+        OtterStandIn(requests_per_second=None, lock=slack.lock) as otter,
+        WherebyStandIn(lock=slack.lock) as whereby,
+        ClaritalkStandIn(lock=slack.lock) as claritalk,
         aiohttp.ClientSession() as http,
     ):
         attendee.configure_webhook(f"{app.url}/webhooks/attendee")

@@ -643,24 +643,34 @@ async def test_control_endpoints(
 ) -> None:
     bot = await client.create_bot(meeting_url=ZOOM, bot_name="x")
     calls_before = len(attendee.calls)
+    # The sandbox page's proxy passes the lock with the run's token and JSON bodies.
+    lock = attendee.lock.headers()
 
-    joined = await http.post(f"{attendee.url}/_sandbox/attendee/bots/{bot.id}/join")
+    joined = await http.post(
+        f"{attendee.url}/_sandbox/attendee/bots/{bot.id}/join", json={}, headers=lock
+    )
     assert joined.json()["state"] == "joined_recording"
     said = await http.post(
         f"{attendee.url}/_sandbox/attendee/bots/{bot.id}/say",
         json={"speaker": "Ada", "text": "Hello from the panel."},
+        headers=lock,
     )
     assert said.status_code == 200
-    state = (await http.get(f"{attendee.url}/_sandbox/attendee")).json()
+    state = (await http.get(f"{attendee.url}/_sandbox/attendee", headers=lock)).json()
     assert state["bots"][0]["transcript_lines"] == 1
-    assert (await http.post(f"{attendee.url}/_sandbox/attendee/bots/bot_x/join")).status_code == 404
-    again = await http.post(f"{attendee.url}/_sandbox/attendee/bots/{bot.id}/waiting_room")
+    assert (
+        await http.post(f"{attendee.url}/_sandbox/attendee/bots/bot_x/join", json={}, headers=lock)
+    ).status_code == 404
+    again = await http.post(
+        f"{attendee.url}/_sandbox/attendee/bots/{bot.id}/waiting_room", json={}, headers=lock
+    )
     assert again.status_code == 400 and "cannot" in again.json()["error"]
     assert len(attendee.calls) == calls_before
 
     hook = await http.post(
         f"{attendee.url}/_sandbox/attendee/webhook",
         json={"url": "http://127.0.0.1:1/elsewhere", "secret_b64": "c2VjcmV0LXNlY3JldC1zZWNyZXQ="},
+        headers=lock,
     )
     assert hook.json() == {"secret_b64": "c2VjcmV0LXNlY3JldC1zZWNyZXQ="}
     assert attendee.webhook_secret == "c2VjcmV0LXNlY3JldC1zZWNyZXQ="

@@ -374,6 +374,7 @@ async def test_control_endpoints_drive_the_stand_in_without_being_recorded(
     http: httpx.AsyncClient, standin: ClaritalkStandIn, receiver: WebhookReceiver
 ) -> None:
     base = f"{standin.url}/_sandbox/claritalk"
+    http.headers.update(standin.lock.headers())  # as the sandbox page's proxy sends them
     no_hook = await http.post(f"{base}/meetings", json={"title": "Early"})
     await http.post(f"{base}/webhook", json={"url": receiver.url})
     processed = (await http.post(f"{base}/meetings", json={"title": "Retro"})).json()

@@ -471,6 +471,7 @@ async def test_finish_without_webhook_only_updates_state(
 async def test_control_endpoints(otter: OtterStandIn, receiver: WebhookReceiver, http) -> None:
     receiver.check = verified_by(secret="panel-secret")
     control = f"{otter.url}/_sandbox/otter"
+    http.headers.update(otter.lock.headers())  # as the sandbox page's proxy sends them
 
     configured = await http.post(
         f"{control}/webhook", json={"url": receiver.url, "hmac_secret": "panel-secret"}
@@ -506,6 +507,10 @@ async def test_control_endpoints(otter: OtterStandIn, receiver: WebhookReceiver,
 
 
 async def test_control_finish_unknown_is_404(otter: OtterStandIn, http) -> None:
-    response = await http.post(f"{otter.url}/_sandbox/otter/conversations/nope/finish")
+    response = await http.post(
+        f"{otter.url}/_sandbox/otter/conversations/nope/finish",
+        json={},
+        headers=otter.lock.headers(),
+    )
 
     assert response.status_code == 404

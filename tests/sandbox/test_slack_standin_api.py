@@ -439,12 +439,15 @@ async def test_snapshot_and_event_log_endpoints(
     assert (await queue.get()).kind == "message_posted"
     slack.unsubscribe(queue)
 
-    async with session.get(f"{slack.url}/_sandbox/state") as response:
+    lock = slack.lock.headers()
+    async with session.get(f"{slack.url}/_sandbox/state", headers=lock) as response:
         state = await response.json()
     general = next(c for c in state["channels"] if c["id"] == "C0GENERAL")
     assert [m["text"] for m in general["messages"]] == ["hello"]
     assert {u["id"] for u in state["users"]} >= {"U0ADA", "U0LINUS", BOT_USER_ID}
-    async with session.get(f"{slack.url}/_sandbox/events", params={"after": mark}) as response:
+    async with session.get(
+        f"{slack.url}/_sandbox/events", params={"after": mark}, headers=lock
+    ) as response:
         events = await response.json()
     assert [c["kind"] for c in events["changes"]] == ["message_posted"]
     # Control endpoints are not recorded as API calls.

@@ -33,8 +33,9 @@ async def slack(app: FakeApp) -> AsyncIterator[SlackStandIn]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+async def http(slack: SlackStandIn) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client with the run's token, as the page (its cookie) and the drivers have it."""
+    async with aiohttp.ClientSession(headers=slack.lock.headers()) as session:
         yield session
 
 
@@ -142,7 +143,9 @@ async def test_refusals_name_the_problem(slack: SlackStandIn, http: aiohttp.Clie
     for path, body, expected_status, error in cases:
         status, answer = await post(http, slack, path, body)
         assert (status, answer["error"]) == (expected_status, error), (path, body, answer)
-    async with http.post(f"{slack.url}/_sandbox/command", data=b"[1]") as response:
+    async with http.post(
+        f"{slack.url}/_sandbox/command", data=b"[1]", headers={"Content-Type": "application/json"}
+    ) as response:
         assert response.status == 400
     slack.app_url = ""
     status, answer = await post(http, slack, "/_sandbox/command", {"text": "/debrief help"})
@@ -435,20 +438,21 @@ async def test_the_stream_replays_then_follows_changes(
     assert resumed["seq"] == 2
 
 
-async def test_an_open_stream_does_not_hold_up_stopping(http: aiohttp.ClientSession) -> None:
+async def test_an_open_stream_does_not_hold_up_stopping() -> None:
     slack = SlackStandIn()
     await slack.start()
-    response = await http.get(f"{slack.url}/_sandbox/stream")
-    started = time.perf_counter()
-    await slack.stop()
-    assert time.perf_counter() - started < 2.0
-    response.close()
+    async with aiohttp.ClientSession(headers=slack.lock.headers()) as http:
+        response = await http.get(f"{slack.url}/_sandbox/stream")
+        started = time.perf_counter()
+        await slack.stop()
+        assert time.perf_counter() - started < 2.0
+        response.close()
 
 
 async def test_provider_controls_are_proxied(
     slack: SlackStandIn, http: aiohttp.ClientSession
 ) -> None:
-    async with AttendeeStandIn() as attendee:
+    async with AttendeeStandIn(lock=slack.lock) as attendee:
         slack.providers = {"attendee": attendee.url}
         async with http.get(f"{slack.url}/_sandbox/providers/attendee/attendee") as response:
             assert response.status == 200

@@ -10,8 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -145,7 +148,7 @@ async def test_the_prompt_drives_the_sandbox_and_prints_what_the_app_posts(
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_page_knows_the_app_and_the_providers(world: World) -> None:
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=world.lock.headers()) as http,
         http.get(f"{world.slack.url}/_sandbox/config") as response,
     ):
         config = await response.json()
@@ -213,8 +216,14 @@ def test_debrief_sandbox_prints_one_url_and_stops_cleanly_on_ctrl_c() -> None:
         first = process.stdout.readline()
         assert first.startswith("Debrief sandbox: http://127.0.0.1:"), first
         url = first.split(": ", 1)[1].strip()
-        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].strip("/")))):
-            pass
+        printed = urlsplit(url)
+        assert printed.path == "/" and parse_qs(printed.query)["token"], "the URL opens the page"
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200 and "HttpOnly" in page.headers["Set-Cookie"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://{printed.netloc}/", timeout=10)
+        refused.value.close()
+        assert refused.value.code == 403
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     finally:

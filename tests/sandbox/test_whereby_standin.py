@@ -457,35 +457,39 @@ async def test_control_endpoints(
     room = normalize_room_name(meeting.room_name)
     control = f"{standin.url}/_sandbox/whereby"
     before = len(standin.calls)
+    # As the sandbox page's proxy sends them: the run's token, and JSON bodies.
+    lock = standin.lock.headers()
 
-    joined = await http.post(f"{control}/rooms/{room}/clients", json={"displayName": "Ann"})
+    async def post(path: str, body: object = None) -> httpx.Response:
+        return await http.post(f"{control}{path}", json=body or {}, headers=lock)
+
+    joined = await post(f"/rooms/{room}/clients", {"displayName": "Ann"})
     assert joined.status_code == 200
-    await http.post(f"{control}/rooms/{room}/clients", json={"displayName": "Bob"})
-    assert (await http.post(f"{control}/rooms/{room}/session/start")).status_code == 200
-    left = await http.post(
-        f"{control}/rooms/{room}/clients/leave",
-        json={"participantId": joined.json()["participantId"]},
+    await post(f"/rooms/{room}/clients", {"displayName": "Bob"})
+    assert (await post(f"/rooms/{room}/session/start")).status_code == 200
+    left = await post(
+        f"/rooms/{room}/clients/leave", {"participantId": joined.json()["participantId"]}
     )
     assert left.json() == joined.json()
-    assert (await http.post(f"{control}/rooms/{room}/session/end")).status_code == 200
-    assert (await http.post(f"{control}/rooms/{room}/session/end")).status_code == 409
-    assert (await http.post(f"{control}/rooms/nowhere/session/start")).status_code == 404
-    assert (await http.post(f"{control}/rooms/{room}/dance")).status_code == 404
-    await http.post(f"{control}/webhooks/hold")
-    recording = await http.post(f"{control}/rooms/{room}/recording/finish")
-    await http.post(f"{control}/rooms/{room}/transcription/finish", json={"text": "hi"})
-    await http.post(f"{control}/webhooks/release", json={"order": "reversed"})
-    assert (await http.post(f"{control}/webhooks/release", json={"order": "up"})).status_code == 400
+    assert (await post(f"/rooms/{room}/session/end")).status_code == 200
+    assert (await post(f"/rooms/{room}/session/end")).status_code == 409
+    assert (await post("/rooms/nowhere/session/start")).status_code == 404
+    assert (await post(f"/rooms/{room}/dance")).status_code == 404
+    await post("/webhooks/hold")
+    recording = await post(f"/rooms/{room}/recording/finish")
+    await post(f"/rooms/{room}/transcription/finish", {"text": "hi"})
+    await post("/webhooks/release", {"order": "reversed"})
+    assert (await post("/webhooks/release", {"order": "up"})).status_code == 400
     await standin.settle()
     assert event_types(receiver)[-2:] == ["transcription.finished", "recording.finished"]
 
-    state = (await http.get(f"{control}/state")).json()
+    state = (await http.get(f"{control}/state", headers=lock)).json()
     assert state["recordings"][0]["recordingId"] == recording.json()["recordingId"]
     assert state["transcriptions"][0]["state"] == "ready"
-    budget = await http.post(f"{control}/budget", json={"points": 100, "window": 60})
+    budget = await post("/budget", {"points": 100, "window": 60})
     assert budget.json()["points"] == 100 and budget.json()["remaining"] == 100
-    await http.post(f"{control}/summaries", json={"never": True})
+    await post("/summaries", {"never": True})
     assert standin.summary_never
-    await http.post(f"{control}/webhook", json={"url": None, "secret": ""})
+    await post("/webhook", {"url": None, "secret": ""})
     assert standin.webhook_url is None
     assert len(standin.calls) == before  # control calls are not recorded as API calls
