@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from slack_sdk.errors import SlackClientError
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+#: A page waits this long for Slack at most (a 429's Retry-After could be a minute): then ids.
+LOOKUP_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,9 @@ class SlackNames:
 
     def account(self) -> str:
         """``Ada Lovelace (@ada) in the “Acme” Slack workspace``."""
-        return (
-            f"{self.user} in the “{self.workspace}” Slack workspace"
-            if self.workspace
-            else self.user
-        )
+        if not self.workspace:
+            return self.user
+        return f"{self.user} in the “{self.workspace}” Slack workspace"
 
 
 def user_label(user: dict[str, object], fallback: str) -> str:
@@ -42,23 +44,33 @@ def user_label(user: dict[str, object], fallback: str) -> str:
     return fallback
 
 
+async def _user(services: Services, user_id: str) -> str:
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            answer = await services.slack.client.users_info(user=user_id)
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        log.info("claritalk connect: no name for %s (%r)", user_id, exc)
+        return user_id
+    found = answer.get("user")
+    return user_label(found, user_id) if isinstance(found, dict) else user_id
+
+
+async def _workspace(services: Services, team_id: str) -> str:
+    client = services.slack.client
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            answer = await (client.team_info(team=team_id) if team_id else client.team_info())
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        log.info("claritalk connect: no name for workspace %s (%r)", team_id, exc)
+        return team_id
+    team = answer.get("team")
+    if isinstance(team, dict) and (team.get("name") or team.get("domain")):
+        return str(team.get("name") or team.get("domain"))
+    return team_id
+
+
 async def slack_names(services: Services, team_id: str, user_id: str) -> SlackNames:
     """The user's name (``users.info``) and the workspace's (``team.info``); each falls back to
     its id, so that a Slack outage still leaves the page saying whose account it is."""
-    client = services.slack.client
-    user, workspace = user_id, team_id
-    try:
-        answer = await client.users_info(user=user_id)
-        found = answer.get("user")
-        if isinstance(found, dict):
-            user = user_label(found, user)
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        log.info("claritalk connect: no name for %s (%s)", user_id, exc)
-    try:
-        answer = await (client.team_info(team=team_id) if team_id else client.team_info())
-        team = answer.get("team")
-        if isinstance(team, dict) and (team.get("name") or team.get("domain")):
-            workspace = str(team.get("name") or team.get("domain"))
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        log.info("claritalk connect: no name for workspace %s (%s)", team_id, exc)
+    user, workspace = await asyncio.gather(_user(services, user_id), _workspace(services, team_id))
     return SlackNames(user, workspace)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from bot.logs import configure_logging
 from bot.store.models import OAuthState, SpentLink
 from handlers.claritalk.connections import JOB_NOTIFY, NotifyJob
+from handlers.claritalk.jobs import JOB_MAINTAIN
 from handlers.claritalk.oauth import CONFIRM_COOKIE, COOKIE
 from sandbox.claritalk import ClaritalkStandIn
 from tests.handlers.claritalk.support import (
@@ -319,3 +320,22 @@ async def test_no_log_record_holds_a_link_or_token_at_debug(
         sdk = [_texts(x) for x in records if x.name.startswith("slack_sdk")]
         assert any("claritalk/connect?t=[redacted]" in text for text in bolt), bolt
         assert any("claritalk/connect?t=[redacted]" in text for text in sdk), sdk
+
+
+async def test_spent_links_are_forgotten_once_they_would_have_expired(
+    database_url: str, claritalk: ClaritalkStandIn, clock: Clock
+) -> None:
+    async with rig(database_url, claritalk, clock) as r:
+        path = await link_path(r)
+        assert (await r.confirm(path)).status == 303
+        clock.advance(minutes=14)
+        await r.enqueue(JOB_MAINTAIN)
+        await r.drain()
+        assert await count(r, SpentLink) == 1, "kept while the link could still be used"
+        assert (await r.client.get(path)).status == 410
+        clock.advance(minutes=2)
+        await r.enqueue(JOB_MAINTAIN)
+        await r.drain()
+        assert await count(r, SpentLink) == 0
+        expired = await r.client.get(path)
+        assert expired.status == 403 and "expired" in await expired.text()
