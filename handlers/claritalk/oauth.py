@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 from aiohttp import web
+from yarl import URL
 
 from bot.crypto import SecretsUnavailable
 from bot.services import SERVICES, Services
@@ -74,6 +75,33 @@ def _used() -> web.Response:
         "A Claritalk connect link works once, and this one has been used.",
         status=410,
         hint=USED_HINT,
+    )
+
+
+def _from_elsewhere(request: web.Request, services: Services) -> bool:
+    """Whether the browser says the form was posted from a page of another origin.
+
+    The cookie binding alone would not stop a sibling subdomain (same *site*, so a ``Lax``
+    cookie comes along, and it could have set that cookie itself); browsers name the posting
+    page's origin, which must be ``PUBLIC_URL``'s. No ``Origin`` at all: the binding decides.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    try:
+        # As text: URL equality tells an explicit default port (":443") from none.
+        ours = str(URL(access.public_url(services.settings) or "").origin())
+        return str(URL(origin).origin()) != ours
+    except ValueError:  # "null" (a sandboxed frame, a privacy-minded redirect) or garbage
+        return True
+
+
+def _not_from_the_page() -> web.Response:
+    return page(
+        "Claritalk was not connected",
+        "This confirmation did not come from the page Debrief showed in this browser.",
+        status=403,
+        hint="Nothing was connected. Open the link from Slack again and continue there.",
     )
 
 
@@ -153,6 +181,9 @@ async def handle_continue(request: web.Request) -> web.Response:
     problem = access.connect_problem(settings)
     if problem is not None:
         return page("Claritalk cannot be connected here", problem.replace("`", ""), status=503)
+    if _from_elsewhere(request, services):
+        log.warning("claritalk connect confirmation refused: posted from another origin")
+        return _not_from_the_page()
     form = await _form(request)
     if form is None:
         return start_again("Claritalk was not connected", "the form was not the one Debrief sent")
@@ -167,12 +198,7 @@ async def handle_continue(request: web.Request) -> web.Response:
         # A form posted from elsewhere (another site, another browser): it must not start a
         # connection in this browser, which would link *its* Claritalk account.
         log.warning("claritalk connect confirmation refused: not from the page shown here")
-        return page(
-            "Claritalk was not connected",
-            "This confirmation did not come from the page Debrief showed in this browser.",
-            status=403,
-            hint="Nothing was connected. Open the link from Slack again and continue there.",
-        )
+        return _not_from_the_page()
     state, oauth_browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     moment = now(services)
     async with transaction(services.sessions) as session:

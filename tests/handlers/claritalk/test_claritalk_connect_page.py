@@ -84,8 +84,10 @@ async def test_a_link_works_once(database_url: str, claritalk: ClaritalkStandIn)
         path = await link_path(r)
         opened = await r.client.get(path, allow_redirects=False)
         fields, cookie = form_fields(await opened.text()), cookie_header(opened, CONFIRM_COOKIE)
+        # As a browser posts it: from the page's own origin (PUBLIC_URL's, default port spelt).
+        origin = {"Origin": "https://debrief.example.com:443"}
         continued = await r.client.post(
-            "/claritalk/connect", data=fields, headers=cookie, allow_redirects=False
+            "/claritalk/connect", data=fields, headers=cookie | origin, allow_redirects=False
         )
         assert continued.status == 303
         assert continued.headers["Location"].startswith(f"{claritalk.url}/oauth/authorize?")
@@ -140,6 +142,15 @@ def _forged_code(fields: dict[str, str], cookie: dict[str, str]) -> dict[str, An
     return {"data": {**fields, "confirm": "A" * 43}, "headers": cookie}
 
 
+def _from_a_sibling_site(fields: dict[str, str], cookie: dict[str, str]) -> dict[str, Any]:
+    # Same site, so a Lax cookie comes along (it could even have set it): its origin differs.
+    return {"data": fields, "headers": {**cookie, "Origin": "https://evil.example.com"}}
+
+
+def _from_a_null_origin(fields: dict[str, str], cookie: dict[str, str]) -> dict[str, Any]:
+    return {"data": fields, "headers": {**cookie, "Origin": "null"}}
+
+
 def _as_json(fields: dict[str, str], cookie: dict[str, str]) -> dict[str, Any]:
     return {"json": fields, "headers": cookie}
 
@@ -160,11 +171,23 @@ def _not_utf8(fields: dict[str, str], cookie: dict[str, str]) -> dict[str, Any]:
         (_other_browser, 403),
         (_no_code, 403),
         (_forged_code, 403),
+        (_from_a_sibling_site, 403),
+        (_from_a_null_origin, 403),
         (_as_json, 400),
         (_oversized, 400),
         (_not_utf8, 400),
     ],
-    ids=["no-cookie", "other-browser", "no-code", "forged-code", "json", "oversized", "not-utf8"],
+    ids=[
+        "no-cookie",
+        "other-browser",
+        "no-code",
+        "forged-code",
+        "sibling-origin",
+        "null-origin",
+        "json",
+        "oversized",
+        "not-utf8",
+    ],
 )
 async def test_a_continue_not_from_the_page_in_this_browser_is_refused(
     database_url: str, claritalk: ClaritalkStandIn, post: Any, status: int
