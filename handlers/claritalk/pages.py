@@ -31,9 +31,14 @@ _FORM = """<form method="post" action="{action}">{fields}<button type="submit">{
 </form>"""
 
 
-def _respond(body: str, status: int) -> web.Response:
+#: A form's page: with ``no-referrer`` browsers post ``Origin: null``, which the form's handler
+#: must refuse; ``strict-origin`` names the origin, and still never the path or query (the link).
+FORM_HEADERS = {**SAFE_HEADERS, "Referrer-Policy": "strict-origin"}
+
+
+def _respond(body: str, status: int, headers: Mapping[str, str] = SAFE_HEADERS) -> web.Response:
     return web.Response(
-        status=status, text=body, content_type="text/html", charset="utf-8", headers=SAFE_HEADERS
+        status=status, text=body, content_type="text/html", charset="utf-8", headers=headers
     )
 
 
@@ -77,7 +82,7 @@ def form_page(
         form=_FORM.format(action=html.escape(action), fields=hidden, button=html.escape(button)),
         hint=html.escape(hint),
     )
-    return _respond(body, 200)
+    return _respond(body, 200, FORM_HEADERS)
 
 
 def start_again(title: str, reason: str, status: int = 400) -> web.Response:

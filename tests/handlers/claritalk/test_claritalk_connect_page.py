@@ -72,6 +72,9 @@ async def test_the_page_names_the_slack_user_and_workspace_and_spends_nothing(
             assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
             assert cookie["path"] == "/claritalk/connect"
             assert opened.headers["Cache-Control"] == "no-store"
+            # Browsers then name the page's origin when posting (never its path and query);
+            # with no-referrer they post "Origin: null", which is refused.
+            assert opened.headers["Referrer-Policy"] == "strict-origin"
         assert await count(r, SpentLink) == 0 and await count(r, OAuthState) == 0
 
         grace = await link_path(r, user="U0GRACE")
