@@ -413,6 +413,21 @@ class OAuthState(Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class SpentLink(Base):
+    """A single-use link (a Claritalk connect link) that was used: the SHA-256 of its id, kept
+    until the link would have expired anyway, when its own signature check refuses it.
+    """
+
+    __tablename__ = "spent_links"
+
+    link_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    spent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ClaritalkConnection(Base):
     """A Slack user's connected Claritalk account; its tokens are in ``stored_secrets``.
 

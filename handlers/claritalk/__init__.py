@@ -58,6 +58,7 @@ def register(wiring: Wiring) -> None:
 
     wiring.routes.post(WEBHOOK_PATH)(webhook_handler("claritalk", parse_claritalk_delivery))
     wiring.routes.get(CONNECT_PATH)(oauth.handle_connect)
+    wiring.routes.post(CONNECT_PATH)(oauth.handle_continue)
     wiring.routes.get(CALLBACK_PATH)(oauth.handle_callback)
 
 

@@ -166,8 +166,8 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
             text += "Run `/debrief claritalk connect` to connect it again."
         else:
             text += (
-                f"<{link}|Reconnect Claritalk> (this link is yours alone and works for 24 "
-                "hours), or run `/debrief claritalk connect`."
+                f"<{link}|Reconnect Claritalk> (this link is yours alone and works once, "
+                "within 24 hours), or run `/debrief claritalk connect`."
             )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     key = f"connection:{payload.user_id}:{payload.kind}:{int(payload.at.timestamp())}"

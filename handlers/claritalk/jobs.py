@@ -158,7 +158,7 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
 
 
 async def job_maintain(services: Services, payload: MaintainJob, run: JobRun) -> None:
-    """Keep refresh tokens alive, attach reports of released digests, forget old states."""
+    """Keep refresh tokens alive, attach released digests' reports, forget old states and links."""
     settings = services.settings
     if settings.claritalk_client_id and settings.secret("claritalk_client_secret"):
         renewed, lapsed = await keep_alive(services, KEEPALIVE_AFTER)
@@ -169,4 +169,5 @@ async def job_maintain(services: Services, payload: MaintainJob, run: JobRun) ->
         log.info("claritalk: attached %d report(s) to digests posted since", attached)
     async with transaction(services.sessions) as session:
         await store.purge_states(session, services.clock() - STATE_RETENTION)
+        await store.purge_spent_links(session, services.clock())
         await store.purge_reports(session, services.clock() - REPORT_RETENTION)

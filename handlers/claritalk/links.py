@@ -1,6 +1,12 @@
-"""Signed, short-lived connect links: ``/claritalk/connect?t=<token>`` names the Slack user the
-connection will belong to, so the token is signed (HMAC-SHA256 with a key derived from
-``DEBRIEF_ENCRYPTION_KEYS``) and expires; anyone who alters it, or uses it late, is refused.
+"""Signed, short-lived, single-use connect links: ``/claritalk/connect?t=<token>`` names the
+Slack user the connection will belong to, so the token is signed (HMAC-SHA256 with a key derived
+from ``DEBRIEF_ENCRYPTION_KEYS``) and expires; anyone who alters it, or uses it late, is refused.
+Each token carries a random nonce, so that two links are never the same and spending one (see
+``store.spend_link``) spends only that one.
+
+The page a link opens asks to continue with a form; its ``confirm`` field is an HMAC of the link
+and of a random cookie of the browser that was shown the page, so that only that page, in that
+browser, can post it (a form posted from another site has neither).
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 #: Keeps the link key apart from the encryption key it is derived from.
 _PURPOSE = b"debrief/claritalk/connect-link/v1"
+#: … and the confirmation key apart from both.
+_CONFIRM_PURPOSE = b"debrief/claritalk/connect-confirm/v1"
 #: Longer tokens are refused before any decoding.
 MAX_TOKEN = 1024
 
@@ -31,10 +40,12 @@ class LinkClaim:
     team_id: str
     user_id: str
     expires_at: datetime
+    #: Names this link and no other (the SHA-256 of its signed part); what spending it records.
+    link_id: str
 
 
-def _link_keys(keys: Sequence[str]) -> list[bytes]:
-    return [hmac.new(key.encode(), _PURPOSE, hashlib.sha256).digest() for key in keys if key]
+def _link_keys(keys: Sequence[str], purpose: bytes = _PURPOSE) -> list[bytes]:
+    return [hmac.new(key.encode(), purpose, hashlib.sha256).digest() for key in keys if key]
 
 
 def _b64(data: bytes) -> str:
@@ -54,7 +65,12 @@ def sign_link(keys: Sequence[str], team_id: str, user_id: str, expires_at: datet
     derived = _link_keys(keys)
     if not derived:
         raise InvalidLink("no key to sign the link with (DEBRIEF_ENCRYPTION_KEYS)")
-    claim = {"t": team_id, "u": user_id, "e": int(expires_at.timestamp())}
+    claim = {
+        "t": team_id,
+        "u": user_id,
+        "e": int(expires_at.timestamp()),
+        "n": secrets.token_urlsafe(12),
+    }
     payload = _b64(json.dumps(claim, separators=(",", ":")).encode())
     signature = hmac.new(derived[0], payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{_b64(signature)}"
@@ -86,4 +102,32 @@ def verify_link(keys: Sequence[str], token: str, now: datetime) -> LinkClaim:
     expires_at = datetime.fromtimestamp(expires, UTC)
     if expires_at <= now or not user_id:
         raise InvalidLink("the link has expired")
-    return LinkClaim(team_id, user_id, expires_at)
+    return LinkClaim(team_id, user_id, expires_at, hashlib.sha256(payload.encode()).hexdigest())
+
+
+def _confirm_mac(key: bytes, token: str, browser: str) -> bytes:
+    return hmac.new(key, f"{token}\n{browser}".encode(), hashlib.sha256).digest()
+
+
+def confirm_code(keys: Sequence[str], token: str, browser: str) -> str:
+    """The ``confirm`` field of the page opened by ``token`` in the browser with this cookie.
+
+    Raises:
+        InvalidLink: no key is configured.
+    """
+    derived = _link_keys(keys, _CONFIRM_PURPOSE)
+    if not derived:
+        raise InvalidLink("no key to sign the link with (DEBRIEF_ENCRYPTION_KEYS)")
+    return _b64(_confirm_mac(derived[0], token, browser))
+
+
+def confirm_matches(keys: Sequence[str], token: str, browser: str, given: str) -> bool:
+    """Whether ``given`` is the ``confirm`` field of the page ``token`` opened in this browser."""
+    if not browser or not given or len(given) > 64:
+        return False
+    try:
+        raw = _unb64(given)
+    except (binascii.Error, ValueError):
+        return False
+    expected = [_confirm_mac(k, token, browser) for k in _link_keys(keys, _CONFIRM_PURPOSE)]
+    return any([hmac.compare_digest(raw, e) for e in expected])

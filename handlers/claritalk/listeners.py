@@ -43,8 +43,8 @@ async def connect(ctx: CommandContext) -> Reply:
     link = connect_link(services, ctx.team_id, ctx.user_id, LINK_TTL)
     minutes = int(LINK_TTL.total_seconds() // 60)
     text = (
-        f":link: <{link}|Connect your Claritalk account>. The link is for you alone and works "
-        f"for {minutes} minutes."
+        f":link: <{link}|Connect your Claritalk account>. The link is for you alone: it works "
+        f"for {minutes} minutes, once. Do not forward it."
     )
     existing = await store.get_connection(services.sessions, ctx.user_id)
     if existing is not None and existing.status == store.CONNECTED:

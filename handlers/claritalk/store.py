@@ -1,5 +1,6 @@
 """Storage of Claritalk connections: tokens encrypted in ``stored_secrets``, the connection's
-clear bookkeeping, single-use OAuth states, and PDF reports waiting for their digest.
+clear bookkeeping, spent connect links, single-use OAuth states, and PDF reports waiting for
+their digest.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import SecretBox
 from bot.store.db import insert_ignore, touched, transaction
-from bot.store.models import ClaritalkConnection, ClaritalkReport, OAuthState
+from bot.store.models import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from bot.store.secrets import delete_secret, put_secret, read_secret
 from providers.claritalk import ClaritalkUser, DecodedPdf, Token
 
@@ -170,6 +171,46 @@ async def due_for_refresh(
             )
         )
         return list(rows.scalars())
+
+
+# --- connect links ---
+
+
+async def link_spent(sessions: async_sessionmaker[AsyncSession], link_id: str) -> bool:
+    """Whether the link with this id was used already."""
+    async with sessions() as session:
+        return await session.get(SpentLink, digest(link_id)) is not None
+
+
+async def spend_link(
+    session: AsyncSession,
+    *,
+    link_id: str,
+    team_id: str,
+    user_id: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool:
+    """Mark a link used; False when it was already (by this or any other process)."""
+    return await insert_ignore(
+        session,
+        SpentLink,
+        {
+            "link_hash": digest(link_id),
+            "provider": PROVIDER,
+            "team_id": team_id,
+            "slack_user_id": user_id,
+            "spent_at": now,
+            "expires_at": expires_at,
+        },
+    )
+
+
+async def purge_spent_links(session: AsyncSession, now: datetime) -> None:
+    """Forget spent links that have expired: their signature check refuses them now."""
+    await session.execute(
+        delete(SpentLink).where(SpentLink.provider == PROVIDER, SpentLink.expires_at < now)
+    )
 
 
 # --- OAuth states ---

@@ -5,6 +5,7 @@ processed meeting becoming a digest with its PDF report in the thread.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import time
@@ -26,6 +27,7 @@ from providers.claritalk import Token
 from sandbox.world import World
 from tests.e2e.conftest import world_options
 from tests.e2e.test_attendee_flow import block_text
+from tests.handlers.claritalk.support import form_fields
 
 DIGESTS = "C0MEETINGS"
 
@@ -76,9 +78,17 @@ async def connect_link(world: World, user: str = "U0ADA") -> str:
 
 
 async def to_callback(session: aiohttp.ClientSession, link: str) -> str:
-    """Follow the link to Claritalk's authorize page and back: the callback URL with code."""
+    """Follow the link, continue on its page, go to Claritalk's authorize page and back: the
+    callback URL with code."""
     async with session.get(link, allow_redirects=False) as response:
-        assert response.status == 302, await response.text()
+        assert response.status == 200, await response.text()
+        page = await response.text()
+    action = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert action, page
+    async with session.post(
+        html.unescape(action.group(1)), data=form_fields(page), allow_redirects=False
+    ) as response:
+        assert response.status == 303, await response.text()
         authorize = response.headers["Location"]
     async with session.get(authorize, allow_redirects=False) as response:
         assert response.status == 302, await response.text()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from bot.store.db import transaction
 from bot.store.models import Job
 from handlers.claritalk import store
 from handlers.claritalk.access import secret_box
+from handlers.claritalk.oauth import CONFIRM_COOKIE, COOKIE
 from providers.claritalk import ClaritalkUser, Token, authorize_url, exchange_code
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.slack import SlackStandIn
@@ -34,6 +37,18 @@ WEBHOOK_SECRET = "claritalk-url-token-for-tests"
 PUBLIC = "https://debrief.example.com"
 CALLBACK = PUBLIC + "/claritalk/callback"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the confirmation page's form, as a browser would post them."""
+    return {html.unescape(name): html.unescape(value) for name, value in _HIDDEN.findall(page)}
+
+
+def cookie_header(response: ClientResponse, name: str) -> dict[str, str]:
+    """The cookie ``response`` set, sent back explicitly (it is ``Secure``: the test server is
+    plain HTTP)."""
+    return {"Cookie": f"{name}={response.cookies[name].value}"}
 
 
 def payload(name: str) -> bytes:
@@ -104,6 +119,29 @@ class Rig:
         )
         assert delivery.status == 200, delivery.body
         return str(delivery.json["text"])
+
+    async def confirm(self, path: str) -> ClientResponse:
+        """Open a connect link and press *Continue* in the same browser: the 303 to Claritalk."""
+        opened = await self.client.get(path, allow_redirects=False)
+        assert opened.status == 200, await opened.text()
+        return await self.client.post(
+            "/claritalk/connect",
+            data=form_fields(await opened.text()),
+            headers=cookie_header(opened, CONFIRM_COOKIE),
+            allow_redirects=False,
+        )
+
+    async def callback(self, continued: ClientResponse) -> ClientResponse:
+        """Sign in at the stand-in's authorize page and come back to the callback."""
+        assert continued.status == 303, await continued.text()
+        redirected = await self.services.http.get(continued.headers["Location"])
+        back = redirected.headers["Location"]
+        assert back.startswith(CALLBACK), back
+        return await self.client.get(
+            back.removeprefix(PUBLIC),
+            headers=cookie_header(continued, COOKIE),
+            allow_redirects=False,
+        )
 
     async def connect(self, user: str = "U0ADA") -> Token:
         """Connect ``user`` the way the callback does, with a token from the stand-in."""

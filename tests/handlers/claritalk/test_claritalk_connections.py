@@ -72,8 +72,8 @@ async def test_connect_gives_a_link_for_this_user_only(
     async with rig(sqlite_url, claritalk, clock) as r:
         link = link_in(await r.command("claritalk connect"))
         path = link.removeprefix("https://debrief.example.com")
-        response = await r.client.get(path, allow_redirects=False)
-        assert response.status == 302
+        response = await r.confirm(path)
+        assert response.status == 303
         assert response.headers["Location"].startswith(f"{claritalk.url}/oauth/authorize?")
         assert "state=" in response.headers["Location"]
         cookie = response.cookies["debrief_claritalk_oauth"]
@@ -144,8 +144,8 @@ async def test_a_revoked_connection_is_reported_once_with_a_reconnect_link(
         assert "lapsed or was revoked" in dm.text
         link = link_in(dm.text)
         path = link.removeprefix("https://debrief.example.com")
-        response = await r.client.get(path, allow_redirects=False)
-        assert response.status == 302, "the reconnect link works"
+        response = await r.confirm(path)
+        assert response.status == 303, "the reconnect link works"
         assert await secrets_stored(r) == [], "dead tokens are not kept"
         assert "has lapsed" in await r.command("claritalk status")
 

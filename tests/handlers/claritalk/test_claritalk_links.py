@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from handlers.claritalk.links import InvalidLink, sign_link, verify_link
+from handlers.claritalk.links import (
+    InvalidLink,
+    confirm_code,
+    confirm_matches,
+    sign_link,
+    verify_link,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -53,3 +59,24 @@ def test_no_key_no_link() -> None:
     token = sign_link([NEW], "T1", "U0ADA", NOW + timedelta(minutes=1))
     with pytest.raises(InvalidLink):
         verify_link([], token, NOW)
+
+
+def test_two_links_for_the_same_user_and_minute_are_two_links() -> None:
+    """Spending one (by its id) must not spend the other."""
+    first, second = (sign_link([NEW], "T1", "U0ADA", NOW + timedelta(minutes=15)) for _ in "ab")
+    assert first != second
+    assert verify_link([NEW], first, NOW).link_id != verify_link([NEW], second, NOW).link_id
+    assert verify_link([NEW, OLD], first, NOW).link_id == verify_link([NEW], first, NOW).link_id
+
+
+def test_a_confirmation_code_holds_for_its_link_and_browser_only() -> None:
+    token = sign_link([NEW], "T1", "U0ADA", NOW + timedelta(minutes=15))
+    other = sign_link([NEW], "T1", "U0GRACE", NOW + timedelta(minutes=15))
+    code = confirm_code([NEW], token, "browser-a")
+    assert confirm_matches([NEW], token, "browser-a", code)
+    assert confirm_matches([OLD, NEW], token, "browser-a", code), "valid across a rotation"
+    assert not confirm_matches([NEW], token, "browser-b", code)
+    assert not confirm_matches([NEW], other, "browser-a", code)
+    assert not confirm_matches([NEW], token, "", confirm_code([NEW], token, ""))
+    assert not confirm_matches([NEW], token, "browser-a", "")
+    assert not confirm_matches([NEW], token, "browser-a", "é" * 10)
