@@ -32,6 +32,7 @@ from bot.metrics import Metrics
 from bot.replay import ReplayGuard, answer_replay, forget_expired
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
+from bot.membership import SlackMembership
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import pending, upgrade
@@ -119,6 +120,7 @@ async def create_services(
         sessions=sessions,
         queue=queue,
         slack=SlackMessenger(client, sessions, ChannelPacer(settings.slack_channel_interval)),
+        membership=SlackMembership(client, settings.membership_ttl),
         metrics=Metrics(),
         http=http,
         clock=options.clock,
