@@ -28,11 +28,11 @@ from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
+from bot.membership import SlackMembership
 from bot.metrics import Metrics
 from bot.replay import ReplayGuard, answer_replay, forget_expired
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
-from bot.membership import SlackMembership
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import pending, upgrade
