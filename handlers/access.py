@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from bot.services import Services
+from bot.store.models import SlackPost
+from handlers.digest.items import PARENT_PART
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,19 @@ class Verdict:
 
     allowed: bool
     why: str = ""
+
+
+async def digest_channels(services: Services, provider: str, meeting_id: str) -> list[str]:
+    """The channels a meeting's digest was posted in (its parent message, part ``digest``)."""
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(SlackPost.channel_id).where(
+                SlackPost.provider == provider,
+                SlackPost.meeting_id == meeting_id,
+                SlackPost.part == PARENT_PART,
+            )
+        )
+        return sorted(set(rows.scalars()))
 
 
 async def in_channels(services: Services, user: str, channels: Iterable[str]) -> bool | None:

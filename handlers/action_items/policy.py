@@ -11,10 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Services
-from bot.store.models import AttendeeBot, SlackPost, WherebyRoom
-from handlers.access import Belongs
+from bot.store.models import AttendeeBot, WherebyRoom
+from handlers.access import Belongs, digest_channels
 from handlers.action_items.repo import ItemState, Kind
-from handlers.digest.items import PARENT_PART
 
 OWNERS_ARE = "its assignee, who assigned it, the person who asked for the meeting"
 VERBS: dict[Kind, str] = {
@@ -42,18 +41,9 @@ async def requester(session: AsyncSession, provider: str, meeting_id: str) -> st
 
 async def item_belongs(services: Services, item: ItemState) -> Belongs:
     """The channels an item's digest lives in and the people it is theirs."""
+    channels = await digest_channels(services, item.provider, item.meeting_id)
     async with services.sessions() as session:
-        channels = await session.execute(
-            select(SlackPost.channel_id).where(
-                SlackPost.provider == item.provider,
-                SlackPost.meeting_id == item.meeting_id,
-                SlackPost.part == PARENT_PART,
-            )
-        )
         asked_by = await requester(session, item.provider, item.meeting_id)
     return Belongs.of(
-        "action item",
-        sorted(channels.scalars()),
-        [item.assignee, item.assigned_by, asked_by],
-        OWNERS_ARE,
+        "action item", channels, [item.assignee, item.assigned_by, asked_by], OWNERS_ARE
     )
