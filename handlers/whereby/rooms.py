@@ -15,7 +15,7 @@ from bot.jobs import JobRun, PermanentJobError
 from bot.services import Services
 from bot.slack import PostKey, is_permanent_slack_error, show_settled, slack_error
 from bot.store.models import WherebyRoom
-from handlers.access import Belongs, may_change
+from handlers.access import Belongs, may_change, may_see
 from handlers.whereby import repo
 from handlers.whereby.blocks import (
     build_host_blocks,
@@ -68,6 +68,7 @@ class LinkJob(BaseModel):
     item_id: str
     team_id: str
     response_url: str
+    user_id: str = ""
 
 
 def room_key(row: WherebyRoom) -> PostKey:
@@ -249,6 +250,12 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(payload.response_url, "I do not know that room any more.")
+        return
+    if not await may_see(services, payload.user_id, room(row)):
+        await services.slack.respond(
+            payload.response_url,
+            f"This room's {payload.kind} is for the members of the channel it was opened in.",
+        )
         return
     try:
         if payload.kind == "recording":

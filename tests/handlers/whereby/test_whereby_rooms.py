@@ -199,6 +199,28 @@ async def test_recording_finished_adds_a_button_with_a_fresh_link(
         assert f"/files/recordings/{recording['recordingId']}" in rr.said()
 
 
+async def test_a_private_rooms_recording_is_fetched_only_for_its_channel(
+    sqlite_url: str, whereby: WherebyStandIn
+) -> None:
+    async with room_rig(sqlite_url, whereby) as rr:
+        row, message = await rr.open_room(channel="C0LEADERSHIP")
+        whereby.configure_webhook(f"{rr.app_url}/webhooks/whereby", SECRET)
+        whereby.start_session(row.room_name or "")
+        whereby.end_session(row.room_name or "")
+        recording = whereby.finish_recording(row.room_name or "")
+        await whereby.settle()
+        await rr.r.drain()
+        # Alan is not in #leadership: a click in his name fetches nothing.
+        await rr.click(message, ACTION_RECORDING, user="U0ALAN")
+        await rr.r.drain()
+        assert whereby.calls_to("/access-link", "GET") == []
+        assert "for the members of the channel it was opened in" in rr.said("U0ALAN")
+        assert recording["recordingId"] not in rr.said("U0ALAN")
+        await rr.click(message, ACTION_RECORDING, user="U0GRACE")
+        await rr.r.drain()
+        assert f"/files/recordings/{recording['recordingId']}" in rr.said("U0GRACE")
+
+
 async def test_the_room_expires_an_hour_after_its_end(
     sqlite_url: str, whereby: WherebyStandIn
 ) -> None:
