@@ -108,3 +108,20 @@ async def test_a_workspace_admin_outside_the_channel_can_stop_it(world: World) -
     await world.eventually(lambda: world.attendee.calls_to(f"/bots/{bot_id}/leave", "POST"))
     await world.settle()
     await world.eventually(lambda: "stopped by <@U0LINUS>" in block_text(status))
+
+
+async def test_a_recording_link_is_fetched_only_for_the_channels_members(world: World) -> None:
+    bot_id, status = await private_notetaker(world)
+    world.attendee.set_recording(bot_id, True)
+    world.attendee.say(bot_id, "Grace Hopper", "Short meeting.")
+    world.attendee.end_meeting(bot_id)
+    (digest,) = await world.eventually(
+        lambda: [m for m in world.slack.thread(PRIVATE, status.ts) if m.ts != status.ts]
+    )
+    await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0ALAN")
+    await world.settle()
+    assert "for the members of the channel it was recorded for" in said(world, "U0ALAN")
+    assert world.attendee.calls_to(f"/bots/{bot_id}/recording") == []
+    await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0ADA")
+    await world.settle()
+    assert "Open the recording" in said(world, "U0ADA")
