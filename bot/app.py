@@ -28,6 +28,7 @@ from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
+from bot.membership import SlackMembership
 from bot.metrics import Metrics
 from bot.replay import ReplayGuard, answer_replay, forget_expired
 from bot.scheduler import Leadership, Periodic, Scheduler
@@ -119,6 +120,7 @@ async def create_services(
         sessions=sessions,
         queue=queue,
         slack=SlackMessenger(client, sessions, ChannelPacer(settings.slack_channel_interval)),
+        membership=SlackMembership(client, settings.membership_ttl),
         metrics=Metrics(),
         http=http,
         clock=options.clock,

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = Field(None, alias="DEBRIEF_ENCRYPTION_KEYS")
     # Slack's own guidance: about one message a second per channel, short bursts allowed.
     slack_channel_interval: float = Field(1.0, alias="DEBRIEF_SLACK_CHANNEL_INTERVAL")
+    # Channel membership and admin flags are asked of Slack and reused this many seconds (per
+    # process): someone who leaves a channel loses access to its notetakers within this time.
+    membership_ttl: float = Field(60.0, ge=0, alias="DEBRIEF_MEMBERSHIP_TTL")
 
     attendee_api_key: SecretStr | None = Field(None, alias="ATTENDEE_API_KEY")
     attendee_api_url: str = Field("https://app.attendee.dev", alias="ATTENDEE_API_URL")

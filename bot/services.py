@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.errors import UserFacingError
 from bot.jobs import JobQueue
+from bot.membership import SlackMembership
 from bot.metrics import Metrics
 from bot.slack import SlackMessenger
 from bot.store.models import utcnow
@@ -33,6 +34,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     queue: JobQueue
     slack: SlackMessenger
+    membership: SlackMembership
     metrics: Metrics
     http: httpx.AsyncClient
     attendee: AttendeeClient | None = None

@@ -33,10 +33,12 @@ BOT_SCOPES = frozenset(
         "files:write",  # files.getUploadURLExternal / files.completeUploadExternal
         "files:read",  # files.info: was a retried upload shared already (Claritalk PDFs)
         "im:write",  # conversations.open for DMs (assignments, reminders, Claritalk connections)
-        "users:read",  # users.info (time zones, admin check), users.list (email domains)
+        "users:read",  # users.info (time zones, admins: privacy rule), users.list (domains)
         "users:read.email",  # the caller's email for /debrief recent; workspace email domains
-        "channels:read",  # conversations.list/info to resolve #channel in /debrief route
-        "groups:read",  # ... and private channels Debrief was invited to
+        # conversations.list/info to resolve #channel in /debrief route; conversations.members
+        # and users.conversations for the privacy rule (bot.membership, handlers.access)
+        "channels:read",
+        "groups:read",  # ... and for private channels Debrief was invited to
     }
 )
 #: Events API subscriptions the features listen to.

@@ -164,6 +164,8 @@ class AttendeeBot(Base):
     state: Mapped[str] = mapped_column(String(40), default="requested")
     state_at: Mapped[datetime | None] = mapped_column(default=None)
     state_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    #: Who made it leave from Slack (its status message says so).
+    stopped_by: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

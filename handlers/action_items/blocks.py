@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from handlers.action_items.repo import ItemState
-from handlers.digest.items import ACTION_DONE
+from handlers.digest.items import ACTION_DONE, ACTION_REOPEN
 from handlers.digest.render import due_text, provider_name
 from handlers.digest.text import escape, link, split_text, truncate
 
@@ -251,5 +251,13 @@ def build_change_dm(
         )
     if change == "assigned" and item.due is not None:
         blocks.append(context(f"📅 Due {due_text(item.due)}"))
+    if change != "reassigned" and item.position is not None:
+        # Still theirs: close it (or reopen it) from here, under the same rule as the digest.
+        toggle = (
+            button("↩️ Reopen", ACTION_REOPEN, value=str(item.id))
+            if item.done
+            else button("✓ Done", ACTION_DONE, value=str(item.id), style="primary")
+        )
+        blocks.append({"type": "actions", "block_id": "action_items.dm", "elements": [toggle]})
     blocks.append(context("Your open action items are in Debrief's Home tab."))
     return text, blocks

@@ -20,9 +20,11 @@ from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey, slack_error
 from bot.store.db import transaction
+from handlers.access import may_change
 from handlers.action_items import repo
 from handlers.action_items.blocks import build_change_dm, build_home_view, build_todo_reply
 from handlers.action_items.links import item_link, meeting_link, open_dm
+from handlers.action_items.policy import VERBS, item_belongs
 from handlers.action_items.repo import Applied, ItemState, Kind
 from handlers.digest.items import JOB_REFRESH, RefreshJob
 
@@ -80,7 +82,21 @@ class TodoJob(BaseModel):
 
 
 async def job_apply(services: Services, payload: ApplyJob, run: JobRun) -> None:
-    """Check and apply a change, then hand the follow-ups to their own jobs."""
+    """Check and apply a change, then hand the follow-ups to their own jobs.
+
+    Who may change the item is decided here, the same whether the click came from the digest,
+    the Home tab or a DM (``policy``): it may need to ask Slack who is in which channel.
+    """
+    item = await repo.get_item(services.sessions, payload.item_id)
+    if item is None:
+        await tell(services, payload, MISSING_TEXT)
+        return
+    verdict = await may_change(
+        services, payload.actor, await item_belongs(services, item), VERBS[payload.kind]
+    )
+    if not verdict.allowed:
+        await tell(services, payload, verdict.why)
+        return
     if payload.kind == "assign":
         problem = await assignee_problem(services, payload.value or "", payload.team_id)
         if problem is not None:

@@ -52,10 +52,6 @@ UNKNOWN_DIGEST = (
     "Your open action items are in Debrief's Home tab."
 )
 UNKNOWN_ITEM = "That action item does not exist (any more), so nothing was changed."
-NOT_YOURS = (
-    "Only the person an item is assigned to, or who assigned it, can change it from here; "
-    "nothing was changed."
-)
 
 
 class Refused(Exception):
@@ -113,13 +109,16 @@ def item_id_of(action: dict[str, Any]) -> int:
 
 
 async def locate(
-    services: Services, body: dict[str, Any], action: dict[str, Any], kind: Kind, actor: str
+    services: Services, body: dict[str, Any], action: dict[str, Any], kind: Kind
 ) -> tuple[ItemState, str | None, str | None]:
-    """The item a click is about, and the message (channel, ts) it was clicked in, if any."""
+    """The item a click is about, and the digest message (channel, ts) it was clicked in, if
+    any. Who may change it is not decided here but by the job (``policy``), the same for a
+    digest, the Home tab and a DM."""
     container = body.get("container") or {}
     sessions = services.sessions
-    if container.get("type") == "message" and not container.get("is_ephemeral"):
-        channel = str(container.get("channel_id") or "")
+    in_message = container.get("type") == "message" and not container.get("is_ephemeral")
+    channel = str(container.get("channel_id") or "") if in_message else ""
+    if in_message and not channel.startswith("D"):
         ts = str(container.get("message_ts") or "")
         post = await repo.digest_post(sessions, channel, ts) if channel and ts else None
         if post is None:
@@ -140,12 +139,11 @@ async def locate(
         if item is None or item.position is None:
             raise Refused(UNKNOWN_ITEM)
         return item, post.channel_id, post.ts
-    if container.get("type") == "view" and kind in ("done", "reopen"):
+    # The Home tab, or a DM about an item (whose Done/Reopen name the item by id).
+    if (in_message or container.get("type") == "view") and kind in ("done", "reopen"):
         item = await repo.get_item(sessions, item_id_of(action))
         if item is None or item.position is None:
             raise Refused(UNKNOWN_ITEM)
-        if actor not in (item.assignee, item.assigned_by):
-            raise Refused(NOT_YOURS)
         return item, None, None
     raise Refused("Debrief does not know that control, so nothing was changed.")
 
@@ -162,7 +160,7 @@ async def read_click(
     if not isinstance(action_ts, str) or not action_ts:
         raise Refused("That click carries no time stamp, so nothing was changed.")
     value = read_value(kind, action)
-    item, channel, ts = await locate(services, body, action, kind, actor)
+    item, channel, ts = await locate(services, body, action, kind)
     block = str(action.get("block_id") or "")
     return ApplyJob(
         item_id=item.id,

@@ -21,7 +21,9 @@ def register(wiring: Wiring) -> None:
         "Send a notetaker into a Zoom, Meet or Teams call",
         listeners.handle_join,
     )
-    commands.add("bots", "bots", "List this workspace's active notetakers", listeners.handle_bots)
+    commands.add(
+        "bots", "bots", "List the active notetakers of your channels", listeners.handle_bots
+    )
     commands.add(
         "leave",
         listeners.BOT_ID_USAGE,

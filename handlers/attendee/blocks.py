@@ -32,6 +32,8 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
     context = f"Requested by <@{row.user_id}> · <{row.meeting_url}|meeting link>"
     if row.bot_id:
         context += f" · `{row.bot_id}`"
+    if row.stopped_by:
+        context += f" · 👋 stopped by <@{row.stopped_by}>"
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
@@ -68,15 +70,19 @@ def status_text(status: Status) -> str:
     return f"{status.emoji} {status.headline}"
 
 
-def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
-    """The ephemeral `/debrief bots` answer: one line and a Leave button per active bot."""
+def build_bots_blocks(bots: list[Bot], describe_state: Any, *, here: str = "") -> list[Block]:
+    """The ephemeral `/debrief bots` answer: one line and a Leave button per active bot.
+
+    ``bots`` are those the caller may see; a meeting link (its password included) is shown only
+    for a bot sent from ``here``, the channel the command was typed in, never elsewhere.
+    """
     if not bots:
         return [
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": "No notetakers are active in this workspace right now.",
+                    "text": "No notetakers are active in your channels right now.",
                 },
             }
         ]
@@ -94,14 +100,18 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
         status = describe_state(str(bot.state))
         meta = bot.metadata or {}
         who = f" · asked by <@{meta['slack_user_id']}>" if meta.get("slack_user_id") else ""
-        where = f" in <#{meta['slack_channel_id']}>" if meta.get("slack_channel_id") else ""
+        channel = meta.get("slack_channel_id")
+        where = f" in <#{channel}>" if channel else ""
+        if here and channel == here:
+            meeting = f"<{bot.meeting_url}|{escape(truncate(bot.meeting_url, 60))}>"
+        else:
+            meeting = f"`{bot.id}` (its meeting link is shown only in its channel)"
         blocks.append(
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"{status.emoji} *{escape(status.headline)}*\n"
-                    f"<{bot.meeting_url}|{escape(truncate(bot.meeting_url, 60))}>{where}{who}",
+                    "text": f"{status.emoji} *{escape(status.headline)}*\n{meeting}{where}{who}",
                 },
                 "accessory": {
                     "type": "button",

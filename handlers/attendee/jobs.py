@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.slack import Block, PostKey, show_settled
 from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
+from handlers.access import Belongs, may_change, may_see, prepare_listing
 from handlers.attendee import repo
 from handlers.attendee.blocks import (
     ACTION_RECORDING,
@@ -76,12 +77,24 @@ class ListJob(BaseModel):
     team_id: str
     user_id: str
     response_url: str
+    #: Where `/debrief bots` was typed: only a notetaker sent from there shows its link.
+    channel_id: str = ""
 
 
 class RecordingJob(BaseModel):
     request_id: str
     user_id: str
     response_url: str
+
+
+def notetaker(channel_id: Any, user_id: Any) -> Belongs:
+    """What the privacy rule needs of a notetaker: its channel and who sent it."""
+    return Belongs.of(
+        "notetaker",
+        [channel_id if isinstance(channel_id, str) else None],
+        [user_id if isinstance(user_id, str) else None],
+        "the person who sent it",
+    )
 
 
 def status_key(row: AttendeeBot, part: str = "status") -> PostKey:
@@ -351,18 +364,30 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
 
 
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
+    """Make a notetaker leave, if the privacy rule lets this person (``handlers.access``)."""
     attendee = services.require_attendee()
-    try:
-        bot = await attendee.get_bot(payload.bot_id)
-    except NotFound:
-        await services.slack.respond(
-            payload.response_url, f"There is no notetaker `{payload.bot_id}`."
-        )
-        return
-    if (bot.metadata or {}).get("slack_team_id") not in (None, payload.team_id):
-        await services.slack.respond(
-            payload.response_url, f"There is no notetaker `{payload.bot_id}` in this workspace."
-        )
+    absent = f"There is no notetaker `{payload.bot_id}` in this workspace."
+    row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
+    if row is not None:
+        if row.team_id != payload.team_id:
+            await services.slack.respond(payload.response_url, absent)
+            return
+        thing = notetaker(row.channel_id, row.user_id)
+    else:
+        # Not sent from Slack through Debrief: what Attendee knows of it decides.
+        try:
+            bot = await attendee.get_bot(payload.bot_id)
+        except NotFound:
+            await services.slack.respond(payload.response_url, absent)
+            return
+        meta = bot.metadata or {}
+        if meta.get("slack_team_id") not in (None, payload.team_id):
+            await services.slack.respond(payload.response_url, absent)
+            return
+        thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
+    verdict = await may_change(services, payload.user_id, thing, "stop")
+    if not verdict.allowed:
+        await services.slack.respond(payload.response_url, verdict.why)
         return
     try:
         await attendee.leave_bot(payload.bot_id)
@@ -375,23 +400,32 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
             f"That notetaker cannot leave now: it is {str(exc.state or 'done').replace('_', ' ')}.",
         )
         return
+    if row is not None:
+        await repo.mark_stopped(services.sessions, row.id, payload.user_id)
+        await refresh_status(services, row.id)
     await services.slack.respond(
         payload.response_url, f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it."
     )
 
 
 async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> None:
+    """`/debrief bots`: the notetakers the caller may see (``handlers.access``), links only
+    for those sent from the channel the command was typed in."""
     attendee = services.require_attendee()
     states = sorted(str(s) for s in ACTIVE_STATES | PENDING_STATES)
-    bots = [
-        bot
-        async for bot in attendee.iter_bots(states=states)
-        if (bot.metadata or {}).get("slack_team_id") == payload.team_id
-    ]
+    await prepare_listing(services, payload.user_id)
+    bots = []
+    async for bot in attendee.iter_bots(states=states):
+        meta = bot.metadata or {}
+        if meta.get("slack_team_id") != payload.team_id:
+            continue
+        thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
+        if await may_see(services, payload.user_id, thing):
+            bots.append(bot)
     await services.slack.respond(
         payload.response_url,
         f"{len(bots)} active notetaker(s)",
-        build_bots_blocks(bots, lambda state: describe(state)),
+        build_bots_blocks(bots, lambda state: describe(state), here=payload.channel_id),
     )
 
 
@@ -401,6 +435,12 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
     row = await repo.get(services.sessions, payload.request_id)
     if row is None or row.bot_id is None:
         await services.slack.respond(payload.response_url, "I do not know that meeting any more.")
+        return
+    if not await may_see(services, payload.user_id, notetaker(row.channel_id, row.user_id)):
+        await services.slack.respond(
+            payload.response_url,
+            "This meeting's recording is for the members of the channel it was recorded for.",
+        )
         return
     recording = await attendee.get_recording(row.bot_id)
     if recording is None:

@@ -85,9 +85,14 @@ async def handle_bots(ctx: CommandContext) -> Reply:
     ctx.services.require_attendee()
     await ctx.services.queue.submit(
         jobs.JOB_LIST,
-        jobs.ListJob(team_id=ctx.team_id, user_id=ctx.user_id, response_url=ctx.response_url),
+        jobs.ListJob(
+            team_id=ctx.team_id,
+            user_id=ctx.user_id,
+            response_url=ctx.response_url,
+            channel_id=ctx.channel_id,
+        ),
     )
-    return "Looking up this workspace's notetakers…"
+    return "Looking up the notetakers of your channels…"
 
 
 async def handle_leave_command(ctx: CommandContext) -> Reply:

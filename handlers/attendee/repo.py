@@ -57,6 +57,26 @@ async def get(sessions: async_sessionmaker[AsyncSession], request_id: str) -> At
     return await get_row(sessions, AttendeeBot, request_id)
 
 
+async def find_by_bot_id(
+    sessions: async_sessionmaker[AsyncSession], bot_id: str
+) -> AttendeeBot | None:
+    async with sessions() as session:
+        rows = await session.execute(select(AttendeeBot).where(AttendeeBot.bot_id == bot_id))
+        return rows.scalar_one_or_none()
+
+
+async def mark_stopped(
+    sessions: async_sessionmaker[AsyncSession], request_id: str, user_id: str
+) -> None:
+    """Remember who made the notetaker leave (the first to ask, if several did)."""
+    await write(
+        sessions,
+        update(AttendeeBot)
+        .where(AttendeeBot.id == request_id, AttendeeBot.stopped_by.is_(None))
+        .values(stopped_by=user_id, updated_at=utcnow()),
+    )
+
+
 async def find_for_webhook(
     sessions: async_sessionmaker[AsyncSession], bot_id: str | None, metadata: dict[str, Any] | None
 ) -> AttendeeBot | None:

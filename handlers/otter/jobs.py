@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
+from handlers.access import Belongs, digest_channels, may_see
 from handlers.digest import deliver_digest
 from handlers.digest.text import escape, truncate
 from handlers.ops import JOB_NOTICE, NoticeJob
@@ -118,6 +119,10 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             "exist, or this Debrief's Otter account cannot see it (ask its owner to share it).",
         )
         return
+    refusal = await elsewhere(services, payload, conversation)
+    if refusal is not None:
+        await services.slack.respond(payload.response_url, refusal)
+        return
     if not conversation.ready:
         waiting = await wait_for(
             services,
@@ -147,6 +152,26 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             f"The digest of “{escape(conversation.display_title)}” is already in this channel, "
             "up to date.",
         )
+
+
+async def elsewhere(
+    services: Services, payload: SummaryJob, conversation: Conversation
+) -> str | None:
+    """Why a digest that already belongs to other channels may not be posted here by this
+    person (the privacy rule, ``handlers.access``), or None: they are in one of those channels,
+    or the conversation is theirs in Otter."""
+    channels = await digest_channels(services, "otter", conversation.id)
+    if not channels or payload.channel_id in channels:
+        return None
+    if await may_see(services, payload.user_id, Belongs.of("digest", channels, [], "")):
+        return None
+    email = await slack_email(services, payload.user_id)
+    if email is not None and involves(conversation, email):
+        return None
+    return (
+        "The digest of that conversation is in a channel you are not in, so I will not post it "
+        "here; ask someone there to share it with you."
+    )
 
 
 async def job_await_ready(services: Services, payload: AwaitJob, run: JobRun) -> None:

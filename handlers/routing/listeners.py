@@ -27,15 +27,13 @@ async def require_route_admin(ctx: CommandContext) -> None:
     """Refuse unless the caller is a workspace admin or owner, or named in DEBRIEF_ROUTE_ADMINS."""
     if ctx.user_id in ctx.services.settings.route_admin_list():
         return
-    try:
-        answer = await ctx.client.users_info(user=ctx.user_id)
-    except SlackApiError as exc:
+    admin = await ctx.services.membership.is_admin(ctx.user_id)
+    if admin is None:
         raise UserFacingError(
-            f"I could not check your role in this workspace ({slack_error(exc)}), so I left "
-            "the routes as they are."
-        ) from exc
-    user = answer.get("user") or {}
-    if user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"):
+            "I could not check your role in this workspace with Slack, so I left the routes "
+            "as they are."
+        )
+    if admin:
         return
     raise UserFacingError(
         "Only workspace admins (and people listed in `DEBRIEF_ROUTE_ADMINS`) can change where "

@@ -98,6 +98,7 @@ async def _link_click(
             item_id=item_id,
             team_id=click.team_id,
             response_url=click.response_url,
+            user_id=click.user_id,
         ),
     )
 

@@ -15,6 +15,7 @@ from bot.jobs import JobRun, PermanentJobError
 from bot.services import Services
 from bot.slack import PostKey, is_permanent_slack_error, show_settled, slack_error
 from bot.store.models import WherebyRoom
+from handlers.access import Belongs, may_change, may_see
 from handlers.whereby import repo
 from handlers.whereby.blocks import (
     build_host_blocks,
@@ -67,6 +68,7 @@ class LinkJob(BaseModel):
     item_id: str
     team_id: str
     response_url: str
+    user_id: str = ""
 
 
 def room_key(row: WherebyRoom) -> PostKey:
@@ -204,33 +206,23 @@ async def create_room_failed(services: Services, payload: CreateRoomJob, error: 
     await services.slack.respond(payload.response_url, text)
 
 
-async def is_workspace_admin(services: Services, user_id: str) -> bool | None:
-    """Whether a Slack user is a workspace admin or owner; None when Slack would not say."""
-    try:
-        answer = await services.slack.client.users_info(user=user_id)
-    except SlackApiError as exc:
-        log.warning("cannot check whether %s is an admin: %s", user_id, slack_error(exc))
-        return None
-    user = answer.get("user") or {}
-    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+def room(row: WherebyRoom) -> Belongs:
+    """What the privacy rule needs of a room: its channel and who opened it."""
+    return Belongs.of(
+        "room", [row.channel_id], [row.creator_id], f"<@{row.creator_id}>, who opened it"
+    )
 
 
 async def job_end_room(services: Services, payload: EndRoomJob, run: JobRun) -> None:
-    """The "End room" button: the room's creator or a workspace admin deletes the room."""
+    """The "End room" button: whoever the privacy rule lets (``handlers.access``) deletes it."""
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(payload.response_url, "I do not know that room any more.")
         return
-    if payload.user_id != row.creator_id:
-        admin = await is_workspace_admin(services, payload.user_id)
-        if not admin:
-            why = "" if admin is False else " (I could not check your role in this workspace)"
-            await services.slack.respond(
-                payload.response_url,
-                f"Only <@{row.creator_id}>, who opened this room, or a workspace admin can "
-                f"end it{why}.",
-            )
-            return
+    verdict = await may_change(services, payload.user_id, room(row), "end")
+    if not verdict.allowed:
+        await services.slack.respond(payload.response_url, verdict.why)
+        return
     if row.status != repo.OPEN:
         await services.slack.respond(payload.response_url, "This room has already ended.")
         return
@@ -258,6 +250,12 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(payload.response_url, "I do not know that room any more.")
+        return
+    if not await may_see(services, payload.user_id, room(row)):
+        await services.slack.respond(
+            payload.response_url,
+            f"This room's {payload.kind} is for the members of the channel it was opened in.",
+        )
         return
     try:
         if payload.kind == "recording":

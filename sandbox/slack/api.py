@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sandbox.slack.state import BOT_ID, BOT_USER_ID, Json
+from sandbox.slack.state import BOT_ID, BOT_USER_ID, Channel, Json
 from sandbox.slack.workspace import SlackError, Workspace, flag
 
 # Arguments slack_sdk sends as JSON text inside form or query encodings.
@@ -252,16 +252,42 @@ def conversations_join(ws: Workspace, args: Json) -> Json:
 def conversations_list(ws: Workspace, args: Json) -> Json:
     types = set(str(args.get("types") or "public_channel").split(","))
     exclude_archived = flag(args.get("exclude_archived"))
-    chosen = []
-    for channel in ws.channels.values():
-        if channel.is_im:
-            wanted = "im" in types
-        elif channel.is_private:
-            wanted = "private_channel" in types and channel.is_member
-        else:
-            wanted = "public_channel" in types
-        if wanted and not (exclude_archived and channel.is_archived):
-            chosen.append(channel.to_api(ws.team.id))
+    chosen = [
+        channel.to_api(ws.team.id)
+        for channel in ws.channels.values()
+        if _wanted(channel, types) and not (exclude_archived and channel.is_archived)
+    ]
+    page, cursor = _page(chosen, args)
+    return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+
+def _wanted(channel: Channel, types: set[str]) -> bool:
+    """Whether a conversation is of one of ``types``, and the bot may know it exists."""
+    if channel.is_im:
+        return "im" in types
+    if channel.is_private:
+        # Slack shows the bot only the private channels it was invited to.
+        return "private_channel" in types and channel.is_member
+    return "public_channel" in types
+
+
+def conversations_members(ws: Workspace, args: Json) -> Json:
+    channel = ws.visible(str(_need(args, "channel")))
+    page, cursor = _page(sorted(channel.members), args)
+    return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+
+def users_conversations(ws: Workspace, args: Json) -> Json:
+    user = ws.user(str(args.get("user") or BOT_USER_ID))
+    types = set(str(args.get("types") or "public_channel").split(","))
+    exclude_archived = flag(args.get("exclude_archived"))
+    chosen = [
+        channel.to_api(ws.team.id)
+        for channel in ws.channels.values()
+        if user.id in channel.members
+        and _wanted(channel, types)
+        and not (exclude_archived and channel.is_archived)
+    ]
     page, cursor = _page(chosen, args)
     return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
@@ -428,11 +454,13 @@ METHODS: dict[str, Handler] = {
     "conversations.info": conversations_info,
     "conversations.join": conversations_join,
     "conversations.list": conversations_list,
+    "conversations.members": conversations_members,
     "conversations.open": conversations_open,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,
     "users.list": users_list,
+    "users.conversations": users_conversations,
     "users.lookupByEmail": users_lookup_by_email,
     "views.open": views_open,
     "views.push": views_push,

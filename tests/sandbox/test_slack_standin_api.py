@@ -256,6 +256,49 @@ async def test_conversations_info_list_and_permalink(
     assert team["team"]["domain"] == "debrief-sandbox"
 
 
+async def test_conversations_members_pages_and_hides_private_channels_the_bot_is_not_in(
+    client: AsyncWebClient,
+) -> None:
+    first = await client.conversations_members(channel="C0LEADERSHIP", limit=2)
+    cursor = first["response_metadata"]["next_cursor"]
+    assert len(first["members"]) == 2 and cursor
+    rest = await client.conversations_members(channel="C0LEADERSHIP", limit=2, cursor=cursor)
+    assert rest["response_metadata"]["next_cursor"] == ""
+    assert set(first["members"]) | set(rest["members"]) == {"U0ADA", "U0GRACE", BOT_USER_ID}
+    # #random: public, the bot is not in it, its members are still listed.
+    random = await client.conversations_members(channel="C0RANDOM")
+    assert "U0ALAN" in random["members"] and BOT_USER_ID not in random["members"]
+    # #hr: private and without the bot, so it does not exist for the bot.
+    error, _ = await error_of(client.conversations_members(channel="C0HR"))
+    assert error == "channel_not_found"
+
+
+async def test_users_conversations_lists_a_persons_channels_with_paging(
+    client: AsyncWebClient,
+) -> None:
+    async def channels(user: str, types: str) -> list[str]:
+        found: list[str] = []
+        cursor = None
+        while True:
+            page = await client.users_conversations(user=user, types=types, limit=1, cursor=cursor)
+            found += [c["id"] for c in page["channels"]]
+            cursor = page["response_metadata"]["next_cursor"]
+            if not cursor:
+                return found
+
+    both = "public_channel,private_channel"
+    # Ada is in #hr too, but the bot is not: Slack does not show it.
+    assert await channels("U0ADA", both) == [
+        "C0GENERAL",
+        "C0MEETINGS",
+        "C0ENG",
+        "C0RANDOM",
+        "C0LEADERSHIP",
+    ]
+    assert "C0LEADERSHIP" not in await channels("U0ALAN", both)
+    assert await channels("U0GRACE", "private_channel") == ["C0LEADERSHIP"]
+
+
 async def test_form_encoded_arguments_with_json_strings(
     slack: SlackStandIn, client: AsyncWebClient
 ) -> None:

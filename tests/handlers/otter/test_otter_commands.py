@@ -9,7 +9,7 @@ import pytest
 
 from handlers.otter.blocks import ACTION_POST_DIGEST
 from handlers.otter.jobs import JOB_AWAIT
-from sandbox.otter import ADA_EMAIL, GRACE_EMAIL, OtterStandIn
+from sandbox.otter import ADA_EMAIL, ALAN_EMAIL, GRACE_EMAIL, OtterStandIn
 from sandbox.slack import Delivery
 from tests.handlers.digest.support import Rig, rig, text_of
 
@@ -155,3 +155,30 @@ async def test_recent_lists_the_callers_ten_and_posts_one_on_click(
         await r.drain()
         (parent,) = r.slack.messages(CHANNEL)
         assert "Ada's 1" in text_of(parent.blocks)
+
+
+async def test_a_digest_in_a_private_channel_is_not_posted_elsewhere_by_an_outsider(
+    database_url: str, otter: OtterStandIn
+) -> None:
+    conversation_id = otter.add_conversation(
+        "Board prep", owner=ALAN_EMAIL, processing=False, summary="Numbers are down."
+    )
+    async with rig(database_url, otter) as r:
+        await command(r, f"summary {conversation_id}", user="U0ADA", channel="C0LEADERSHIP")
+        await r.drain()
+        assert len(r.slack.messages("C0LEADERSHIP")) == 1
+
+        # Katherine is neither in #leadership nor the conversation's owner in Otter.
+        await command(r, f"summary {conversation_id}", user="U0KATHERINE", channel=CHANNEL)
+        await r.drain()
+        assert r.slack.messages(CHANNEL) == []
+        assert "in a channel you are not in" in said(r, "U0KATHERINE")
+
+        # Alan, not in #leadership, owns it in Otter: he may; so may Ada, a member of it.
+        await command(r, f"summary {conversation_id}", user="U0ALAN", channel="C0GENERAL")
+        await r.drain()
+        assert len(r.slack.messages("C0GENERAL")) == 1
+        await command(r, f"summary {conversation_id}", user="U0ADA", channel=CHANNEL)
+        await r.drain()
+        assert len(r.slack.messages(CHANNEL)) == 1
+        assert "Numbers are down" in text_of(r.slack.messages(CHANNEL)[0].blocks)

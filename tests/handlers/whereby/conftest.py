@@ -70,13 +70,13 @@ class RoomRig:
         return row
 
     async def open_room(
-        self, text: str = "room", user: str = "U0ADA"
+        self, text: str = "room", user: str = "U0ADA", channel: str = CHANNEL
     ) -> tuple[WherebyRoom, Message]:
         """Open a room from Slack and run the job; the room's row and its channel message."""
-        before = len(self.posted())
-        await self.command(text, user=user)
+        before = len(self.posted(channel))
+        await self.command(text, user=user, channel=channel)
         await self.r.drain()
-        messages = self.posted()
+        messages = self.posted(channel)
         assert len(messages) == before + 1, self.said(user)
         row = (await self.rooms())[-1]
         return row, messages[-1]

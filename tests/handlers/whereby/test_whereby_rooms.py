@@ -126,26 +126,42 @@ async def test_a_channel_the_bot_cannot_post_in_gets_both_links_privately(
         assert meeting["roomUrl"] in private and meeting["hostRoomUrl"] in private
 
 
-async def test_only_the_creator_or_an_admin_can_end_the_room(
+async def test_only_the_creator_its_channel_or_an_admin_can_end_the_room(
     database_url: str, whereby: WherebyStandIn
 ) -> None:
     async with room_rig(database_url, whereby) as rr:
-        # Grace opens it; Alan (not an admin) may not end it; Ada (an admin) may.
-        row, message = await rr.open_room(user="U0GRACE")
+        # Ada opens it in #leadership (Ada and Grace). Alan, in neither the channel nor an
+        # admin, may not end it (a forged click: he cannot see the message).
+        row, message = await rr.open_room(user="U0ADA", channel="C0LEADERSHIP")
         await rr.click(message, ACTION_END, user="U0ALAN")
         await rr.r.drain()
-        assert "Only <@U0GRACE>, who opened this room, or a workspace admin" in rr.said("U0ALAN")
+        refusal = rr.said("U0ALAN")
+        assert "Only <@U0ADA>, who opened it, members of the channel it belongs to, " in refusal
+        assert "you are not in its channel, nor a workspace admin" in refusal
         assert whereby.calls_to(f"/v1/meetings/{row.meeting_id}", "DELETE") == []
         assert ACTION_END in buttons(message.blocks)
 
-        await rr.click(message, ACTION_END, user="U0ADA")
+        # Grace is no admin and did not open it, but she is in the channel.
+        await rr.click(message, ACTION_END, user="U0GRACE")
         await rr.r.drain()
         assert len(whereby.calls_to(f"/v1/meetings/{row.meeting_id}", "DELETE")) == 1
         assert row.meeting_id not in whereby.meetings
         shown = text_of(message.blocks)
-        assert "Room ended* by <@U0ADA>" in shown
+        assert "Room ended* by <@U0GRACE>" in shown
         assert ACTION_END not in buttons(message.blocks)
         assert ACTION_JOIN not in buttons(message.blocks)
+
+
+async def test_an_admin_outside_the_channel_can_end_the_room(
+    sqlite_url: str, whereby: WherebyStandIn
+) -> None:
+    async with room_rig(sqlite_url, whereby) as rr:
+        rr.r.slack.workspace.users["U0LINUS"].is_admin = True
+        row, message = await rr.open_room(user="U0ADA", channel="C0LEADERSHIP")
+        await rr.click(message, ACTION_END, user="U0LINUS")
+        await rr.r.drain()
+        assert len(whereby.calls_to(f"/v1/meetings/{row.meeting_id}", "DELETE")) == 1
+        assert "Room ended* by <@U0LINUS>" in text_of(message.blocks)
 
 
 async def test_the_creator_ends_it_without_a_role_check(
@@ -181,6 +197,28 @@ async def test_recording_finished_adds_a_button_with_a_fresh_link(
         assert len(links) == 2, "each click fetches its own link"
         assert all(recording["recordingId"] in c.path for c in links)
         assert f"/files/recordings/{recording['recordingId']}" in rr.said()
+
+
+async def test_a_private_rooms_recording_is_fetched_only_for_its_channel(
+    sqlite_url: str, whereby: WherebyStandIn
+) -> None:
+    async with room_rig(sqlite_url, whereby) as rr:
+        row, message = await rr.open_room(channel="C0LEADERSHIP")
+        whereby.configure_webhook(f"{rr.app_url}/webhooks/whereby", SECRET)
+        whereby.start_session(row.room_name or "")
+        whereby.end_session(row.room_name or "")
+        recording = whereby.finish_recording(row.room_name or "")
+        await whereby.settle()
+        await rr.r.drain()
+        # Alan is not in #leadership: a click in his name fetches nothing.
+        await rr.click(message, ACTION_RECORDING, user="U0ALAN")
+        await rr.r.drain()
+        assert whereby.calls_to("/access-link", "GET") == []
+        assert "for the members of the channel it was opened in" in rr.said("U0ALAN")
+        assert recording["recordingId"] not in rr.said("U0ALAN")
+        await rr.click(message, ACTION_RECORDING, user="U0GRACE")
+        await rr.r.drain()
+        assert f"/files/recordings/{recording['recordingId']}" in rr.said("U0GRACE")
 
 
 async def test_the_room_expires_an_hour_after_its_end(

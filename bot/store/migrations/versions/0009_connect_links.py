@@ -1,7 +1,7 @@
 """connect links: single-use Claritalk connect links remember being spent
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.models
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
