@@ -173,6 +173,7 @@ def scenario(now_wall: float) -> list[tuple[str, Any]]:
         # So does an item closed recently, and a delivery under way.
         ("stays", item("m-recent", "n:1", "done", ago(10))),
         ("stays", digest("m-recent", ago(100))),
+        ("stays", post("otter", "m-recent", ago(100))),
         ("stays", digest("m-leased", ago(100), lease=NOW + timedelta(minutes=1))),
         # Young content stays.
         ("stays", digest("m-young", ago(10))),
