@@ -95,7 +95,9 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         3600.0, ge=0, alias="DEBRIEF_RETENTION_INTERVAL_SECONDS"
     )
-    retention_batch_size: int = Field(500, ge=1, alias="DEBRIEF_RETENTION_BATCH_SIZE")
+    # At most 10000: a batch's keys are bound parameters (two a row for composite keys), and
+    # PostgreSQL takes at most 32767 of them in one statement.
+    retention_batch_size: int = Field(500, ge=1, le=10_000, alias="DEBRIEF_RETENTION_BATCH_SIZE")
 
     # Workers and the queue.
     workers: int = Field(4, alias="DEBRIEF_WORKERS")
