@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, inspect, select, tuple_
+from sqlalchemy import ColumnElement, Table, delete, inspect, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -136,24 +136,29 @@ async def _purge_batch(
     batch_size: int,
     report: PurgeReport,
 ) -> int:
-    key = list(inspect(rule.model).primary_key)
+    mapper = inspect(rule.model)
+    key = list(mapper.primary_key)
     # FOR UPDATE (nothing on SQLite, whose transactions here hold the write lock anyway): the
     # rows chosen cannot change before they are deleted; SKIP LOCKED: one in use is left alone.
-    chosen = (
-        await session.execute(
-            select(*key).where(condition).limit(batch_size).with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not chosen:
-        return 0
-    if len(key) == 1:
-        ids = [row[0] for row in chosen]
-        match = key[0].in_(ids)
+    chosen = select(*key).where(condition).limit(batch_size).with_for_update(skip_locked=True)
+    # Core deletes: the ORM's would read every deleted key back (RETURNING) to no purpose.
+    table = cast(Table, mapper.local_table)
+    if rule.children:
+        # The parent's keys are needed twice, so they are read once: a second look could pick
+        # other rows and leave children without their parent's rows gone, or the reverse.
+        ids = list((await session.execute(chosen)).scalars())
+        if not ids:
+            return 0
         for child in rule.children:
-            result = await session.execute(delete(child.class_).where(child.in_(ids)))
-            report.rows[child.class_.__tablename__] += rowcount(result)
+            child_table = cast(Table, inspect(child.class_).local_table)
+            result = await session.execute(delete(child_table).where(child.in_(ids)))
+            report.rows[child_table.name] += rowcount(result)
+        result = await session.execute(delete(table).where(key[0].in_(ids)))
     else:
-        match = tuple_(*key).in_([tuple(row) for row in chosen])
-    result = await session.execute(delete(rule.model).where(match))
-    report.rows[rule.table] += rowcount(result)
-    return len(chosen)
+        # One statement, whatever the key: no list of keys to bind (PostgreSQL refuses a
+        # statement with thousands of row values in it).
+        target = key[0] if len(key) == 1 else tuple_(*key)
+        result = await session.execute(delete(table).where(target.in_(chosen)))
+    deleted = rowcount(result)
+    report.rows[rule.table] += deleted
+    return deleted

@@ -239,7 +239,8 @@ def _lapsed_connections(cut: Cutoffs) -> ColumnElement[bool] | None:
 
 
 def _budget_spends(cut: Cutoffs) -> ColumnElement[bool]:
-    before = time.time() - BUDGET_SPENDS.total_seconds()
+    # The ledger's times are unix seconds (bot/budgets.py).
+    before = (cut.now - BUDGET_SPENDS).timestamp()
     return func.coalesce(RateBudgetSpend.held_until, RateBudgetSpend.spent_at) < before
 
 
