@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -21,7 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from sqlalchemy import delete, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.budgets import SharedBudgets
@@ -30,13 +30,13 @@ from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
 from bot.membership import SlackMembership
 from bot.metrics import Metrics
-from bot.replay import ReplayGuard, answer_replay, forget_expired
+from bot.replay import ReplayGuard, answer_replay
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import pending, upgrade
-from bot.store.models import InboxEvent, Job, SlackPostIntent, utcnow
+from bot.store.models import Job, utcnow
 from handlers import periodic_jobs, register_all
 from handlers.claritalk import build_client as build_claritalk_client
 from handlers.ops import notify_dead_job
@@ -52,9 +52,6 @@ BOLT = web.AppKey("bolt", AsyncApp)
 REPLAY = web.AppKey("replay", ReplayGuard)
 
 JOB_SWEEP = "queue.sweep"
-#: How long finished jobs and seen webhook ids are kept (ids longer: providers retry for days).
-DONE_JOB_RETENTION = timedelta(days=7)
-INBOX_RETENTION = timedelta(days=30)
 
 
 class SweepJob(BaseModel):
@@ -282,21 +279,8 @@ async def enqueue_periodic(services: Services, kind: str, seconds: float) -> Non
 
 
 async def job_sweep(services: Services, payload: SweepJob, run: JobRun) -> None:
-    """Return jobs of dead workers to the queue and forget what is past keeping."""
+    """Return jobs of dead workers to the queue (old rows go in the retention purge)."""
     await services.queue.sweep()
-    now = services.clock()
-    async with transaction(services.sessions) as session:
-        await session.execute(
-            delete(Job).where(Job.status == "done", Job.finished_at < now - DONE_JOB_RETENTION)
-        )
-        await session.execute(
-            delete(InboxEvent).where(InboxEvent.received_at < now - INBOX_RETENTION)
-        )
-        await forget_expired(session, now)  # Slack signatures: minutes, not INBOX_RETENTION
-        # An intent left by a job that died for good is past any retry that could adopt it.
-        await session.execute(
-            delete(SlackPostIntent).where(SlackPostIntent.posting_since < now - DONE_JOB_RETENTION)
-        )
 
 
 async def _close(runtime: Runtime) -> None:

@@ -86,6 +86,24 @@ class Settings(BaseSettings):
     reminder_hour: int = Field(9, ge=0, le=23, alias="DEBRIEF_REMINDER_HOUR")
     reminder_scan_seconds: float = Field(300.0, ge=0, alias="DEBRIEF_REMINDER_SCAN_SECONDS")
 
+    # Retention (bot/retention.py, handlers/retention.py): meeting content (digests, notetakers,
+    # rooms, closed action items and what posted them) goes this many days after it was last
+    # touched; 0 keeps it for ever. Nothing holding meeting content (job payloads included)
+    # is kept longer than this.
+    retention_days: int = Field(90, ge=0, alias="DEBRIEF_RETENTION_DAYS")
+    # Dead jobs are kept for the operators to look into; 0: as long as meeting content.
+    dead_job_retention_days: int = Field(30, ge=0, alias="DEBRIEF_DEAD_JOB_RETENTION_DAYS")
+    # Webhook event ids, against redeliveries: providers retry for minutes to hours, so a day
+    # is the least that is safe, and a replay after the ids are gone is accepted again.
+    inbox_retention_days: int = Field(30, ge=1, alias="DEBRIEF_INBOX_RETENTION_DAYS")
+    # The purge runs this often (0: never) and deletes at most this many rows a transaction.
+    retention_interval_seconds: float = Field(
+        3600.0, ge=0, alias="DEBRIEF_RETENTION_INTERVAL_SECONDS"
+    )
+    # At most 10000: a batch's keys are bound parameters (two a row for composite keys), and
+    # PostgreSQL takes at most 32767 of them in one statement.
+    retention_batch_size: int = Field(500, ge=1, le=10_000, alias="DEBRIEF_RETENTION_BATCH_SIZE")
+
     # Workers and the queue.
     workers: int = Field(4, alias="DEBRIEF_WORKERS")
     job_lease_seconds: float = Field(60.0, alias="DEBRIEF_JOB_LEASE_SECONDS")

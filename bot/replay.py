@@ -41,7 +41,8 @@ KIND = "request"
 WINDOW = timedelta(minutes=5)
 #: How long a signature is remembered after its request was first seen. A signature stays valid
 #: while its timestamp is within WINDOW of our clock on either side, so for up to 2 * WINDOW after
-#: it is first seen; the rest is margin (a clock stepped back, a sweep that runs late is harmless).
+#: it is first seen; the rest is margin (a clock stepped back). The retention purge deletes them
+#: (handlers/retention.py); one that runs late only refuses a stale request a second time.
 RETENTION = 2 * WINDOW + timedelta(minutes=5)
 
 TIMESTAMP = "x-slack-request-timestamp"
@@ -124,13 +125,4 @@ def answer_replay(key: str, headers: Headers) -> web.Response:
     )
     return web.json_response(
         {"error": "replayed request: this signed request was already accepted"}, status=401
-    )
-
-
-async def forget_expired(session: AsyncSession, now: datetime) -> None:
-    """Delete the signatures past RETENTION (the sweep's general inbox retention is far longer)."""
-    await session.execute(
-        delete(InboxEvent).where(
-            InboxEvent.provider == PROVIDER, InboxEvent.received_at < now - RETENTION
-        )
     )

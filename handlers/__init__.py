@@ -11,15 +11,27 @@ from handlers import (
     digest,
     ops,
     otter,
+    retention,
     routing,
     whereby,
 )
 from handlers.wiring import Wiring
 
 #: Every feature, in the order its subcommands appear in `/debrief help`.
-FEATURES = (commands, attendee, otter, whereby, claritalk, routing, action_items, digest, ops)
+FEATURES = (
+    commands,
+    attendee,
+    otter,
+    whereby,
+    claritalk,
+    routing,
+    action_items,
+    digest,
+    ops,
+    retention,
+)
 #: Features with periodic jobs: ``schedule(settings)`` gives (job kind, seconds) for those on.
-SCHEDULED = (otter, routing, claritalk, action_items, whereby)
+SCHEDULED = (otter, routing, claritalk, action_items, whereby, retention)
 
 
 #: Bot scopes each Web API method the code calls needs; manifest.yml must grant them all.

@@ -88,7 +88,11 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_at"),
+        # The retention purge: finished jobs by age.
+        Index("ix_jobs_finished", "status", "finished_at"),
+    )
 
 
 class InboxEvent(Base):
@@ -99,7 +103,7 @@ class InboxEvent(Base):
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     kind: Mapped[str] = mapped_column(String(100), default="")
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SlackPost(Base):
@@ -118,7 +122,7 @@ class SlackPost(Base):
     ts: Mapped[str] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32), default=None)
     content_hash: Mapped[str | None] = mapped_column(String(64), default=None)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SlackPostIntent(Base):
@@ -167,7 +171,7 @@ class AttendeeBot(Base):
     #: Who made it leave from Slack (its status message says so).
     stopped_by: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class WherebyRoom(Base):
@@ -214,7 +218,7 @@ class WherebyRoom(Base):
     #: summarising | posted | failed
     digest_state: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Digest(Base):
@@ -231,7 +235,7 @@ class Digest(Base):
     meeting: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     thread_parts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -244,7 +248,7 @@ class HeldDigest(Base):
     meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     meeting: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    held_at: Mapped[datetime] = mapped_column(default=utcnow)
+    held_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class DigestRoute(Base):
@@ -313,6 +317,7 @@ class ActionItemRecord(Base):
         UniqueConstraint("provider", "meeting_id", "item_key"),
         Index("ix_action_items_assignee", "assignee_id", "status"),
         Index("ix_action_items_assigned_by", "assigned_by", "status"),
+        Index("ix_action_items_updated_at", "updated_at"),
     )
 
 
@@ -361,6 +366,8 @@ class ReminderSent(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
+    __table_args__ = (Index("ix_reminders_sent_claimed_at", "claimed_at"),)
+
 
 class SlackEmailLookup(Base):
     """``users.lookupByEmail`` answers, kept for a while (a miss too, for less long)."""
@@ -369,7 +376,7 @@ class SlackEmailLookup(Base):
 
     email: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    looked_up_at: Mapped[datetime] = mapped_column(default=utcnow)
+    looked_up_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class SlackPermalink(Base):
@@ -380,7 +387,7 @@ class SlackPermalink(Base):
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ts: Mapped[str] = mapped_column(String(32), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class StoredSecret(Base):
@@ -411,7 +418,7 @@ class OAuthState(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     browser_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -469,7 +476,7 @@ class ClaritalkReport(Base):
     content: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     #: Why there is no PDF to share (missing, truncated, not a PDF), shown in the thread.
     problem: Mapped[str | None] = mapped_column(Text, default=None)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     file_id: Mapped[str | None] = mapped_column(String(32), default=None)
     channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)

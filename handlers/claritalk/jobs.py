@@ -1,6 +1,6 @@
 """The durable work behind Claritalk: webhook deliveries (digest, PDF, status line), the
 `/debrief claritalk status` check, and the periodic upkeep (refresh tokens kept alive, reports
-of held digests attached, spent OAuth states forgotten).
+of held digests attached). Old states and reports go in the retention purge (handlers/retention.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey
-from bot.store.db import transaction
 from handlers.claritalk import store
 from handlers.claritalk.connections import keep_alive, lapse, lapse_reason, user_client
 from handlers.claritalk.mapping import to_meeting
@@ -42,10 +41,6 @@ STATUS_PART = "claritalk.status"
 MAINTAIN_SECONDS = 600.0
 #: A refresh token lapses 7 days after its last use; renewing a day after leaves six in hand.
 KEEPALIVE_AFTER = timedelta(days=1)
-#: Spent and expired OAuth states are kept this long (for the log's sake), then deleted.
-STATE_RETENTION = timedelta(days=1)
-#: Reports (a PDF never attached keeps its bytes) are forgotten after this long.
-REPORT_RETENTION = timedelta(days=30)
 
 
 class WebhookJob(BaseModel):
@@ -158,7 +153,7 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
 
 
 async def job_maintain(services: Services, payload: MaintainJob, run: JobRun) -> None:
-    """Keep refresh tokens alive, attach released digests' reports, forget old states and links."""
+    """Keep refresh tokens alive and attach reports of released digests."""
     settings = services.settings
     if settings.claritalk_client_id and settings.secret("claritalk_client_secret"):
         renewed, lapsed = await keep_alive(services, KEEPALIVE_AFTER)
@@ -167,7 +162,3 @@ async def job_maintain(services: Services, payload: MaintainJob, run: JobRun) ->
     attached = await attach_pending(services)
     if attached:
         log.info("claritalk: attached %d report(s) to digests posted since", attached)
-    async with transaction(services.sessions) as session:
-        await store.purge_states(session, services.clock() - STATE_RETENTION)
-        await store.purge_spent_links(session, services.clock())
-        await store.purge_reports(session, services.clock() - REPORT_RETENTION)

@@ -206,13 +206,6 @@ async def spend_link(
     )
 
 
-async def purge_spent_links(session: AsyncSession, now: datetime) -> None:
-    """Forget spent links that have expired: their signature check refuses them now."""
-    await session.execute(
-        delete(SpentLink).where(SpentLink.provider == PROVIDER, SpentLink.expires_at < now)
-    )
-
-
 # --- OAuth states ---
 
 
@@ -287,14 +280,6 @@ async def take_state(
         return TakenState(row.team_id, row.slack_user_id)
 
 
-async def purge_states(session: AsyncSession, older_than: datetime) -> None:
-    await session.execute(
-        delete(OAuthState).where(
-            OAuthState.provider == PROVIDER, OAuthState.expires_at < older_than
-        )
-    )
-
-
 # --- PDF reports ---
 
 
@@ -348,10 +333,6 @@ async def update_report(
         await session.execute(
             update(ClaritalkReport).where(ClaritalkReport.meeting_id == meeting_id).values(**values)
         )
-
-
-async def purge_reports(session: AsyncSession, older_than: datetime) -> None:
-    await session.execute(delete(ClaritalkReport).where(ClaritalkReport.received_at < older_than))
 
 
 async def pending_reports(sessions: async_sessionmaker[AsyncSession], since: datetime) -> list[str]:

@@ -13,12 +13,13 @@ import pytest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import select
 
-from bot.app import BOLT, JOB_SWEEP, Options, SweepJob, create_web_app, job_sweep
+from bot.app import BOLT, Options, create_web_app
 from bot.jobs import JobRun
 from bot.replay import PROVIDER, RETENTION, WINDOW, ReplayGuard
 from bot.services import SERVICES
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import InboxEvent, utcnow
+from handlers.retention import JOB_PURGE, PurgeJob, job_purge
 from sandbox.slack.signing import sign, signed_headers
 from tests.conftest import make_settings
 
@@ -69,7 +70,7 @@ async def test_a_request_answered_5xx_is_forgotten_so_it_may_come_again(
     assert statuses == [503, 503] and len(dispatched) == 2
 
 
-async def test_the_sweep_forgets_slack_signatures_after_minutes_not_webhook_ids(
+async def test_the_purge_forgets_slack_signatures_after_minutes_not_webhook_ids(
     aiohttp_client: Any, database_url: str
 ) -> None:
     app = await create_web_app(make_settings(database_url=database_url), Options(workers=0))
@@ -87,8 +88,8 @@ async def test_the_sweep_forgets_slack_signatures_after_minutes_not_webhook_ids(
             InboxEvent(provider=p, event_id=e, kind="k", received_at=at)
             for (p, e), at in rows.items()
         )
-    await job_sweep(
-        services, SweepJob(), JobRun(job_id=0, kind=JOB_SWEEP, attempt=1, max_attempts=1)
+    await job_purge(
+        services, PurgeJob(), JobRun(job_id=0, kind=JOB_PURGE, attempt=1, max_attempts=1)
     )
     async with services.sessions() as session:
         kept = set((await session.execute(select(InboxEvent.provider, InboxEvent.event_id))).all())

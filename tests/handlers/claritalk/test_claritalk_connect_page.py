@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from bot.logs import configure_logging
 from bot.store.models import OAuthState, SpentLink
 from handlers.claritalk.connections import JOB_NOTIFY, NotifyJob
-from handlers.claritalk.jobs import JOB_MAINTAIN
 from handlers.claritalk.oauth import CONFIRM_COOKIE, COOKIE
+from handlers.retention import JOB_PURGE
 from sandbox.claritalk import ClaritalkStandIn
 from tests.handlers.claritalk.support import (
     CALLBACK,
@@ -355,12 +355,12 @@ async def test_spent_links_are_forgotten_once_they_would_have_expired(
         path = await link_path(r)
         assert (await r.confirm(path)).status == 303
         clock.advance(minutes=14)
-        await r.enqueue(JOB_MAINTAIN)
+        await r.enqueue(JOB_PURGE)
         await r.drain()
         assert await count(r, SpentLink) == 1, "kept while the link could still be used"
         assert (await r.client.get(path)).status == 410
         clock.advance(minutes=2)
-        await r.enqueue(JOB_MAINTAIN)
+        await r.enqueue(JOB_PURGE)
         await r.drain()
         assert await count(r, SpentLink) == 0
         expired = await r.client.get(path)
