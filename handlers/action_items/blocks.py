@@ -11,7 +11,7 @@ from typing import Any
 from handlers.action_items.repo import ItemState
 from handlers.digest.items import ACTION_DONE
 from handlers.digest.render import due_text, provider_name
-from handlers.digest.text import escape, link, split_text, truncate
+from handlers.digest.text import escape, link, mrkdwn, split_text, truncate
 
 Block = dict[str, Any]
 MeetingKey = tuple[str, str]
@@ -97,7 +97,7 @@ def meeting_title(item: ItemState, url: str | None) -> str:
 
 
 def item_line(item: ItemState, today: date, *, owner: bool = False, url: str | None = None) -> str:
-    words = escape(truncate(item.text.strip() or "(no text)", ITEM_TEXT))
+    words = mrkdwn(item.text.strip() or "(no text)", ITEM_TEXT)
     facts = [f"<@{item.assignee}>"] if owner and item.assignee else []
     urgent = when(item, today)
     if urgent:
@@ -125,7 +125,7 @@ def build_home_view(
         {"type": "header", "text": {"type": "plain_text", "text": "🎯 Your action items"}}
     ]
     if notice:
-        blocks.append(section(f"⚠️ {escape(truncate(notice, 500))}"))
+        blocks.append(section(f"⚠️ {mrkdwn(notice, 500)}"))
     if own:
         blocks.append(context(f"{plural(len(own), 'open item')}{counts(own, today)}"))
     else:
@@ -155,7 +155,7 @@ def build_home_view(
         ordered = sorted(assigned, key=lambda i: urgency(i, today))
         for item in ordered[:HOME_ASSIGNED_ITEMS]:
             url = links.get(item.meeting_key)
-            where = link(url, "digest") if url else escape(truncate(item.meeting_title, 80))
+            where = link(url, "digest") if url else mrkdwn(item.meeting_title, 80)
             blocks.append(section(f"{item_line(item, today, owner=True)} · {where}"))
         if len(ordered) > HOME_ASSIGNED_ITEMS:
             blocks.append(context(f"…and {len(ordered) - HOME_ASSIGNED_ITEMS} more."))
@@ -241,7 +241,7 @@ def build_change_dm(
     if change == "due" and after:
         shown_after = due_text(date.fromisoformat(after))
     headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after)
-    words = escape(truncate(item.text.strip() or "(no text)", 1500))
+    words = mrkdwn(item.text.strip() or "(no text)", 1500)
     text = f"{headline}: {truncate(item.text, 150)}"
     body = f"{headline} from {meeting_title(item, None)}:\n>{words}"
     blocks = [section(body)]

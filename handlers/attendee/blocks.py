@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.store.models import AttendeeBot
 from handlers.attendee.states import Status
-from handlers.digest.text import escape, truncate
+from handlers.digest.text import escape, mrkdwn
 from providers.attendee import Bot
 
 Block = dict[str, Any]
@@ -28,7 +28,7 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
     if row.join_at is not None and status.headline.startswith("Notetaker scheduled"):
         headline += f" to join {slack_time(row.join_at)}"
     if detail:
-        headline += f"\n{escape(truncate(detail, 500))}"
+        headline += f"\n{mrkdwn(detail, 500)}"
     context = f"Requested by <@{row.user_id}> · <{row.meeting_url}|meeting link>"
     if row.bot_id:
         context += f" · `{row.bot_id}`"
@@ -101,7 +101,7 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
                 "text": {
                     "type": "mrkdwn",
                     "text": f"{status.emoji} *{escape(status.headline)}*\n"
-                    f"<{bot.meeting_url}|{escape(truncate(bot.meeting_url, 60))}>{where}{who}",
+                    f"<{bot.meeting_url}|{mrkdwn(bot.meeting_url, 60)}>{where}{who}",
                 },
                 "accessory": {
                     "type": "button",

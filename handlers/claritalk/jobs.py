@@ -21,7 +21,7 @@ from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
 from handlers.digest.render import slack_date
-from handlers.digest.text import escape, truncate
+from handlers.digest.text import escape, mrkdwn
 from handlers.routing import publish_digest
 from providers.claritalk import (
     ClaritalkEvent,
@@ -100,10 +100,10 @@ async def post_status_line(services: Services, data: MeetingStatusChanged) -> No
             "claritalk %s is now %r; no digest to show it on", data.meeting_id, data.status or "?"
         )
         return
-    status = escape(truncate(data.status or "unknown", 200))
+    status = mrkdwn(data.status or "unknown", 200)
     text = f":information_source: Claritalk status: *{status}*"
     if data.previous_status and data.previous_status != data.status:
-        text += f" (was {escape(truncate(data.previous_status, 200))})"
+        text += f" (was {mrkdwn(data.previous_status, 200)})"
     moment = data.updated_at
     blocks = [
         {

@@ -8,7 +8,7 @@ from typing import Any
 from bot.store.models import WherebyRoom
 from handlers.digest.blocks import format_duration
 from handlers.digest.render import slack_date
-from handlers.digest.text import escape, link, truncate
+from handlers.digest.text import link, mrkdwn
 from handlers.whereby import repo
 
 Block = dict[str, Any]
@@ -40,7 +40,7 @@ def room_status(row: WherebyRoom) -> str:
     state = repo.session_state(row)
     lasted = f" · lasted {format_duration(state.length)}" if state.length is not None else ""
     if row.status == repo.FAILED:
-        detail = f": {escape(truncate(row.status_detail, 300))}" if row.status_detail else ""
+        detail = f": {mrkdwn(row.status_detail, 300)}" if row.status_detail else ""
         return f"❌ *The room could not be created*{detail}"
     if row.status == repo.CREATING:
         return "⏳ *Creating the room…*"
@@ -76,7 +76,7 @@ def _digest_note(row: WherebyRoom) -> str | None:
 
 def build_room_blocks(row: WherebyRoom) -> list[Block]:
     """The message a channel watches while its room is open, and keeps afterwards."""
-    title = escape(truncate(row.title or "Whereby room", 150))
+    title = mrkdwn(row.title or "Whereby room", 150)
     open_ = row.status == repo.OPEN
     heading = f"🎥 *{link(row.room_url, title) if row.room_url and open_ else title}*"
     blocks: list[Block] = [
@@ -87,7 +87,7 @@ def build_room_blocks(row: WherebyRoom) -> list[Block]:
         facts.append(f"ends {slack_date(row.end_at)}")
     people = repo.people(row)
     if people:
-        facts.append("joined: " + escape(truncate(", ".join(people), 500)))
+        facts.append("joined: " + mrkdwn(", ".join(people), 500))
     note = _digest_note(row)
     elements = [{"type": "mrkdwn", "text": " · ".join(facts)}]
     if note:
