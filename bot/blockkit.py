@@ -58,6 +58,8 @@ LINK_URL = 700
 ELLIPSIS = "…"
 
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,40}")
 _URL_UNSAFE = re.compile(r"[<>|\s\x00-\x1f\x7f]")
 
 
@@ -140,6 +142,16 @@ def button_url(url: str | None) -> str | None:
         return None
     target = safe_url(url)
     return target if len(target) <= BUTTON_URL else None
+
+
+def user_mention(user_id: str) -> str:
+    """``<@U…>`` for a Slack user id; anything else (an id a provider handed back) as text."""
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else mrkdwn(user_id, 40)
+
+
+def channel_mention(channel_id: str) -> str:
+    """``<#C…>`` for a Slack channel id; anything else as text."""
+    return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else mrkdwn(channel_id, 40)
 
 
 def file_title(text: str) -> str:

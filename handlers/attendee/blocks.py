@@ -5,15 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.blockkit import (
+    CONTEXT_TEXT,
+    SECTION_TEXT,
+    channel_mention,
+    fallback,
+    link,
+    mrkdwn,
+    user_mention,
+)
 from bot.store.models import AttendeeBot
 from handlers.attendee.states import Status
-from handlers.digest.text import escape, mrkdwn
 from providers.attendee import Bot
 
 Block = dict[str, Any]
 
 ACTION_LEAVE = "attendee.leave"
 ACTION_RECORDING = "attendee.recording"
+#: A status line's longest headline (Attendee's reasons are words it chose).
+HEADLINE = 500
 
 
 def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -24,14 +34,17 @@ def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> s
 
 def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = None) -> list[Block]:
     """The message a channel watches while its notetaker works."""
-    headline = f"{status.emoji} *{escape(status.headline)}*"
+    headline = f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}*"
     if row.join_at is not None and status.headline.startswith("Notetaker scheduled"):
         headline += f" to join {slack_time(row.join_at)}"
     if detail:
         headline += f"\n{mrkdwn(detail, 500)}"
-    context = f"Requested by <@{row.user_id}> · <{row.meeting_url}|meeting link>"
+    # The meeting link is as long as whoever typed it made it: a URL too long for the block
+    # becomes the words "meeting link" alone, so that the block (and the button) stay valid.
+    where = link(row.meeting_url, "meeting link", url_limit=CONTEXT_TEXT - 200)
+    context = f"Requested by {user_mention(row.user_id)} · {where}"
     if row.bot_id:
-        context += f" · `{row.bot_id}`"
+        context += f" · `{mrkdwn(row.bot_id, 100)}`"
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
@@ -65,7 +78,7 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
 
 def status_text(status: Status) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    return f"{status.emoji} {status.headline}"
+    return fallback(f"{status.emoji} {mrkdwn(status.headline, HEADLINE)}")
 
 
 def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
@@ -93,15 +106,20 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
     for bot in shown:
         status = describe_state(str(bot.state))
         meta = bot.metadata or {}
-        who = f" · asked by <@{meta['slack_user_id']}>" if meta.get("slack_user_id") else ""
-        where = f" in <#{meta['slack_channel_id']}>" if meta.get("slack_channel_id") else ""
+        # The metadata comes back from Attendee: ids are shown as mentions only when they are ids.
+        asker, channel = (
+            str(meta.get("slack_user_id") or ""),
+            str(meta.get("slack_channel_id") or ""),
+        )
+        who = f" · asked by {user_mention(asker)}" if asker else ""
+        where = f" in {channel_mention(channel)}" if channel else ""
         blocks.append(
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"{status.emoji} *{escape(status.headline)}*\n"
-                    f"<{bot.meeting_url}|{mrkdwn(bot.meeting_url, 60)}>{where}{who}",
+                    "text": f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}*\n"
+                    f"{link(bot.meeting_url, bot.meeting_url, label_limit=60)}{where}{who}",
                 },
                 "accessory": {
                     "type": "button",
@@ -119,3 +137,20 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any) -> list[Block]:
             }
         )
     return blocks
+
+
+def build_recording_blocks(url: str, expires: datetime) -> list[Block]:
+    """The clicker's private answer to *Recording*: a fresh link and when it stops working."""
+    # A signed storage URL can be long; one too long for the section leaves the words alone
+    # (a click on *Recording* again may get a shorter one).
+    opened = link(url, "Open the recording", url_limit=SECTION_TEXT - 200)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"🎬 {opened} — this link stops working at {expires:%H:%M} UTC; click "
+                "*Recording* again for a new one.",
+            },
+        }
+    ]

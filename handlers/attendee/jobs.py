@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, PermanentJobError
 from bot.meetings import Meeting, Person, Utterance
 from bot.services import Services
@@ -17,6 +18,7 @@ from handlers.attendee import repo
 from handlers.attendee.blocks import (
     ACTION_RECORDING,
     build_bots_blocks,
+    build_recording_blocks,
     build_status_blocks,
     status_text,
 )
@@ -353,12 +355,13 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
         bot = await attendee.get_bot(payload.bot_id)
     except NotFound:
         await services.slack.respond(
-            payload.response_url, f"There is no notetaker `{payload.bot_id}`."
+            payload.response_url, f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}`."
         )
         return
     if (bot.metadata or {}).get("slack_team_id") not in (None, payload.team_id):
         await services.slack.respond(
-            payload.response_url, f"There is no notetaker `{payload.bot_id}` in this workspace."
+            payload.response_url,
+            f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace.",
         )
         return
     try:
@@ -369,7 +372,8 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
     except InvalidBotState as exc:
         await services.slack.respond(
             payload.response_url,
-            f"That notetaker cannot leave now: it is {str(exc.state or 'done').replace('_', ' ')}.",
+            "That notetaker cannot leave now: it is "
+            f"{mrkdwn(str(exc.state or 'done').replace('_', ' '), 100)}.",
         )
         return
     await services.slack.respond(
@@ -409,17 +413,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
     await services.slack.respond(
         payload.response_url,
         "Here is the recording",
-        [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"🎬 <{recording.url}|Open the recording> — "
-                    f"this link stops working at {expires:%H:%M} UTC; click *Recording* again "
-                    "for a new one.",
-                },
-            }
-        ],
+        build_recording_blocks(recording.url, expires),
     )
 
 

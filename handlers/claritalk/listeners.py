@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.store.db import transaction
 from handlers.claritalk import access, store
 from handlers.claritalk.connections import LINK_TTL, connect_link
 from handlers.claritalk.jobs import JOB_STATUS, StatusJob
 from handlers.claritalk.messages import RECONNECT
-from handlers.digest.text import escape
 from handlers.wiring import CommandContext, Reply
 
 USAGE = "claritalk connect|status|disconnect"
@@ -32,7 +32,7 @@ async def handle_claritalk(ctx: CommandContext) -> Reply:
 
 def _who(connection: object) -> str:
     name = getattr(connection, "claritalk_name", None) or getattr(connection, "claritalk_email", "")
-    return f" as *{escape(name)}*" if name else ""
+    return f" as *{mrkdwn(name, 200)}*" if name else ""
 
 
 async def connect(ctx: CommandContext) -> Reply:
@@ -58,7 +58,8 @@ async def status(ctx: CommandContext) -> Reply:
     if connection is None:
         return f"You have not connected a Claritalk account. {RECONNECT} does."
     if connection.status != store.CONNECTED:
-        reason = f" ({escape(connection.lapsed_reason)})" if connection.lapsed_reason else ""
+        lapsed = connection.lapsed_reason
+        reason = f" ({mrkdwn(lapsed, 300)})" if lapsed else ""
         return f"Your Claritalk connection has lapsed{reason}. Connect again with {RECONNECT}."
     await services.queue.submit(
         JOB_STATUS, StatusJob(user_id=ctx.user_id, response_url=ctx.response_url)

@@ -17,13 +17,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
+from bot.blockkit import file_title, mrkdwn
 from bot.services import Services
 from bot.slack import PostKey, slack_error
 from bot.store.db import transaction
 from bot.store.models import ClaritalkReport, Digest, SlackPost
 from handlers.claritalk import store
 from handlers.digest.deliver import PARENT_PART
-from handlers.digest.text import mrkdwn, truncate
 from providers.claritalk import MeetingProcessed, decode_pdf
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def _share(
 ) -> None:
     client = services.slack.client
     content = report.content or b""
-    label = truncate(f"{title}: Claritalk report", 250)
+    label = file_title(f"{title}: Claritalk report")
     complete: dict[str, Any] = {
         "channel_id": channel,
         "thread_ts": thread_ts,

@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from bot.slack import PostKey
 from bot.store.models import WherebyRoom
 from handlers.digest import post_parts, render_digest
-from handlers.digest.text import mrkdwn
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
 from handlers.whereby import repo
@@ -281,7 +281,7 @@ async def post_notice(
     """A visible notice in the room's thread that no summary will come, and why."""
     if row.message_ts is None:
         await services.queue.submit(
-            JOB_NOTICE, NoticeJob(text=f"Whereby room “{row.title}”: {text}")
+            JOB_NOTICE, NoticeJob(text=f"Whereby room “{mrkdwn(row.title or '', 150)}”: {text}")
         )
     else:
         buttons = [transcript_button(row.id, transcription_id)] if transcript else []
