@@ -554,3 +554,29 @@ def test_every_block_stays_within_slack_limits(name: str, inputs: Inputs) -> Non
     problems += [f"mrkdwn of {len(t)}" for t in out.mrkdwn if len(t) > SECTION_TEXT - 100]
     problems += [f"file title of {len(t)}" for t in out.file_titles if len(t) > FILE_TITLE]
     assert not problems, f"{name} with {inputs.label} input: {problems[:5]}"
+
+
+LONG = VARIANTS[1]
+
+
+def test_a_long_meeting_url_keeps_the_status_message_and_its_button() -> None:
+    blocks = attendee_blocks.build_status_blocks(attendee_row(LONG), describe("joined_recording"))
+    assert validate_blocks(blocks) == []
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [attendee_blocks.ACTION_LEAVE]
+    assert "meeting link" in blocks[1]["elements"][0]["text"]
+
+
+def test_a_long_title_is_cut_with_an_ellipsis_and_the_digest_keeps_its_button() -> None:
+    recording = {"type": "button", "action_id": "x.recording", "text": plain("🎬 Recording")}
+    parent = render.render_digest(meeting(LONG), actions=[recording]).parent
+    header = parent.blocks[0]["text"]["text"]
+    assert header.startswith("📝 word word") and header.endswith("…") and len(header) <= 150
+    assert [b["elements"] for b in parent.blocks if b["type"] == "actions"] == [[recording]]
+    assert parent.text.startswith("Meeting digest: word word") and parent.text.endswith("…")
+
+
+def test_the_digest_text_fallback_names_the_title_without_pinging() -> None:
+    rendered = render.render_digest(meeting(VARIANTS[0]))
+    assert rendered.parent.text.startswith("Meeting digest: &lt;!channel&gt; &lt;!here&gt;")
+    assert all(part.text.startswith("&lt;!channel&gt;") for part in rendered.thread)
