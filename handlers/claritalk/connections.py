@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.blockkit import mrkdwn
+from bot.blockkit import SECTION_TEXT, link, mrkdwn
 from bot.crypto import UnreadableSecret
 from bot.jobs import JobRun
 from bot.services import Services
@@ -162,13 +162,14 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
             "can no longer use it. "
         )
         try:
-            link = connect_link(services, team_id, payload.user_id, RECONNECT_TTL)
+            url = connect_link(services, team_id, payload.user_id, RECONNECT_TTL)
         except InvalidLink:  # no key left to sign with: the command still explains why
             text += "Run `/debrief claritalk connect` to connect it again."
         else:
+            reconnect = link(url, "Reconnect Claritalk", url_limit=SECTION_TEXT - 500)
             text += (
-                f"<{link}|Reconnect Claritalk> (this link is yours alone and works for 24 "
-                "hours), or run `/debrief claritalk connect`."
+                f"{reconnect} (this link is yours alone and works for 24 hours), or run "
+                "`/debrief claritalk connect`."
             )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     key = f"connection:{payload.user_id}:{payload.kind}:{int(payload.at.timestamp())}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.blockkit import mrkdwn
+from bot.blockkit import SECTION_TEXT, link, mrkdwn
 from bot.errors import UserFacingError
 from bot.store.db import transaction
 from handlers.claritalk import access, store
@@ -40,12 +40,10 @@ async def connect(ctx: CommandContext) -> Reply:
     problem = access.connect_problem(services.settings)
     if problem is not None:
         raise UserFacingError(problem)
-    link = connect_link(services, ctx.team_id, ctx.user_id, LINK_TTL)
+    url = connect_link(services, ctx.team_id, ctx.user_id, LINK_TTL)
     minutes = int(LINK_TTL.total_seconds() // 60)
-    text = (
-        f":link: <{link}|Connect your Claritalk account>. The link is for you alone and works "
-        f"for {minutes} minutes."
-    )
+    opened = link(url, "Connect your Claritalk account", url_limit=SECTION_TEXT - 300)
+    text = f":link: {opened}. The link is for you alone and works for {minutes} minutes."
     existing = await store.get_connection(services.sessions, ctx.user_id)
     if existing is not None and existing.status == store.CONNECTED:
         text += f" You are already connected{_who(existing)}; connecting again replaces that."
