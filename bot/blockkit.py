@@ -69,6 +69,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Text Slack sent (a slash command's arguments) as the person typed it: Slack escapes
+    ``&``, ``<`` and ``>`` in what it sends, as in what it shows."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters of plain text, cut at a word break with an ellipsis."""
     if len(text) <= limit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.blockkit import mrkdwn
+from bot.blockkit import mrkdwn, unescape
 from bot.meetings import Meeting
 
 DEFAULT = "default"
@@ -60,7 +60,7 @@ def parse_target(text: str) -> tuple[str, str]:
     raw = text.strip()
     kind, colon, rest = raw.partition(":")
     kind = kind.strip().lower()
-    value = normalise(rest)
+    value = normalise(unescape(rest))
     if kind in (DEFAULT, EXTERNAL) and not value:
         return kind, ""
     if not colon or kind not in (PROVIDER, OTTER_CHANNEL, TITLE):
@@ -71,7 +71,7 @@ def parse_target(text: str) -> tuple[str, str]:
         value = _PROVIDER_ALIASES.get(value, value)
         if value not in KNOWN_PROVIDERS:
             raise ValueError(
-                f"`{value}` is not a provider Debrief knows: use one of "
+                f"`{mrkdwn(value, 60)}` is not a provider Debrief knows: use one of "
                 + ", ".join(f"`{p}`" for p in KNOWN_PROVIDERS)
                 + "."
             )
