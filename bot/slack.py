@@ -34,6 +34,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.blockkit import MESSAGE_TEXT, escape, file_title, fit
 from bot.store.db import insert_ignore, touched, write
 from bot.store.models import SlackPost, SlackPostIntent, utcnow
 
@@ -67,7 +68,7 @@ PERMANENT_SLACK_ERRORS = frozenset(
 #: Errors of a message's blocks: the message is then sent as plain text (and the blocks logged).
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format"})
 #: Slack truncates text past 40,000 characters; leave room for the ellipsis.
-PLAIN_TEXT_LIMIT = 39_000
+PLAIN_TEXT_LIMIT = MESSAGE_TEXT - 1000
 #: The metadata event type of every message posted under a natural key.
 METADATA_EVENT = "debrief_post"
 #: Seconds another live attempt may hold a key before it is presumed dead.
@@ -244,24 +245,31 @@ def carries_key(message: dict[str, Any], key: PostKey) -> bool:
 def blocks_to_text(text: str, blocks: Sequence[Block] | None) -> str:
     """A plain-text rendering of a message whose blocks Slack refused: the fallback text, then
     the words of every header, section and context block (buttons and images left out).
+
+    The result is read as mrkdwn, so ``plain_text`` objects (a header holding a meeting's
+    title as typed) are escaped on the way: a title of ``<!channel>`` must not ping anyone.
     """
     lines = [text] if text else []
+
+    def words(obj: Any) -> str:
+        if not isinstance(obj, dict):
+            return ""
+        said = str(obj.get("text", ""))
+        return escape(said) if obj.get("type") == "plain_text" else said
+
     for block in blocks or ():
         kind = block.get("type")
-        if kind in ("header", "section") and isinstance(block.get("text"), dict):
-            lines.append(str(block["text"].get("text", "")))
+        if kind in ("header", "section"):
+            lines.append(words(block.get("text")))
         if kind == "section":
-            lines += [
-                str(f.get("text", "")) for f in block.get("fields") or () if isinstance(f, dict)
-            ]
+            lines += [words(f) for f in block.get("fields") or ()]
         if kind == "context":
             lines += [
-                str(e.get("text", ""))
+                words(e)
                 for e in block.get("elements") or ()
                 if isinstance(e, dict) and e.get("type") in ("mrkdwn", "plain_text")
             ]
-    plain = "\n".join(line for line in lines if line)
-    return plain if len(plain) <= PLAIN_TEXT_LIMIT else plain[: PLAIN_TEXT_LIMIT - 1] + "…"
+    return fit("\n".join(line for line in lines if line), PLAIN_TEXT_LIMIT)
 
 
 def _is_uncertain(exc: BaseException) -> bool:
@@ -692,7 +700,11 @@ class SlackMessenger:
         """Share a text file in a channel or thread (``files_upload_v2``'s three steps)."""
         await self.pacer.wait(channel)
         await self.client.files_upload_v2(
-            channel=channel, thread_ts=thread_ts, filename=filename, content=content, title=title
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=filename,
+            content=content,
+            title=file_title(title),
         )
 
 

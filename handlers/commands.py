@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.logs import trace_id
 from bot.services import Services
@@ -72,7 +73,7 @@ def usage_reply(commands: Subcommands, word: str) -> Reply:
     hint = f" Did you mean `{COMMAND} {guess[0]}`?" if guess else ""
     usage = ", ".join(f"`{c.name}`" for c in commands)
     return (
-        f"Sorry, I don't know `{COMMAND} {word}`.{hint} Try {usage} — "
+        f"Sorry, I don't know `{COMMAND} {mrkdwn(word, 100)}`.{hint} Try {usage} — "
         f"or `{COMMAND} help` for details."
     )
 

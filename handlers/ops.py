@@ -12,7 +12,7 @@ from bot.jobs import JobRun
 from bot.services import Services
 from bot.store.db import transaction
 from bot.store.models import Job
-from handlers.digest.text import escape, truncate
+from handlers.digest.text import mrkdwn
 from handlers.wiring import Wiring
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def notify_dead_job(services: Services, job: Job, error: str) -> None:
         return
     text = (
         f":rotating_light: *Debrief gave up on a job* `{job.kind}` (#{job.id}) after "
-        f"{job.attempts} attempt(s): {escape(truncate(error, 1500))}"
+        f"{job.attempts} attempt(s): {mrkdwn(error, 1500)}"
     )
     async with transaction(services.sessions) as session:
         await services.queue.enqueue(session, JOB_NOTICE, NoticeJob(text=text))

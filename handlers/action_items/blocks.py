@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from bot.blockkit import button_url, fallback, fit, link, mrkdwn
 from handlers.action_items.repo import ItemState
 from handlers.digest.items import ACTION_DONE, ACTION_REOPEN
 from handlers.digest.render import due_text, provider_name
-from handlers.digest.text import escape, link, split_text, truncate
+from handlers.digest.text import split_text
 
 Block = dict[str, Any]
 MeetingKey = tuple[str, str]
@@ -38,7 +39,9 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def button(text: str, action_id: str, *, value: str | None = None, **extra: Any) -> Block:
+def button(
+    text: str, action_id: str, *, value: str | None = None, url: str | None = None, **extra: Any
+) -> Block:
     block: Block = {
         "type": "button",
         "action_id": action_id,
@@ -46,6 +49,10 @@ def button(text: str, action_id: str, *, value: str | None = None, **extra: Any)
     }
     if value is not None:
         block["value"] = value
+    # A link too long for a button leaves the button (its value still names the item).
+    target = button_url(url)
+    if target is not None:
+        block["url"] = target
     block.update(extra)
     return block
 
@@ -91,13 +98,12 @@ def plural(count: int, word: str) -> str:
 
 
 def meeting_title(item: ItemState, url: str | None) -> str:
-    title = truncate(item.meeting_title.strip() or "Untitled meeting", 150)
-    shown = link(url, title) if url else escape(title)
+    shown = link(url, item.meeting_title.strip() or "Untitled meeting", label_limit=150)
     return f"*{shown}* · {provider_name(item.provider)}"
 
 
 def item_line(item: ItemState, today: date, *, owner: bool = False, url: str | None = None) -> str:
-    words = escape(truncate(item.text.strip() or "(no text)", ITEM_TEXT))
+    words = mrkdwn(item.text.strip() or "(no text)", ITEM_TEXT)
     facts = [f"<@{item.assignee}>"] if owner and item.assignee else []
     urgent = when(item, today)
     if urgent:
@@ -125,7 +131,8 @@ def build_home_view(
         {"type": "header", "text": {"type": "plain_text", "text": "🎯 Your action items"}}
     ]
     if notice:
-        blocks.append(section(f"⚠️ {escape(truncate(notice, 500))}"))
+        # A notice is Debrief's own sentence (it may mention people), not someone's input.
+        blocks.append(section(f"⚠️ {fit(notice, 500)}"))
     if own:
         blocks.append(context(f"{plural(len(own), 'open item')}{counts(own, today)}"))
     else:
@@ -155,7 +162,7 @@ def build_home_view(
         ordered = sorted(assigned, key=lambda i: urgency(i, today))
         for item in ordered[:HOME_ASSIGNED_ITEMS]:
             url = links.get(item.meeting_key)
-            where = link(url, "digest") if url else escape(truncate(item.meeting_title, 80))
+            where = link(url, "digest") if url else mrkdwn(item.meeting_title, 80)
             blocks.append(section(f"{item_line(item, today, owner=True)} · {where}"))
         if len(ordered) > HOME_ASSIGNED_ITEMS:
             blocks.append(context(f"…and {len(ordered) - HOME_ASSIGNED_ITEMS} more."))
@@ -241,8 +248,8 @@ def build_change_dm(
     if change == "due" and after:
         shown_after = due_text(date.fromisoformat(after))
     headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after)
-    words = escape(truncate(item.text.strip() or "(no text)", 1500))
-    text = f"{headline}: {truncate(item.text, 150)}"
+    words = mrkdwn(item.text.strip() or "(no text)", 1500)
+    text = fallback(f"{headline}: {mrkdwn(item.text, 150)}")
     body = f"{headline} from {meeting_title(item, None)}:\n>{words}"
     blocks = [section(body)]
     if url:

@@ -5,15 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.blockkit import (
+    CONTEXT_TEXT,
+    SECTION_TEXT,
+    channel_mention,
+    fallback,
+    link,
+    mrkdwn,
+    user_mention,
+)
 from bot.store.models import AttendeeBot
 from handlers.attendee.states import Status
-from handlers.digest.text import escape, truncate
 from providers.attendee import Bot
 
 Block = dict[str, Any]
 
 ACTION_LEAVE = "attendee.leave"
 ACTION_RECORDING = "attendee.recording"
+#: A status line's longest headline (Attendee's reasons are words it chose).
+HEADLINE = 500
 
 
 def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -24,16 +34,19 @@ def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> s
 
 def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = None) -> list[Block]:
     """The message a channel watches while its notetaker works."""
-    headline = f"{status.emoji} *{escape(status.headline)}*"
+    headline = f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}*"
     if row.join_at is not None and status.headline.startswith("Notetaker scheduled"):
         headline += f" to join {slack_time(row.join_at)}"
     if detail:
-        headline += f"\n{escape(truncate(detail, 500))}"
-    context = f"Requested by <@{row.user_id}> · <{row.meeting_url}|meeting link>"
+        headline += f"\n{mrkdwn(detail, 500)}"
+    # The meeting link is as long as whoever typed it made it: a URL too long for the block
+    # becomes the words "meeting link" alone, so that the block (and the button) stay valid.
+    where = link(row.meeting_url, "meeting link", url_limit=CONTEXT_TEXT - 200)
+    context = f"Requested by {user_mention(row.user_id)} · {where}"
     if row.bot_id:
-        context += f" · `{row.bot_id}`"
+        context += f" · `{mrkdwn(row.bot_id, 100)}`"
     if row.stopped_by:
-        context += f" · 👋 stopped by <@{row.stopped_by}>"
+        context += f" · 👋 stopped by {user_mention(row.stopped_by)}"
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
@@ -67,7 +80,7 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
 
 def status_text(status: Status) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    return f"{status.emoji} {status.headline}"
+    return fallback(f"{status.emoji} {mrkdwn(status.headline, HEADLINE)}")
 
 
 def build_bots_blocks(bots: list[Bot], describe_state: Any, *, here: str = "") -> list[Block]:
@@ -99,19 +112,24 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any, *, here: str = "") -
     for bot in shown:
         status = describe_state(str(bot.state))
         meta = bot.metadata or {}
-        who = f" · asked by <@{meta['slack_user_id']}>" if meta.get("slack_user_id") else ""
-        channel = meta.get("slack_channel_id")
-        where = f" in <#{channel}>" if channel else ""
+        # The metadata comes back from Attendee: ids are shown as mentions only when they are ids.
+        asker, channel = (
+            str(meta.get("slack_user_id") or ""),
+            str(meta.get("slack_channel_id") or ""),
+        )
+        who = f" · asked by {user_mention(asker)}" if asker else ""
+        where = f" in {channel_mention(channel)}" if channel else ""
         if here and channel == here:
-            meeting = f"<{bot.meeting_url}|{escape(truncate(bot.meeting_url, 60))}>"
+            meeting = link(bot.meeting_url, bot.meeting_url, label_limit=60)
         else:
-            meeting = f"`{bot.id}` (its meeting link is shown only in its channel)"
+            meeting = f"`{mrkdwn(bot.id, 100)}` (its meeting link is shown only in its channel)"
         blocks.append(
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"{status.emoji} *{escape(status.headline)}*\n{meeting}{where}{who}",
+                    "text": f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}*\n"
+                    f"{meeting}{where}{who}",
                 },
                 "accessory": {
                     "type": "button",
@@ -129,3 +147,20 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any, *, here: str = "") -
             }
         )
     return blocks
+
+
+def build_recording_blocks(url: str, expires: datetime) -> list[Block]:
+    """The clicker's private answer to *Recording*: a fresh link and when it stops working."""
+    # A signed storage URL can be long; one too long for the section leaves the words alone
+    # (a click on *Recording* again may get a shorter one).
+    opened = link(url, "Open the recording", url_limit=SECTION_TEXT - 200)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"🎬 {opened} — this link stops working at {expires:%H:%M} UTC; click "
+                "*Recording* again for a new one.",
+            },
+        }
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, PermanentJobError
 from bot.meetings import Meeting, Person, Utterance
 from bot.services import Services
@@ -19,6 +20,7 @@ from handlers.attendee import repo
 from handlers.attendee.blocks import (
     ACTION_RECORDING,
     build_bots_blocks,
+    build_recording_blocks,
     build_status_blocks,
     status_text,
 )
@@ -366,7 +368,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
     """Make a notetaker leave, if the privacy rule lets this person (``handlers.access``)."""
     attendee = services.require_attendee()
-    absent = f"There is no notetaker `{payload.bot_id}` in this workspace."
+    absent = f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace."
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
         if row.team_id != payload.team_id:
@@ -397,7 +399,8 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
     except InvalidBotState as exc:
         await services.slack.respond(
             payload.response_url,
-            f"That notetaker cannot leave now: it is {str(exc.state or 'done').replace('_', ' ')}.",
+            "That notetaker cannot leave now: it is "
+            f"{mrkdwn(str(exc.state or 'done').replace('_', ' '), 100)}.",
         )
         return
     if row is not None:
@@ -452,17 +455,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
     await services.slack.respond(
         payload.response_url,
         "Here is the recording",
-        [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"🎬 <{recording.url}|Open the recording> — "
-                    f"this link stops working at {expires:%H:%M} UTC; click *Recording* again "
-                    "for a new one.",
-                },
-            }
-        ],
+        build_recording_blocks(recording.url, expires),
     )
 
 

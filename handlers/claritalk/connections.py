@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from bot.blockkit import SECTION_TEXT, link, mrkdwn
 from bot.crypto import UnreadableSecret
 from bot.jobs import JobRun
 from bot.services import Services
@@ -18,7 +19,6 @@ from bot.slack import PostKey
 from bot.store.db import transaction
 from handlers.claritalk import access, store
 from handlers.claritalk.links import InvalidLink, sign_link
-from handlers.digest.text import escape
 from providers.claritalk import ClaritalkClient, ConnectionLapsed, Token, UserTokenSource
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,8 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
         if connection.claritalk_name and connection.claritalk_email:
             who = f"{connection.claritalk_name} ({connection.claritalk_email})"
         text = (
-            f":white_check_mark: Your Claritalk account *{escape(who)}* is connected to Debrief. "
+            f":white_check_mark: Your Claritalk account *{mrkdwn(who, 200)}* is connected to "
+            "Debrief. "
             "Debrief keeps the connection alive by itself; `/debrief claritalk disconnect` "
             "forgets it."
         )
@@ -155,19 +156,20 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
             if connection.status == store.CONNECTED:
                 return  # reconnected before the DM went out
             team_id = connection.team_id
-        reason = f" ({escape(payload.detail)})" if payload.detail else ""
+        reason = f" ({mrkdwn(payload.detail, 300)})" if payload.detail else ""
         text = (
             f":warning: Your Claritalk connection has lapsed or was revoked{reason}, so Debrief "
             "can no longer use it. "
         )
         try:
-            link = connect_link(services, team_id, payload.user_id, RECONNECT_TTL)
+            url = connect_link(services, team_id, payload.user_id, RECONNECT_TTL)
         except InvalidLink:  # no key left to sign with: the command still explains why
             text += "Run `/debrief claritalk connect` to connect it again."
         else:
+            reconnect = link(url, "Reconnect Claritalk", url_limit=SECTION_TEXT - 500)
             text += (
-                f"<{link}|Reconnect Claritalk> (this link is yours alone and works once, "
-                "within 24 hours), or run `/debrief claritalk connect`."
+                f"{reconnect} (this link is yours alone and works once, within 24 hours), or "
+                "run `/debrief claritalk connect`."
             )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     key = f"connection:{payload.user_id}:{payload.kind}:{int(payload.at.timestamp())}"

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.blockkit import mrkdwn
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey
@@ -20,7 +21,6 @@ from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
 from handlers.digest.render import slack_date
-from handlers.digest.text import escape, truncate
 from handlers.routing import publish_digest
 from providers.claritalk import (
     ClaritalkEvent,
@@ -95,10 +95,10 @@ async def post_status_line(services: Services, data: MeetingStatusChanged) -> No
             "claritalk %s is now %r; no digest to show it on", data.meeting_id, data.status or "?"
         )
         return
-    status = escape(truncate(data.status or "unknown", 200))
+    status = mrkdwn(data.status or "unknown", 200)
     text = f":information_source: Claritalk status: *{status}*"
     if data.previous_status and data.previous_status != data.status:
-        text += f" (was {escape(truncate(data.previous_status, 200))})"
+        text += f" (was {mrkdwn(data.previous_status, 200)})"
     moment = data.updated_at
     blocks = [
         {
@@ -128,9 +128,9 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
         text = explain(exc)
     else:
         connection = await store.get_connection(services.sessions, user_id)
-        name = f"*{escape(who.name or who.email or 'an unnamed account')}*"
+        name = f"*{mrkdwn(who.name or who.email or 'an unnamed account', 200)}*"
         if who.name and who.email:
-            name += f" ({escape(who.email)})"
+            name += f" ({mrkdwn(who.email, 200)})"
         renewed = (
             f" Debrief last renewed its tokens {slack_date(connection.refreshed_at)}."
             if connection is not None

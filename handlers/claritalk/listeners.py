@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.blockkit import SECTION_TEXT, link, mrkdwn
 from bot.errors import UserFacingError
 from bot.store.db import transaction
 from handlers.claritalk import access, store
 from handlers.claritalk.connections import LINK_TTL, connect_link
 from handlers.claritalk.jobs import JOB_STATUS, StatusJob
 from handlers.claritalk.messages import RECONNECT
-from handlers.digest.text import escape
 from handlers.wiring import CommandContext, Reply
 
 USAGE = "claritalk connect|status|disconnect"
@@ -32,7 +32,7 @@ async def handle_claritalk(ctx: CommandContext) -> Reply:
 
 def _who(connection: object) -> str:
     name = getattr(connection, "claritalk_name", None) or getattr(connection, "claritalk_email", "")
-    return f" as *{escape(name)}*" if name else ""
+    return f" as *{mrkdwn(name, 200)}*" if name else ""
 
 
 async def connect(ctx: CommandContext) -> Reply:
@@ -40,11 +40,12 @@ async def connect(ctx: CommandContext) -> Reply:
     problem = access.connect_problem(services.settings)
     if problem is not None:
         raise UserFacingError(problem)
-    link = connect_link(services, ctx.team_id, ctx.user_id, LINK_TTL)
+    url = connect_link(services, ctx.team_id, ctx.user_id, LINK_TTL)
     minutes = int(LINK_TTL.total_seconds() // 60)
+    opened = link(url, "Connect your Claritalk account", url_limit=SECTION_TEXT - 300)
     text = (
-        f":link: <{link}|Connect your Claritalk account>. The link is for you alone: it works "
-        f"for {minutes} minutes, once. Do not forward it."
+        f":link: {opened}. The link is for you alone: it works for {minutes} minutes, once. "
+        "Do not forward it."
     )
     existing = await store.get_connection(services.sessions, ctx.user_id)
     if existing is not None and existing.status == store.CONNECTED:
@@ -58,7 +59,8 @@ async def status(ctx: CommandContext) -> Reply:
     if connection is None:
         return f"You have not connected a Claritalk account. {RECONNECT} does."
     if connection.status != store.CONNECTED:
-        reason = f" ({escape(connection.lapsed_reason)})" if connection.lapsed_reason else ""
+        lapsed = connection.lapsed_reason
+        reason = f" ({mrkdwn(lapsed, 300)})" if lapsed else ""
         return f"Your Claritalk connection has lapsed{reason}. Connect again with {RECONNECT}."
     await services.queue.submit(
         JOB_STATUS, StatusJob(user_id=ctx.user_id, response_url=ctx.response_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.blockkit import mrkdwn
 from providers.claritalk import ConnectionLapsed, DesktopClientOffline, validation_detail
 from providers.errors import (
     AuthenticationFailed,
@@ -15,6 +16,8 @@ from providers.errors import (
 )
 
 RECONNECT = "`/debrief claritalk connect`"
+#: Claritalk's own explanation of a refusal, as much as a sentence needs.
+DETAIL = 500
 
 
 def explain(error: ProviderError, *, personal: bool = True) -> str:
@@ -59,4 +62,4 @@ def explain(error: ProviderError, *, personal: bool = True) -> str:
 
 
 def _detail(error: ProviderStatusError) -> str:
-    return validation_detail(error.body, error.message)
+    return mrkdwn(validation_detail(error.body, error.message), DETAIL)

@@ -17,13 +17,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
+from bot.blockkit import file_title, mrkdwn
 from bot.services import Services
 from bot.slack import PostKey, slack_error
 from bot.store.db import transaction
 from bot.store.models import ClaritalkReport, Digest, SlackPost
 from handlers.claritalk import store
 from handlers.digest.deliver import PARENT_PART
-from handlers.digest.text import escape, truncate
 from providers.claritalk import MeetingProcessed, decode_pdf
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ async def attach_report(
 
 async def _note(services: Services, report: ClaritalkReport, channel: str, thread_ts: str) -> None:
     reason = report.problem or "Claritalk sent no PDF report"
-    text = f":page_facing_up: The PDF report is not attached: {escape(truncate(reason, 500))}."
+    text = f":page_facing_up: The PDF report is not attached: {mrkdwn(reason, 500)}."
     blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
     key = PostKey(store.PROVIDER, report.meeting_id, channel, REPORT_PART)
     await services.slack.upsert(key, text, blocks, thread_ts=thread_ts)
@@ -106,7 +106,7 @@ async def _share(
 ) -> None:
     client = services.slack.client
     content = report.content or b""
-    label = truncate(f"{title}: Claritalk report", 250)
+    label = file_title(f"{title}: Claritalk report")
     complete: dict[str, Any] = {
         "channel_id": channel,
         "thread_ts": thread_ts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.meetings import Meeting
-from handlers.digest.text import escape, truncate
+from handlers.digest.text import mrkdwn
 
 #: Speakers named under talk time, most talkative first; the quieter rest share one line, so
 #: that a large meeting's talk time stays one short section.
@@ -32,7 +32,7 @@ def talk_time_text(meeting: Meeting) -> str:
     if not any(seconds > 0 for _, seconds, _ in speakers):
         return ""
     lines = [
-        f"{share_bar(share)} *{escape(truncate(name, SPEAKER_NAME))}* {share_and_time(share, s)}"
+        f"{share_bar(share)} *{mrkdwn(name, SPEAKER_NAME)}* {share_and_time(share, s)}"
         for name, s, share in speakers[:TALK_TIME_SPEAKERS]
     ]
     rest = speakers[TALK_TIME_SPEAKERS:]

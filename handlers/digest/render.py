@@ -49,7 +49,17 @@ from handlers.digest.limits import (
     SECTION_TEXT,
 )
 from handlers.digest.pack import pack
-from handlers.digest.text import CONTINUED, escape, join_names, link, split_text, truncate
+from handlers.digest.text import (
+    CONTINUED,
+    escape,
+    fallback,
+    fit,
+    join_names,
+    link,
+    mrkdwn,
+    plain,
+    split_text,
+)
 
 Block = dict[str, Any]
 
@@ -106,14 +116,14 @@ def section(text: str, *, block_id: str | None = None) -> Block:
 def context(*texts: str) -> Block:
     return {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": truncate(t, CONTEXT_TEXT)} for t in texts if t],
+        "elements": [{"type": "mrkdwn", "text": fit(t, CONTEXT_TEXT)} for t in texts if t],
     }
 
 
 def slack_date(moment: datetime) -> str:
     """A date Slack shows in each reader's own time zone, with a UTC fallback."""
-    fallback = moment.strftime("%a %d %b %Y, %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    shown = moment.strftime("%a %d %b %Y, %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{shown}>"
 
 
 def due_text(due: date) -> str:
@@ -127,12 +137,12 @@ def item_text(item: ActionItem, view: ItemView | None = None, provider: str = ""
     With its stored state, a second line says who owns it and who decided so (the provider's
     suggestion or the person who assigned it), when it is due and who closed it.
     """
-    words = escape(truncate(item.text.strip() or "(no text)", ITEM_CHARS))
+    words = mrkdwn(item.text.strip() or "(no text)", ITEM_CHARS)
     done = item.is_done if view is None else view.done
     line = f"✅ ~{words}~" if done else f"◻️ {words}"
     named = item.assignee_name or item.assignee_email
     if view is None:
-        return line + (f" — _{escape(named)}_" if named else "")
+        return line + (f" — _{mrkdwn(named, 200)}_" if named else "")
     facts: list[str] = []
     if view.assignee:
         facts.append(f"👤 <@{view.assignee}>")
@@ -143,7 +153,7 @@ def item_text(item: ActionItem, view: ItemView | None = None, provider: str = ""
     else:
         unassigned = "👤 _unassigned_"
         if named:
-            unassigned += f" ({provider_name(provider)}: {escape(truncate(named, 100))})"
+            unassigned += f" ({provider_name(provider)}: {mrkdwn(named, 100)})"
         facts.append(unassigned)
     if view.due is not None:
         set_by = f", _set by <@{view.due_set_by}>_" if view.due_set_by else ""
@@ -226,7 +236,7 @@ def build_fields(meeting: Meeting) -> list[Block]:
         fields.append(("Length", format_duration(meeting.length)))
     people = meeting.people()
     if meeting.owner is not None:
-        fields.append(("Host", escape(truncate(meeting.owner.name, 200))))
+        fields.append(("Host", mrkdwn(meeting.owner.name, 200)))
         people = people[1:]
     if people:
         room = FIELD_TEXT - 40
@@ -282,7 +292,7 @@ def build_parent(
     blocks: list[Block] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": truncate(f"📝 {title}", HEADER_ROOM)},
+            "text": {"type": "plain_text", "text": plain(f"📝 {title}", HEADER_ROOM)},
         }
     ]
     fields = build_fields(meeting)
@@ -318,7 +328,7 @@ def build_parent(
         footer.append("🧵 Outline, insights and more in the thread")
     footer.append(f"via {provider_name(meeting.provider)}")
     blocks.append(context(*footer))
-    text = truncate(f"Meeting digest: {title}", HEADER_TEXT * 2)
+    text = fallback(f"Meeting digest: {mrkdwn(title, HEADER_TEXT * 2)}")
     return Part(text, blocks)
 
 
@@ -350,7 +360,7 @@ def excerpt(transcript: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
         return transcript, False
     cut = transcript.rfind("\n", 0, limit)
     if cut <= 0:
-        return truncate(transcript, limit), True
+        return fit(transcript, limit), True
     return transcript[:cut], True
 
 
@@ -425,7 +435,7 @@ def build_thread(
     messages.extend(pack(details(), max_blocks=MESSAGE_BLOCKS))
     count = len(messages)
     return [
-        Part(truncate(f"{title}: details ({n}/{count})", HEADER_TEXT * 2), blocks)
+        Part(fallback(f"{mrkdwn(title, HEADER_TEXT * 2)}: details ({n}/{count})"), blocks)
         for n, blocks in enumerate(messages, 1)
     ]
 

@@ -1,14 +1,40 @@
-"""Fitting text into Slack's limits without cutting words or losing what was cut."""
+"""Fitting long text into Slack's limits without cutting words or losing what was cut.
+
+Escaping and cutting live in ``bot.blockkit`` (the Slack client needs them too); they are named
+here as well because every feature's builders already import them from here.
+"""
 
 from __future__ import annotations
 
-SECTION_LIMIT = 3000
+from bot.blockkit import (
+    SECTION_TEXT,
+    escape,
+    fallback,
+    file_title,
+    fit,
+    link,
+    mrkdwn,
+    plain,
+    truncate,
+)
+
+__all__ = [
+    "CONTINUED",
+    "SECTION_LIMIT",
+    "escape",
+    "fallback",
+    "file_title",
+    "fit",
+    "join_names",
+    "link",
+    "mrkdwn",
+    "plain",
+    "split_text",
+    "truncate",
+]
+
+SECTION_LIMIT = SECTION_TEXT
 CONTINUED = "_(continued)_"
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT - 50) -> list[str]:
@@ -27,25 +53,13 @@ def split_text(text: str, limit: int = SECTION_LIMIT - 50) -> list[str]:
         if cut < room // 2:
             cut = rest.rfind(" ", 0, room)
         if cut <= 0:
-            cut = room
+            # One endless word: cut it, but not inside an entity that escaping made of it.
+            amp = rest.rfind("&", max(0, room - 5), room)
+            cut = amp if amp > 0 and ";" not in rest[amp:room] else room
         chunks.append(rest[:cut].rstrip() + "\n" + CONTINUED)
         rest = rest[cut:].lstrip()
     chunks.append(rest)
     return chunks
-
-
-def truncate(text: str, limit: int) -> str:
-    """At most ``limit`` characters, cut at a word break with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit - 1)
-    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link; the label loses the characters that would end it early."""
-    clean = escape(label).replace("|", "¦")
-    return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{clean}>"
 
 
 def join_names(names: list[str], limit: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.digest.render import slack_date
-from handlers.digest.text import escape, link, truncate
+from handlers.digest.text import link
 from providers.otter import Conversation
 
 Block = dict[str, Any]
@@ -34,8 +34,7 @@ def build_recent_blocks(conversations: list[Conversation], *, everyone: bool) ->
         }
     ]
     for index, conversation in enumerate(conversations, 1):
-        title = escape(truncate(conversation.display_title, 200))
-        heading = f"*{link(conversation.url, title)}*" if conversation.url else f"*{title}*"
+        heading = f"*{link(conversation.url, conversation.display_title, label_limit=200)}*"
         facts = []
         if conversation.created_at is not None:
             facts.append(slack_date(conversation.created_at))

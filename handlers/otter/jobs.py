@@ -12,11 +12,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
+from bot.blockkit import mrkdwn, truncate
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from handlers.access import Belongs, digest_channels, may_see
 from handlers.digest import deliver_digest
-from handlers.digest.text import escape, truncate
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.otter.blocks import build_recent_blocks
 from handlers.otter.mapping import RELATIONSHIPS, is_complete, to_meeting
@@ -115,7 +115,8 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
     except NotFound:
         await services.slack.respond(
             payload.response_url,
-            f"I cannot find the Otter conversation `{payload.conversation_id}`: it does not "
+            f"I cannot find the Otter conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
+            "does not "
             "exist, or this Debrief's Otter account cannot see it (ask its owner to share it).",
         )
         return
@@ -134,7 +135,7 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
                 response_url=payload.response_url,
             ),
         )
-        title = escape(conversation.display_title)
+        title = mrkdwn(conversation.display_title, 200)
         await services.slack.respond(
             payload.response_url,
             f"⏳ “{title}” is not ready yet: Otter is still processing it. "
@@ -149,7 +150,8 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
     if not delivered.changed:
         await services.slack.respond(
             payload.response_url,
-            f"The digest of “{escape(conversation.display_title)}” is already in this channel, "
+            f"The digest of “{mrkdwn(conversation.display_title, 200)}” is already in this "
+            "channel, "
             "up to date.",
         )
 
@@ -208,7 +210,8 @@ async def _not_ready(services: Services, payload: AwaitJob) -> None:
 
 
 async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None:
-    text = f"I stopped waiting for the Otter conversation `{payload.conversation_id}`: {why}."
+    shown = mrkdwn(payload.conversation_id, 100)
+    text = f"I stopped waiting for the Otter conversation `{shown}`: {why}."
     log.warning("%s", text)
     if payload.response_url:
         await services.slack.respond(payload.response_url, text)

@@ -20,7 +20,7 @@ from bot.slack import slack_error
 from bot.store.db import transaction
 from handlers.digest import JOB_DELIVER, DeliveredDigest, DeliverJob, deliver_digest
 from handlers.digest.render import provider_name
-from handlers.digest.text import escape, truncate
+from handlers.digest.text import mrkdwn
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import repo
 from handlers.routing.rules import EXTERNAL, choose, external_emails
@@ -109,7 +109,7 @@ async def hold_digest(services: Services, meeting: Meeting) -> None:
     async with transaction(services.sessions) as session:
         fresh = await repo.hold(session, meeting, services.clock())
         if fresh:
-            title = escape(truncate(meeting.title, 200))
+            title = mrkdwn(meeting.title, 200)
             text = (
                 f":inbox_tray: *A digest is waiting for a channel*: “{title}” from "
                 f"{provider_name(meeting.provider)}. No routing rule matches it and "

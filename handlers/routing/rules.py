@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.blockkit import mrkdwn, unescape
 from bot.meetings import Meeting
 
 DEFAULT = "default"
@@ -59,7 +60,7 @@ def parse_target(text: str) -> tuple[str, str]:
     raw = text.strip()
     kind, colon, rest = raw.partition(":")
     kind = kind.strip().lower()
-    value = normalise(rest)
+    value = normalise(unescape(rest))
     if kind in (DEFAULT, EXTERNAL) and not value:
         return kind, ""
     if not colon or kind not in (PROVIDER, OTTER_CHANNEL, TITLE):
@@ -70,7 +71,7 @@ def parse_target(text: str) -> tuple[str, str]:
         value = _PROVIDER_ALIASES.get(value, value)
         if value not in KNOWN_PROVIDERS:
             raise ValueError(
-                f"`{value}` is not a provider Debrief knows: use one of "
+                f"`{mrkdwn(value, 60)}` is not a provider Debrief knows: use one of "
                 + ", ".join(f"`{p}`" for p in KNOWN_PROVIDERS)
                 + "."
             )
@@ -117,15 +118,17 @@ def describe(kind: str, value: str) -> str:
     """A rule's condition in words."""
     if kind == DEFAULT:
         return "every meeting no other rule takes"
+    # The value is what an admin typed: shown as typed, never as markup.
+    shown = mrkdwn(value, 200)
     if kind == PROVIDER:
-        return f"meetings from {value}"
+        return f"meetings from {shown}"
     if kind == OTTER_CHANNEL:
-        return f"Otter conversations in the channel “{value}”"
+        return f"Otter conversations in the channel “{shown}”"
     if kind == TITLE:
-        return f"meetings whose title has “{value}”"
+        return f"meetings whose title has “{shown}”"
     if kind == EXTERNAL:
         return "meetings with someone from outside the workspace"
-    return f"{kind}:{value}"
+    return f"{mrkdwn(kind, 50)}:{shown}"
 
 
 def email_domain(email: str) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.blockkit import SECTION_TEXT, button_url, fallback, link, mrkdwn
 from bot.store.models import WherebyRoom
 from handlers.digest.blocks import format_duration
 from handlers.digest.render import slack_date
-from handlers.digest.text import escape, link, truncate
 from handlers.whereby import repo
 
 Block = dict[str, Any]
@@ -19,6 +19,8 @@ ACTION_RECORDING = "whereby.recording"
 ACTION_TRANSCRIPT = "whereby.transcript"
 #: Separates the room id from the recording or transcription id in a button's value.
 VALUE_SEPARATOR = "|"
+#: A room's title as shown (people name rooms in a few words).
+TITLE = 150
 
 
 def button_value(room_id: str, item_id: str | None = None) -> str:
@@ -40,7 +42,7 @@ def room_status(row: WherebyRoom) -> str:
     state = repo.session_state(row)
     lasted = f" · lasted {format_duration(state.length)}" if state.length is not None else ""
     if row.status == repo.FAILED:
-        detail = f": {escape(truncate(row.status_detail, 300))}" if row.status_detail else ""
+        detail = f": {mrkdwn(row.status_detail, 300)}" if row.status_detail else ""
         return f"❌ *The room could not be created*{detail}"
     if row.status == repo.CREATING:
         return "⏳ *Creating the room…*"
@@ -61,7 +63,7 @@ def room_status(row: WherebyRoom) -> str:
 
 def room_text(row: WherebyRoom) -> str:
     """The plain-text fallback of the room message."""
-    return f"Whereby room: {row.title}"
+    return fallback(f"Whereby room: {mrkdwn(row.title or 'untitled', TITLE)}")
 
 
 def _digest_note(row: WherebyRoom) -> str | None:
@@ -76,9 +78,10 @@ def _digest_note(row: WherebyRoom) -> str | None:
 
 def build_room_blocks(row: WherebyRoom) -> list[Block]:
     """The message a channel watches while its room is open, and keeps afterwards."""
-    title = escape(truncate(row.title or "Whereby room", 150))
+    title = row.title or "Whereby room"
     open_ = row.status == repo.OPEN
-    heading = f"🎥 *{link(row.room_url, title) if row.room_url and open_ else title}*"
+    shown = link(row.room_url if open_ else None, title, label_limit=TITLE)
+    heading = f"🎥 *{shown}*"
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{heading}\n{room_status(row)}"}}
     ]
@@ -87,20 +90,21 @@ def build_room_blocks(row: WherebyRoom) -> list[Block]:
         facts.append(f"ends {slack_date(row.end_at)}")
     people = repo.people(row)
     if people:
-        facts.append("joined: " + escape(truncate(", ".join(people), 500)))
+        facts.append("joined: " + mrkdwn(", ".join(people), 500))
     note = _digest_note(row)
     elements = [{"type": "mrkdwn", "text": " · ".join(facts)}]
     if note:
         elements.append({"type": "mrkdwn", "text": note})
     blocks.append({"type": "context", "elements": elements})
     buttons: list[Block] = []
-    if open_ and row.room_url:
+    join_url = button_url(row.room_url) if open_ else None
+    if join_url:
         buttons.append(
             {
                 "type": "button",
                 "action_id": ACTION_JOIN,
                 "text": {"type": "plain_text", "text": "Join room"},
-                "url": row.room_url,
+                "url": join_url,
                 "style": "primary",
             }
         )
@@ -159,13 +163,13 @@ def build_notice_blocks(text: str, buttons: list[Block] | None = None) -> list[B
 def build_link_blocks(what: str, url: str, expires: datetime | None) -> list[Block]:
     """A private answer carrying a fresh, short-lived download link."""
     until = f" It works until {slack_date(expires)};" if expires is not None else ""
+    opened = link(url, f"Open the {what}", url_limit=SECTION_TEXT - 300)
     return [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"{link(url, f'Open the {what}')}.{until} click the button again for "
-                "a new link.",
+                "text": f"{opened}.{until} click the button again for a new link.",
             },
         }
     ]
@@ -178,7 +182,7 @@ def build_host_blocks(row: WherebyRoom, host_url: str | None, *, posted: bool) -
     if not posted and row.room_url:
         lines.append(
             "I could not post in this channel (invite me with `/invite @Debrief`), so here is "
-            f"the room for you to share: {link(row.room_url, row.room_url)}"
+            f"the room for you to share: {link(row.room_url, row.room_url, label_limit=100)}"
         )
     if host_url:
         lines.append(

@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from bot.slack import PostKey
 from bot.store.models import WherebyRoom
 from handlers.digest import post_parts, render_digest
-from handlers.digest.text import escape, truncate
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
 from handlers.whereby import repo
@@ -155,7 +155,7 @@ async def request_summary(services: Services, transcription_id: str) -> None:
                 services,
                 row,
                 transcription_id,
-                f"⚠️ Whereby would not summarise this session: {escape(truncate(exc.message, 300))}",
+                f"⚠️ Whereby would not summarise this session: {mrkdwn(exc.message, 300)}",
             )
             return
         await repo.change(
@@ -186,7 +186,7 @@ async def _transcription_failed(
     row = await _room_of_transcription(services, transcription_id)
     if row is None:
         return
-    why = f": {escape(truncate(error, 300))}." if error else "."
+    why = f": {mrkdwn(error, 300)}." if error else "."
     await repo.change(services.sessions, row.id, transcription_id=transcription_id, summary_id=None)
     await post_notice(
         services,
@@ -281,7 +281,7 @@ async def post_notice(
     """A visible notice in the room's thread that no summary will come, and why."""
     if row.message_ts is None:
         await services.queue.submit(
-            JOB_NOTICE, NoticeJob(text=f"Whereby room “{row.title}”: {text}")
+            JOB_NOTICE, NoticeJob(text=f"Whereby room “{mrkdwn(row.title or '', 150)}”: {text}")
         )
     else:
         buttons = [transcript_button(row.id, transcription_id)] if transcript else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.blockkit import unescape
 from bot.errors import UserFacingError
 
 ROOM_USAGE = "room [<minutes>] [<name>]"
@@ -69,7 +70,8 @@ def parse_room_args(text: str) -> RoomRequest:
 
 
 def _title(text: str) -> str | None:
-    title = " ".join(text.split())[:MAX_TITLE]
+    # Stored as typed (Slack sent it escaped); every message escapes it again where it shows.
+    title = " ".join(unescape(text).split())[:MAX_TITLE]
     return title or None
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
 
+from bot.blockkit import link, mrkdwn
 from bot.jobs import JobRun, PermanentJobError
 from bot.services import Services
 from bot.slack import PostKey, is_permanent_slack_error, show_settled, slack_error
@@ -144,7 +145,8 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
                 status_detail=exc.message,
             )
             await services.slack.respond(
-                payload.response_url, f"Whereby refused to create the room: {exc.message}"
+                payload.response_url,
+                f"Whereby refused to create the room: {mrkdwn(exc.message, 500)}",
             )
             return
         end_at = meeting.end_date or end
@@ -198,7 +200,8 @@ async def create_room_failed(services: Services, payload: CreateRoomJob, error: 
     else:
         # The room exists; what failed was showing it here.
         row = await repo.get(services.sessions, payload.room_id)
-        where = f": {row.room_url}" if row is not None and row.room_url else ""
+        url = row.room_url if row is not None else None
+        where = f": {link(url, url, label_limit=100)}" if url else ""
         text = (
             f"Your Whereby room is open{where}, but I could not post it in this channel. "
             "Share the link yourself."

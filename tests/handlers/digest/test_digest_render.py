@@ -365,3 +365,13 @@ def test_join_names_stays_within_its_limit() -> None:
     text = join_names(names, 60)
     assert len(text) <= 60 and text.endswith("more")
     assert join_names(["Ada", "Grace"], 60) == "Ada, Grace"
+
+
+def test_an_endless_escaped_word_is_split_between_entities() -> None:
+    from handlers.digest.text import escape, split_text
+
+    chunks = split_text(escape("&" * 2000), 1000)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        body = chunk.removesuffix("\n" + CONTINUED)
+        assert body.replace("&amp;", "") == "", body[-10:]

@@ -117,3 +117,12 @@ def test_external_emails_from_people_and_assignees() -> None:
 def test_rules_are_described_in_words() -> None:
     assert describe("title", "weekly sync") == "meetings whose title has “weekly sync”"
     assert describe("external", "") == "meetings with someone from outside the workspace"
+
+
+def test_a_target_slack_sent_escaped_is_stored_as_typed_and_shown_escaped() -> None:
+    # Slack escapes &, < and > in a command's text: "title:R&D <team>" arrives like this.
+    kind, value = parse_target("title:R&amp;D &lt;team&gt;")
+    assert (kind, value) == ("title", "r&d <team>")
+    rule = Rule(1, kind, value, "C1")
+    assert choose([rule], meeting(title="R&D <team> weekly"), external=False) == rule
+    assert describe(kind, value) == "meetings whose title has “r&amp;d &lt;team&gt;”"

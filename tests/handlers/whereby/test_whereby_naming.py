@@ -79,3 +79,8 @@ def test_channel_names_slack_withholds() -> None:
     assert channel_name("privategroup") is None
     assert channel_name("directmessage") is None
     assert channel_name("") is None
+
+
+def test_a_name_slack_sent_escaped_is_kept_as_typed() -> None:
+    # Slack escapes &, < and > in a command's text; the room is named as the person typed it.
+    assert parse_room_args("30 R&amp;D &lt;weekly&gt;").name == "R&D <weekly>"
