@@ -67,7 +67,7 @@ async def command(r: Rig, text: str, user: str = ADA) -> str:
 #: Commands in flight at once in a burst: well over the limits tested, and few enough that
 #: every one is answered within Slack's three seconds (Bolt answers 404 after that) on a busy
 #: machine; :func:`test_a_hundred_counts_at_once_pass_exactly_the_limit` has no such bound.
-IN_FLIGHT = 24
+IN_FLIGHT = 12
 
 
 async def burst(rigs: list[Rig], texts: list[tuple[str, str]]) -> list[str]:
