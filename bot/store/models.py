@@ -217,7 +217,7 @@ class WherebyRoom(Base):
 
 class Digest(Base):
     """A meeting's digest in one channel: the meeting it was rendered from, how many thread
-    parts it has, and a short lease so that two deliveries of it never run at once.
+    parts it has, and a lease so that two deliveries of it never run at once.
     """
 
     __tablename__ = "digests"
@@ -228,7 +228,10 @@ class Digest(Base):
     title: Mapped[str] = mapped_column(String(300), default="")
     meeting: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     thread_parts: Mapped[int] = mapped_column(default=0)
+    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -456,7 +459,10 @@ class ClaritalkReport(Base):
     file_id: Mapped[str | None] = mapped_column(String(32), default=None)
     channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class RateBudget(Base):

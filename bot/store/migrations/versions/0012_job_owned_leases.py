@@ -1,0 +1,38 @@
+"""job-owned leases: digests and Claritalk reports are leased by the job delivering them
+
+Revision ID: 0012
+Revises: 0007
+Create Date: 2026-12-07 01:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+TABLES = ("digests", "claritalk_reports")
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(
+                sa.Column(
+                    "lease_job_id",
+                    sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                    nullable=True,
+                )
+            )
+            batch.add_column(sa.Column("leased_by", sa.String(length=100), nullable=True))
+
+
+def downgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("leased_by")
+            batch.drop_column("lease_job_id")
