@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.store.models import Job
@@ -48,6 +49,23 @@ def current_holder() -> LeaseHolder:
     return running_job.get() or LeaseHolder(None)
 
 
+def job_alive(job_id: Any, worker: Any, now: datetime) -> ColumnElement[bool]:
+    """Job ``job_id`` still runs under ``worker`` with a live lease (columns, or values)."""
+    return exists().where(
+        Job.id == job_id,
+        Job.locked_by == worker,
+        Job.status == "running",
+        Job.lease_until >= now,
+    )
+
+
+async def job_holds(session: AsyncSession, holder: LeaseHolder, now: datetime) -> bool:
+    """Whether the job ``holder`` names still holds its lease."""
+    if holder.job_id is None:
+        return False
+    return bool(await session.scalar(select(job_alive(holder.job_id, holder.worker, now))))
+
+
 class RowLease:
     """The lease columns of one table (``lease_until``, ``lease_job_id``, ``leased_by``), as
     conditions and values for the ``UPDATE … WHERE`` that takes or releases a row."""
@@ -67,14 +85,10 @@ class RowLease:
     def free_for(self, holder: LeaseHolder, now: datetime) -> ColumnElement[bool]:
         """``holder`` may take the row: nobody's live lease is on it, or it is its own already
         (a job claimed again by the same worker after a release that did not reach the row)."""
-        job_alive = exists().where(
-            Job.id == self.job_id,
-            Job.locked_by == self.by,
-            Job.status == "running",
-            Job.lease_until >= now,
-        )
         untied_alive = and_(self.until.is_not(None), self.until >= now)
-        return or_(self.held_by(holder), not_(or_(job_alive, untied_alive)))
+        return or_(
+            self.held_by(holder), not_(or_(job_alive(self.job_id, self.by, now), untied_alive))
+        )
 
     def take(self, holder: LeaseHolder, now: datetime) -> dict[str, Any]:
         """The values that give the row to ``holder``."""

@@ -141,6 +141,10 @@ class SlackPostIntent(Base):
     posting_by: Mapped[str] = mapped_column(String(80))
     #: When the owning attempt took it over; a stale one is presumed dead.
     posting_since: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The job (and the worker that claimed it) the owning attempt ran in, if any: the intent
+    #: is presumed dead exactly when that job's lease is (bot/leases.py).
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
     #: When the first attempt began: a message it posted cannot be older than this.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,4 +1,4 @@
-"""job-owned leases: digests and Claritalk reports are leased by the job delivering them
+"""job-owned leases: digests, Claritalk reports and Slack post intents are held by their job
 
 Revision ID: 0012
 Revises: 0007
@@ -15,7 +15,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-TABLES = ("digests", "claritalk_reports")
+TABLES = ("digests", "claritalk_reports", "slack_post_intents")
 
 
 def upgrade() -> None:
