@@ -16,15 +16,17 @@ instead, in ``lease_until``, since nothing heartbeats for it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.store.db import touched
 from bot.store.models import Job
 
 #: How long work outside any job holds a row; longer than any delivery or upload takes.
@@ -67,13 +69,51 @@ async def job_holds(session: AsyncSession, holder: LeaseHolder, now: datetime) -
 
 
 class RowLease:
-    """The lease columns of one table (``lease_until``, ``lease_job_id``, ``leased_by``), as
-    conditions and values for the ``UPDATE … WHERE`` that takes or releases a row."""
+    """Taking and giving back rows of one table by their lease columns (``lease_until``,
+    ``lease_job_id``, ``leased_by``)."""
 
     def __init__(self, model: Any) -> None:
+        self.model = model
         self.until: InstrumentedAttribute[datetime | None] = model.lease_until
         self.job_id: InstrumentedAttribute[int | None] = model.lease_job_id
         self.by: InstrumentedAttribute[str | None] = model.leased_by
+
+    async def take(
+        self,
+        session: AsyncSession,
+        where: Sequence[ColumnElement[bool]],
+        holder: LeaseHolder,
+        now: datetime,
+    ) -> bool:
+        """Lease the row ``where`` picks to ``holder``, in ``session``'s transaction; False
+        when someone else's live lease is on it (or no row matches)."""
+        # Lock the row first, so that the UPDATE's snapshot is taken after whoever took it
+        # meanwhile committed: PostgreSQL re-checks a row it had to wait for against the
+        # snapshot its statement started with, in which that taker's job may not be running yet.
+        await session.execute(select(self.by).where(*where).with_for_update())
+        until = now + UNTIED_LEASE if holder.job_id is None else None
+        result = await session.execute(
+            update(self.model)
+            .where(*where, self.free_for(holder, now))
+            .values({self.until: until, self.job_id: holder.job_id, self.by: holder.worker})
+        )
+        return touched(result)
+
+    async def release(
+        self,
+        session: AsyncSession,
+        where: Sequence[ColumnElement[bool]],
+        holder: LeaseHolder,
+        **values: Any,
+    ) -> bool:
+        """Give the row back, writing ``values`` with it, unless ``holder`` lost it meanwhile
+        (then nothing is written: the one who took it over writes its own); whether it held."""
+        result = await session.execute(
+            update(self.model)
+            .where(*where, self.held_by(holder))
+            .values({self.until.key: None, self.job_id.key: None, self.by.key: None, **values})
+        )
+        return touched(result)
 
     def held_by(self, holder: LeaseHolder) -> ColumnElement[bool]:
         """The row is leased by ``holder``."""
@@ -89,16 +129,3 @@ class RowLease:
         return or_(
             self.held_by(holder), not_(or_(job_alive(self.job_id, self.by, now), untied_alive))
         )
-
-    def take(self, holder: LeaseHolder, now: datetime) -> dict[str, Any]:
-        """The values that give the row to ``holder``."""
-        until = now + UNTIED_LEASE if holder.job_id is None else None
-        return {
-            self.until.key: until,
-            self.job_id.key: holder.job_id,
-            self.by.key: holder.worker,
-        }
-
-    def release(self) -> dict[str, Any]:
-        """The values of a row nobody holds."""
-        return {self.until.key: None, self.job_id.key: None, self.by.key: None}

@@ -291,17 +291,9 @@ async def lease_report(
     holder: LeaseHolder,
 ) -> ClaritalkReport | None:
     """Take a pending report for ``holder``; None when done, missing, or leased by another."""
+    pending = [ClaritalkReport.meeting_id == meeting_id, ClaritalkReport.done_at.is_(None)]
     async with transaction(sessions) as session:
-        result = await session.execute(
-            update(ClaritalkReport)
-            .where(
-                ClaritalkReport.meeting_id == meeting_id,
-                ClaritalkReport.done_at.is_(None),
-                REPORT_LEASE.free_for(holder, now),
-            )
-            .values(**REPORT_LEASE.take(holder, now))
-        )
-        if not touched(result):
+        if not await REPORT_LEASE.take(session, pending, holder, now):
             return None
         return await session.get(ClaritalkReport, meeting_id)
 
@@ -314,10 +306,8 @@ async def release_report(
 ) -> None:
     """Give a leased report back, with ``values``; nothing when the lease was lost meanwhile."""
     async with transaction(sessions) as session:
-        await session.execute(
-            update(ClaritalkReport)
-            .where(ClaritalkReport.meeting_id == meeting_id, REPORT_LEASE.held_by(holder))
-            .values(**values, **REPORT_LEASE.release())
+        await REPORT_LEASE.release(
+            session, [ClaritalkReport.meeting_id == meeting_id], holder, **values
         )
 
 

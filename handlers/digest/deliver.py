@@ -25,14 +25,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select
 
 from bot.jobs import JobRun, RetryLater
 from bot.leases import LeaseHolder, RowLease, current_holder
 from bot.meetings import Meeting
 from bot.services import Services
 from bot.slack import Posted, PostKey, content_hash, slack_error
-from bot.store.db import insert_ignore, touched, transaction
+from bot.store.db import insert_ignore, transaction
 from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
@@ -280,17 +280,8 @@ async def _take_lease(
                 "created_at": now,
             },
         )
-        result = await session.execute(
-            update(Digest)
-            .where(
-                Digest.provider == provider,
-                Digest.meeting_id == meeting_id,
-                Digest.channel_id == channel,
-                LEASE.free_for(holder, now),
-            )
-            .values(**LEASE.take(holder, now))
-        )
-    if not touched(result):
+        taken = await LEASE.take(session, _digest_is(key), holder, now)
+    if not taken:
         raise RetryLater(retry, f"the digest of {provider} {meeting_id} is being sent")
 
 
@@ -304,8 +295,7 @@ async def _release_lease(
 ) -> None:
     """Give the row back, recording what was delivered; nothing when the lease was lost (the
     delivery that took it over records its own)."""
-    provider, meeting_id, channel = key
-    values: dict[str, object] = LEASE.release()
+    values: dict[str, object] = {}
     if meeting is not None:
         values.update(
             title=meeting.title[:300],
@@ -314,16 +304,16 @@ async def _release_lease(
             delivered_at=services.clock(),
         )
     async with transaction(services.sessions) as session:
-        await session.execute(
-            update(Digest)
-            .where(
-                Digest.provider == provider,
-                Digest.meeting_id == meeting_id,
-                Digest.channel_id == channel,
-                LEASE.held_by(holder),
-            )
-            .values(**values)
-        )
+        await LEASE.release(session, _digest_is(key), holder, **values)
+
+
+def _digest_is(key: tuple[str, str, str]) -> list[ColumnElement[bool]]:
+    provider, meeting_id, channel = key
+    return [
+        Digest.provider == provider,
+        Digest.meeting_id == meeting_id,
+        Digest.channel_id == channel,
+    ]
 
 
 async def job_deliver_digest(services: Services, payload: DeliverJob, run: JobRun) -> None:

@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.jobs import RetryLater, Worker
-from bot.leases import UNTIED_LEASE, LeaseHolder
+from bot.leases import UNTIED_LEASE, LeaseHolder, running_job
 from bot.meetings import ActionItem, Meeting
 from bot.slack import PostKey
 from bot.store.models import Digest, Job
@@ -103,14 +103,21 @@ async def test_two_deliveries_of_one_digest_never_interleave(sqlite_url: str) ->
         assert (await lease(r, CHANNEL)) == (None, None, None)
 
 
-async def crash_mid_delivery(r: Rig, worker: str) -> Job:
-    """A delivery job claimed by ``worker``, which took the digest's lease and died."""
+async def claimed_delivery(r: Rig, worker: str) -> Job:
+    """A job delivering ``meeting_with(3)``, claimed by ``worker``."""
     meeting = meeting_with(3)
     await r.services.queue.submit(
         JOB_DELIVER, DeliverJob(meeting=meeting.model_dump(mode="json"), channel=CHANNEL)
     )
     job = await r.services.queue.claim(worker)
     assert job is not None
+    return job
+
+
+async def crash_mid_delivery(r: Rig, worker: str) -> Job:
+    """A delivery job claimed by ``worker``, which took the digest's lease and died."""
+    job = await claimed_delivery(r, worker)
+    meeting = meeting_with(3)
     key = (meeting.provider, meeting.meeting_id, CHANNEL)
     await _take_lease(r.services, key, meeting.title, LeaseHolder(job.id, worker))
     return job
@@ -134,6 +141,24 @@ async def test_a_crashed_jobs_digest_is_taken_over_as_soon_as_its_job_lease_runs
         assert await survivor.run_one()
         (job,) = await r.jobs(JOB_DELIVER)
         assert (job.status, job.attempts) == ("done", 2), job.last_error
+        assert len(r.slack.messages(CHANNEL)) == 1
+        assert await lease(r, CHANNEL) == (None, None, None)
+
+
+async def test_two_live_jobs_delivering_one_digest_take_turns(database_url: str) -> None:
+    clock = Clock()
+    async with clocked_rig(database_url, clock=clock) as r:
+        first, second = await crash_mid_delivery(r, "w1"), await claimed_delivery(r, "w2")
+        # Both jobs run (no clock moves); the first holds the digest (it took the lease).
+
+        async def deliver_in(job: Job, worker: str) -> DeliveredDigest:
+            running_job.set(LeaseHolder(job.id, worker))
+            return await deliver_digest(r.services, meeting_with(3), CHANNEL)
+
+        with pytest.raises(RetryLater):
+            await asyncio.create_task(deliver_in(second, "w2"))
+        assert (await asyncio.create_task(deliver_in(first, "w1"))).changed
+        assert not (await asyncio.create_task(deliver_in(second, "w2"))).changed
         assert len(r.slack.messages(CHANNEL)) == 1
         assert await lease(r, CHANNEL) == (None, None, None)
 
