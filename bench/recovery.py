@@ -384,11 +384,12 @@ with no crash, from the webhook to the same point.
 {table(COLUMNS, rows)}
 
 Worst: **{worst:.1f} s** (goal: within 90 s). The bound is the job lease plus one poll
-({lease + poll:g} s) after the kill: a dead worker's last heartbeat came 0 to {lease / 3:g} s
-before the kill, its job is due again a lease after that heartbeat, and the digest's own lease
-and the Slack post's intent are held by that job, so they are free at the same moment; the job
-claimed again finds the message Slack had (by its metadata) and the report already shared, and
-posts nothing twice. Before, the digest's own 5-minute lease (10 for the report, 20 s for a post
+({lease + poll:g} s) after the kill: the dead worker last renewed its job's lease (the claim
+or a heartbeat) 0 to {lease / 3:g} s before the kill, the job is due again a lease after that,
+and the digest's own lease and the Slack post's intent are held by that job, so they are free
+at the same moment; the job claimed again finds the message Slack had (by its metadata) and the
+report already shared, and posts nothing twice. Before, the digest's own 5-minute lease (10 for
+the report, 20 s for a post
 another process had begun) came on top. {" ".join(notes)}
 """
     return Section("recovery", "Crash recovery: SIGKILL mid-delivery", body)
