@@ -106,6 +106,7 @@ async def create_services(
         options.queue
         or QueueConfig(
             lease_seconds=settings.job_lease_seconds,
+            heartbeat_seconds=settings.job_heartbeat_seconds,
             max_attempts=settings.job_max_attempts,
             backoff_base=settings.job_backoff_base,
             poll_seconds=settings.job_poll_seconds,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
@@ -106,7 +106,11 @@ class Settings(BaseSettings):
 
     # Workers and the queue.
     workers: int = Field(4, alias="DEBRIEF_WORKERS")
-    job_lease_seconds: float = Field(60.0, alias="DEBRIEF_JOB_LEASE_SECONDS")
+    # A crashed worker's job (and any row it leased: a digest being sent) is taken up again
+    # at most lease + poll seconds after the crash: 35 s with these defaults.
+    job_lease_seconds: float = Field(30.0, gt=0, alias="DEBRIEF_JOB_LEASE_SECONDS")
+    # Unset: a third of the lease. Must be shorter than the lease.
+    job_heartbeat_seconds: float | None = Field(None, gt=0, alias="DEBRIEF_JOB_HEARTBEAT_SECONDS")
     job_max_attempts: int = Field(6, alias="DEBRIEF_JOB_MAX_ATTEMPTS")
     job_backoff_base: float = Field(2.0, alias="DEBRIEF_JOB_BACKOFF_BASE")
     job_poll_seconds: float = Field(5.0, alias="DEBRIEF_JOB_POLL_SECONDS")
@@ -125,6 +129,15 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        beat = self.job_heartbeat_seconds
+        if beat is not None and beat >= self.job_lease_seconds:
+            raise ValueError(
+                "DEBRIEF_JOB_HEARTBEAT_SECONDS must be shorter than DEBRIEF_JOB_LEASE_SECONDS"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

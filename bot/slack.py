@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blockkit import MESSAGE_TEXT, escape, file_title, fit
+from bot.leases import LeaseHolder, job_holds, running_job
 from bot.store.db import insert_ignore, touched, write
 from bot.store.models import SlackPost, SlackPostIntent, utcnow
 
@@ -71,7 +72,8 @@ BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format"})
 PLAIN_TEXT_LIMIT = MESSAGE_TEXT - 1000
 #: The metadata event type of every message posted under a natural key.
 METADATA_EVENT = "debrief_post"
-#: Seconds another live attempt may hold a key before it is presumed dead.
+#: Seconds another live attempt outside any job may hold a key before it is presumed dead (an
+#: attempt in a job is presumed dead exactly when the job's lease is).
 CLAIM_TIMEOUT = 20.0
 CLAIM_POLL = 0.1
 #: chat.postMessage attempts under a key when Slack's answer is lost (each looked up first).
@@ -293,7 +295,9 @@ class SlackMessenger:
         sessions: the database, where posts and post intents are kept.
         pacer: spaces messages to one channel.
         claim_timeout: seconds after which another live attempt's unfinished post is presumed
-            dead and taken over (a slow one that finishes after all deletes its twin).
+            dead and taken over (a slow one that finishes after all deletes its twin), when
+            that attempt ran outside any job; one in a job is presumed dead when its job's
+            lease runs out, and never before.
         clock: the current time, for intents.
         sleep: injectable for tests.
     """
@@ -466,7 +470,7 @@ class SlackMessenger:
                 return None
             return await self._post_claimed(put)
         if intent.posting_by != put.token:
-            if not self._presumed_dead(intent):
+            if not await self._presumed_dead(intent):
                 await self._sleep(CLAIM_POLL)
                 return None
             if not await self._take_over(put.key, intent.posting_by, put.token):
@@ -497,10 +501,16 @@ class SlackMessenger:
         await self.remember(put.key, existing.ts, existing.thread_ts, put.digest)
         return Posted(put.key.channel_id, existing.ts, existing.thread_ts, True)
 
-    def _presumed_dead(self, intent: SlackPostIntent) -> bool:
+    async def _presumed_dead(self, intent: SlackPostIntent) -> bool:
         owner = intent.posting_by.split(":", 1)[0]
         if owner == self.instance:
             return intent.posting_by not in self._in_flight
+        if intent.lease_job_id is not None and intent.leased_by is not None:
+            # Posted from a job: alive as long as the job's lease is, however long Slack takes,
+            # and dead the moment it runs out (the job, claimed again, is the one asking).
+            holder = LeaseHolder(intent.lease_job_id, intent.leased_by)
+            async with self.sessions() as session:
+                return not await job_holds(session, holder, self._clock())
         if intent.posting_since < self.started_at:
             # Taken by a process running before this one started: after a crash, a dead one.
             # Were it alive after all, whichever of the two finishes second deletes its twin.
@@ -606,7 +616,7 @@ class SlackMessenger:
             self.sessions,
             update(SlackPostIntent)
             .where(*_intent_is(key), SlackPostIntent.posting_by == previous)
-            .values(posting_by=token, posting_since=self._clock()),
+            .values(posting_by=token, posting_since=self._clock(), **_job_of_attempt()),
         )
 
     async def _reclaim_deleted(
@@ -720,6 +730,16 @@ def _intent_values(
         "posting_by": token,
         "posting_since": now,
         "created_at": now,
+        **_job_of_attempt(),
+    }
+
+
+def _job_of_attempt() -> dict[str, Any]:
+    """The intent's columns naming the job this attempt runs in (None outside a job)."""
+    job = running_job.get()
+    return {
+        "lease_job_id": job.job_id if job else None,
+        "leased_by": job.worker if job else None,
     }
 
 

@@ -52,7 +52,8 @@ from bot.store.models import (
 from handlers.action_items.store import LOOKUP_TTL, OPEN
 from handlers.attendee.jobs import PROVIDER as ATTENDEE
 from handlers.attendee.repo import FINAL_LOCAL_STATES
-from handlers.claritalk.store import LAPSED
+from handlers.claritalk.store import LAPSED, REPORT_LEASE
+from handlers.digest.deliver import LEASE as DIGEST_LEASE
 from handlers.whereby import repo as rooms
 from handlers.whereby.rooms import PROVIDER as WHEREBY
 from handlers.wiring import Wiring
@@ -147,7 +148,7 @@ def _digests(cut: Cutoffs) -> ColumnElement[bool] | None:
         # created_at <= delivered_at: the index on created_at narrows, the rest decides.
         Digest.created_at < cut.content,
         or_(Digest.delivered_at.is_(None), Digest.delivered_at < cut.content),
-        or_(Digest.lease_until.is_(None), Digest.lease_until < cut.now),
+        not_(DIGEST_LEASE.taken(cut.now)),
         not_(_meeting_in_use(cut, Digest.provider, Digest.meeting_id)),
     )
 
@@ -230,7 +231,7 @@ def _spent_links(cut: Cutoffs) -> ColumnElement[bool]:
 def _reports(cut: Cutoffs) -> ColumnElement[bool]:
     return and_(
         ClaritalkReport.received_at < cut.capped(REPORTS),
-        or_(ClaritalkReport.lease_until.is_(None), ClaritalkReport.lease_until < cut.now),
+        not_(REPORT_LEASE.taken(cut.now)),
     )
 
 

@@ -145,6 +145,10 @@ class SlackPostIntent(Base):
     posting_by: Mapped[str] = mapped_column(String(80))
     #: When the owning attempt took it over; a stale one is presumed dead.
     posting_since: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The job (and the worker that claimed it) the owning attempt ran in, if any: the intent
+    #: is presumed dead exactly when that job's lease is (bot/leases.py).
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
     #: When the first attempt began: a message it posted cannot be older than this.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -223,7 +227,7 @@ class WherebyRoom(Base):
 
 class Digest(Base):
     """A meeting's digest in one channel: the meeting it was rendered from, how many thread
-    parts it has, and a short lease so that two deliveries of it never run at once.
+    parts it has, and a lease so that two deliveries of it never run at once.
     """
 
     __tablename__ = "digests"
@@ -234,7 +238,10 @@ class Digest(Base):
     title: Mapped[str] = mapped_column(String(300), default="")
     meeting: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     thread_parts: Mapped[int] = mapped_column(default=0)
+    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -480,7 +487,10 @@ class ClaritalkReport(Base):
     file_id: Mapped[str | None] = mapped_column(String(32), default=None)
     channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class RateBudget(Base):

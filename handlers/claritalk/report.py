@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.blockkit import file_title, mrkdwn
+from bot.leases import current_holder
 from bot.services import Services
 from bot.slack import PostKey, slack_error
 from bot.store.db import transaction
@@ -29,8 +30,6 @@ from providers.claritalk import MeetingProcessed, decode_pdf
 log = logging.getLogger(__name__)
 
 REPORT_PART = "claritalk.report"
-#: Longer than an upload of 25 MB takes.
-LEASE = timedelta(minutes=10)
 #: Reports of digests held for want of a channel are attached when the digest appears; a report
 #: older than this is no longer waited for.
 PENDING_WINDOW = timedelta(days=7)
@@ -70,7 +69,8 @@ async def attach_report(
     Raises:
         SlackApiError, aiohttp.ClientError: Slack failed; the job retries and resumes.
     """
-    report = await store.lease_report(services.sessions, meeting_id, services.clock(), LEASE)
+    holder = current_holder()
+    report = await store.lease_report(services.sessions, meeting_id, services.clock(), holder)
     if report is None:
         return False
     try:
@@ -79,16 +79,16 @@ async def attach_report(
         else:
             await _share(services, report, channel, thread_ts, title)
     except BaseException:
-        await store.update_report(services.sessions, meeting_id, lease_until=None)
+        await store.release_report(services.sessions, meeting_id, holder)
         raise
     # The bytes are not kept once Slack has them.
-    await store.update_report(
+    await store.release_report(
         services.sessions,
         meeting_id,
+        holder,
         done_at=services.clock(),
         content=None,
         channel_id=channel,
-        lease_until=None,
     )
     return True
 

@@ -10,10 +10,11 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import SecretBox
+from bot.leases import LeaseHolder, RowLease
 from bot.store.db import insert_ignore, touched, transaction
 from bot.store.models import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from bot.store.secrets import delete_secret, put_secret, read_secret
@@ -22,6 +23,8 @@ from providers.claritalk import ClaritalkUser, DecodedPdf, Token
 PROVIDER = "claritalk"
 CONNECTED = "connected"
 LAPSED = "lapsed"
+#: A report is leased by the job sharing it (bot/leases.py), for as long as that job lives.
+REPORT_LEASE = RowLease(ClaritalkReport)
 
 
 def digest(value: str) -> str:
@@ -308,22 +311,30 @@ async def keep_report(
 
 
 async def lease_report(
-    sessions: async_sessionmaker[AsyncSession], meeting_id: str, now: datetime, lease: timedelta
+    sessions: async_sessionmaker[AsyncSession],
+    meeting_id: str,
+    now: datetime,
+    holder: LeaseHolder,
 ) -> ClaritalkReport | None:
-    """Take a pending report for a while; None when done, missing, or leased by another."""
+    """Take a pending report for ``holder``; None when done, missing, or leased by another."""
+    pending = [ClaritalkReport.meeting_id == meeting_id, ClaritalkReport.done_at.is_(None)]
     async with transaction(sessions) as session:
-        result = await session.execute(
-            update(ClaritalkReport)
-            .where(
-                ClaritalkReport.meeting_id == meeting_id,
-                ClaritalkReport.done_at.is_(None),
-                or_(ClaritalkReport.lease_until.is_(None), ClaritalkReport.lease_until < now),
-            )
-            .values(lease_until=now + lease)
-        )
-        if not touched(result):
+        if not await REPORT_LEASE.take(session, pending, holder, now):
             return None
         return await session.get(ClaritalkReport, meeting_id)
+
+
+async def release_report(
+    sessions: async_sessionmaker[AsyncSession],
+    meeting_id: str,
+    holder: LeaseHolder,
+    **values: object,
+) -> None:
+    """Give a leased report back, with ``values``; nothing when the lease was lost meanwhile."""
+    async with transaction(sessions) as session:
+        await REPORT_LEASE.release(
+            session, [ClaritalkReport.meeting_id == meeting_id], holder, **values
+        )
 
 
 async def update_report(

@@ -3,8 +3,10 @@
 The key is (provider, meeting id, channel); the parent message is part ``digest`` and the thread
 replies ``digest.1`` … ``digest.N`` in posting order. Delivering the same meeting again updates
 each message in place (identical ones are not touched), posts replies it now needs, and deletes
-replies an earlier, longer version had. A short lease on the ``digests`` row keeps two deliveries
-of one digest from interleaving (a webhook and a `/debrief summary` at the same moment).
+replies an earlier, longer version had. A lease on the ``digests`` row keeps two deliveries of
+one digest from interleaving (a webhook and a `/debrief summary` at the same moment); it is held
+by the job delivering (``bot/leases.py``), so after a crash it is free as soon as that job's own
+lease runs out and the job, claimed again, carries on at once.
 
 :func:`post_parts` is that posting on its own, for a digest that lives in the thread of a
 provider's own message (Attendee's status message) rather than in a ``digests`` row.
@@ -20,17 +22,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, select
 
 from bot.jobs import JobRun, RetryLater
+from bot.leases import LeaseHolder, RowLease, current_holder
 from bot.meetings import Meeting
 from bot.services import Services
 from bot.slack import Posted, PostKey, content_hash, slack_error
-from bot.store.db import insert_ignore, touched, transaction
+from bot.store.db import insert_ignore, transaction
 from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
@@ -40,8 +42,7 @@ log = logging.getLogger(__name__)
 
 JOB_DELIVER = "digest.deliver"
 _THREAD_PART = re.compile(r"^digest\.(\d+)$")
-#: Longer than any delivery takes (a long digest is ~20 messages at Slack's 1 per second).
-LEASE = timedelta(minutes=5)
+LEASE = RowLease(Digest)
 BUSY_RETRY_SECONDS = 5.0
 #: A refresh waits less: it is a person's click, and the delivery holding the lease is short.
 REFRESH_RETRY_SECONDS = 0.5
@@ -91,15 +92,16 @@ async def deliver_digest(services: Services, meeting: Meeting, channel: str) -> 
         SlackApiError: Slack refused (``channel_not_found``, ``not_in_channel`` … are permanent).
     """
     key = (meeting.provider, meeting.meeting_id, channel)
-    await _take_lease(services, key, meeting.title)
+    holder = current_holder()
+    await _take_lease(services, key, meeting.title, holder)
     try:
         await sync_items(services, meeting)
         items = await item_views(services.sessions, meeting.provider, meeting.meeting_id)
         posted = await post_parts(services, key, render_digest(meeting, items))
     except BaseException:
-        await _release_lease(services, key)
+        await _release_lease(services, key, holder)
         raise
-    await _release_lease(services, key, meeting=meeting, thread_parts=posted.replies)
+    await _release_lease(services, key, holder, meeting=meeting, thread_parts=posted.replies)
     parent = posted.parent
     return DeliveredDigest(parent.channel, parent.ts, posted.replies, posted.changed)
 
@@ -210,9 +212,10 @@ async def refresh_digests(services: Services, provider: str, meeting_id: str) ->
         )
         digests = list(rows.scalars())
     gone: list[SlackPost] = []
+    holder = current_holder()
     for digest in digests:
         key = (provider, meeting_id, digest.channel_id)
-        await _take_lease(services, key, digest.title, retry=REFRESH_RETRY_SECONDS)
+        await _take_lease(services, key, digest.title, holder, retry=REFRESH_RETRY_SECONDS)
         try:
             meeting = Meeting.model_validate(digest.meeting)
             rendered = render_digest(
@@ -225,7 +228,7 @@ async def refresh_digests(services: Services, provider: str, meeting_id: str) ->
                 if post is not None and not await _update_in_place(services, post, part):
                     gone.append(post)
         finally:
-            await _release_lease(services, key)
+            await _release_lease(services, key, holder)
     return gone
 
 
@@ -258,6 +261,7 @@ async def _take_lease(
     services: Services,
     key: tuple[str, str, str],
     title: str,
+    holder: LeaseHolder,
     *,
     retry: float = BUSY_RETRY_SECONDS,
 ) -> None:
@@ -276,29 +280,22 @@ async def _take_lease(
                 "created_at": now,
             },
         )
-        result = await session.execute(
-            update(Digest)
-            .where(
-                Digest.provider == provider,
-                Digest.meeting_id == meeting_id,
-                Digest.channel_id == channel,
-                or_(Digest.lease_until.is_(None), Digest.lease_until < now),
-            )
-            .values(lease_until=now + LEASE)
-        )
-    if not touched(result):
+        taken = await LEASE.take(session, _digest_is(key), holder, now)
+    if not taken:
         raise RetryLater(retry, f"the digest of {provider} {meeting_id} is being sent")
 
 
 async def _release_lease(
     services: Services,
     key: tuple[str, str, str],
+    holder: LeaseHolder,
     *,
     meeting: Meeting | None = None,
     thread_parts: int | None = None,
 ) -> None:
-    provider, meeting_id, channel = key
-    values: dict[str, object] = {"lease_until": None}
+    """Give the row back, recording what was delivered; nothing when the lease was lost (the
+    delivery that took it over records its own)."""
+    values: dict[str, object] = {}
     if meeting is not None:
         values.update(
             title=meeting.title[:300],
@@ -307,15 +304,16 @@ async def _release_lease(
             delivered_at=services.clock(),
         )
     async with transaction(services.sessions) as session:
-        await session.execute(
-            update(Digest)
-            .where(
-                Digest.provider == provider,
-                Digest.meeting_id == meeting_id,
-                Digest.channel_id == channel,
-            )
-            .values(**values)
-        )
+        await LEASE.release(session, _digest_is(key), holder, **values)
+
+
+def _digest_is(key: tuple[str, str, str]) -> list[ColumnElement[bool]]:
+    provider, meeting_id, channel = key
+    return [
+        Digest.provider == provider,
+        Digest.meeting_id == meeting_id,
+        Digest.channel_id == channel,
+    ]
 
 
 async def job_deliver_digest(services: Services, payload: DeliverJob, run: JobRun) -> None:

@@ -11,9 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, RetryLater, Worker
+from bot.leases import LeaseHolder, running_job
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import Job
 from providers.errors import BadRequest, ProviderUnavailable
+from tests.conftest import make_settings
 
 
 class Echo(BaseModel):
@@ -204,6 +206,30 @@ async def test_a_crashed_workers_job_is_picked_up_again(setup: Any) -> None:
     # The dead worker coming back cannot overwrite what the survivor did.
     assert not await queue.finish(crashed, "crashed-worker")
     assert await statuses(queue) == {1: ("done", 2)}
+
+
+def test_the_heartbeat_comes_well_within_the_lease() -> None:
+    assert QueueConfig(lease_seconds=30).heartbeat == 10
+    assert QueueConfig(lease_seconds=30, heartbeat_seconds=4).heartbeat == 4
+    with pytest.raises(ValueError, match="heartbeat"):
+        QueueConfig(lease_seconds=5, heartbeat_seconds=5)
+    with pytest.raises(ValueError, match="DEBRIEF_JOB_HEARTBEAT_SECONDS"):
+        make_settings(job_lease_seconds=5, job_heartbeat_seconds=6)
+
+
+async def test_a_running_job_knows_itself_as_the_holder_of_what_it_leases(setup: Any) -> None:
+    queue, _clock, _ = setup
+    seen: list[tuple[LeaseHolder | None, int]] = []
+
+    async def job_look(services: Any, payload: Echo, run: JobRun) -> None:
+        seen.append((running_job.get(), run.job_id))
+
+    queue.registry.add("look", job_look, Echo)
+    await queue.submit("look", Echo(n=1))
+    assert await Worker(queue, Recorder(), name="w-look").run_one()
+    ((holder, job_id),) = seen
+    assert holder == LeaseHolder(job_id, "w-look")
+    assert running_job.get() is None, "the holder does not outlive the job"
 
 
 async def test_the_sweeper_returns_expired_leases(setup: Any) -> None:

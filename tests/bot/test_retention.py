@@ -97,6 +97,12 @@ def digest(meeting: str, at: datetime, lease: datetime | None = None) -> Digest:
     )
 
 
+def leased_by_job(meeting: str, job_id: int) -> Digest:
+    held = digest(meeting, ago(100))
+    held.lease_job_id, held.leased_by = job_id, "w1"
+    return held
+
+
 def post(provider: str, meeting: str, updated: datetime, part: str = "digest") -> SlackPost:
     return SlackPost(
         provider=provider,
@@ -175,6 +181,22 @@ def scenario(now_wall: float) -> list[tuple[str, Any]]:
         ("stays", digest("m-recent", ago(100))),
         ("stays", post("otter", "m-recent", ago(100))),
         ("stays", digest("m-leased", ago(100), lease=NOW + timedelta(minutes=1))),
+        # A digest leased by a job is in use exactly while that job runs with a live lease.
+        (
+            "stays",
+            Job(
+                id=900001,
+                kind="x",
+                payload={},
+                status="running",
+                locked_by="w1",
+                lease_until=NOW + timedelta(seconds=20),
+                created_at=ago(400),
+                run_at=ago(400),
+            ),
+        ),
+        ("stays", leased_by_job("m-job-live", 900001)),
+        ("gone", leased_by_job("m-job-dead", 900002)),
         # Young content stays.
         ("stays", digest("m-young", ago(10))),
         ("stays", post("otter", "m-young", ago(10))),
@@ -324,7 +346,7 @@ async def test_old_rows_go_young_ones_and_rows_in_use_stay(
     assert owners == kept_items and len(events) == len(kept_items) + 1
 
     metrics = await services.metrics.render()
-    assert 'debrief_retention_deleted_rows_total{table="digests"} 1' in metrics
+    assert 'debrief_retention_deleted_rows_total{table="digests"} 2' in metrics
     assert 'debrief_retention_deleted_rows_total{table="jobs"} 2' in metrics
     assert any(
         "retention purge:" in r.message and "slack_posts 3" in r.message for r in caplog.records

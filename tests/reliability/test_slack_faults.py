@@ -9,21 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
 
+from bot.leases import LeaseHolder, running_job
 from bot.slack import (
     ChannelPacer,
+    PostBusy,
     PostKey,
     SlackMessenger,
     create_slack_client,
     is_permanent_slack_error,
 )
-from bot.store.db import create_engine, create_sessionmaker
+from bot.store.db import create_engine, create_sessionmaker, transaction
+from bot.store.models import Job, utcnow
 from sandbox.slack import SlackStandIn
 
 KEY = PostKey("attendee", "meeting-1", "C0MEETINGS", "digest")
@@ -171,6 +176,48 @@ async def test_a_process_killed_before_posting_is_posted_by_the_next(
     await asyncio.gather(dying, return_exceptions=True)
     await messengers().upsert(KEY, "digest")
     assert [m.text for m in bot_messages(slack)] == ["digest"]
+
+
+async def test_an_attempt_in_a_job_holds_its_key_exactly_as_long_as_the_jobs_lease(
+    slack: SlackStandIn,
+    conditions: Conditions,
+    messengers: Callable[..., SlackMessenger],
+    database_url: str,
+) -> None:
+    # Two other processes, running since before the attempt: one that would give up on a
+    # live attempt's key after 0.1 s, one only after 10 minutes.
+    impatient, patient = messengers(claim_timeout=0.1), messengers(claim_timeout=600)
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    async with transaction(sessions) as session:
+        job = Job(kind="test", status="running", locked_by="w-dying")
+        job.lease_until = utcnow() + timedelta(minutes=1)
+        session.add(job)
+
+    async def in_the_job() -> None:
+        running_job.set(LeaseHolder(job.id, "w-dying"))
+        await messengers().upsert(KEY, "digest")
+
+    conditions.answer_delay = 0.5
+    dying = asyncio.create_task(in_the_job())
+    await asyncio.wait_for(conditions.posted.wait(), 5)
+    dying.cancel()  # the message is in Slack; its answer never reaches the process
+    await asyncio.gather(dying, return_exceptions=True)
+    conditions.answer_delay = 0.0
+
+    # The job's lease lives (its worker may be slow, not dead): nobody takes the key over.
+    with pytest.raises(PostBusy):
+        await impatient.upsert(KEY, "digest")
+    # The lease runs out: the key is taken over at once, and the message adopted, not twinned.
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Job).where(Job.id == job.id).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    await engine.dispose()
+    posted = await asyncio.wait_for(patient.upsert(KEY, "digest"), 30)
+    (message,) = bot_messages(slack)
+    assert posted.ts == message.ts
+    assert len(slack.calls_of("chat.postMessage")) == 1
 
 
 async def test_racing_workers_post_one_message(

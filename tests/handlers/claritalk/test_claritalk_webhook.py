@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from bot.leases import LeaseHolder
 from bot.store.models import ClaritalkReport
+from handlers.claritalk import store
 from handlers.claritalk.jobs import JOB_MAINTAIN, JOB_WEBHOOK
-from handlers.claritalk.report import attach_report
+from handlers.claritalk.report import attach_report, keep_report
 from handlers.routing.publish import JOB_RELEASE_HELD
+from providers.claritalk import ClaritalkEvent, MeetingProcessed
 from sandbox.claritalk import ClaritalkStandIn
 from tests.handlers.claritalk.support import (
     CALLBACK,
@@ -134,6 +137,35 @@ async def test_a_processed_meeting_is_a_digest_with_its_pdf_shared_once(
         assert len(shared_files(r, parent)) == 1
         assert len(r.slack.calls_of("files.completeUploadExternal")) == 1
         assert [c["file"] for c in r.slack.calls_of("files.info")] == [shared["id"]]
+
+
+async def test_a_report_left_by_a_crashed_job_is_shared_when_its_job_lease_runs_out(
+    database_url: str, claritalk: ClaritalkStandIn, clock: Clock
+) -> None:
+    async with rig(database_url, claritalk, clock) as r:
+        await r.deliver(payload("meeting_processed.json"))
+        # A worker claimed the delivery, stored the report and leased it, and died.
+        crashed = await r.services.queue.claim("crashed-worker")
+        assert crashed is not None
+        data = ClaritalkEvent.model_validate(crashed.payload["body"]).data
+        assert isinstance(data, MeetingProcessed)
+        await keep_report(r.services, data)
+        holder = LeaseHolder(crashed.id, "crashed-worker")
+        assert await store.lease_report(r.services.sessions, MEETING_ID, clock.now(), holder)
+        assert await r.drain() == 0, "the job's lease still holds"
+        assert not await store.lease_report(
+            r.services.sessions, MEETING_ID, clock.now(), LeaseHolder(None)
+        ), "a live job's report was taken from it"
+        # No heartbeat comes: once the job's lease runs out, the job claimed again shares the
+        # report at once, instead of leaving it to a lease of the report's own.
+        clock.advance(seconds=r.services.queue.config.lease_seconds + 1)
+        assert await r.drain() == 1
+        (parent,) = r.slack.messages(DIGESTS)
+        assert len(shared_files(r, parent)) == 1
+        async with r.services.sessions() as session:
+            report = await session.get(ClaritalkReport, MEETING_ID)
+        assert report is not None and report.done_at is not None
+        assert (report.lease_until, report.lease_job_id, report.leased_by) == (None, None, None)
 
 
 async def test_an_upload_whose_bytes_never_arrived_is_done_again(

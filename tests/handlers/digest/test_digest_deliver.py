@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.jobs import RetryLater
+from bot.jobs import RetryLater, Worker
+from bot.leases import UNTIED_LEASE, LeaseHolder, running_job
 from bot.meetings import ActionItem, Meeting
 from bot.slack import PostKey
-from bot.store.models import Digest, utcnow
-from handlers.digest import DeliveredDigest, deliver_digest, post_parts, render_digest
-from handlers.digest.deliver import LEASE, _take_lease
+from bot.store.models import Digest, Job
+from handlers.digest import (
+    JOB_DELIVER,
+    DeliveredDigest,
+    DeliverJob,
+    deliver_digest,
+    post_parts,
+    render_digest,
+)
+from handlers.digest.deliver import _take_lease
 from handlers.digest.render import ITEMS_IN_PARENT, ITEMS_PER_MESSAGE
+from tests.handlers.action_items.support import Clock
+from tests.handlers.action_items.support import rig as clocked_rig
 from tests.handlers.digest.support import Rig, huge_meeting, rig, text_of
 
 CHANNEL = "C0MEETINGS"
@@ -90,27 +100,105 @@ async def test_two_deliveries_of_one_digest_never_interleave(sqlite_url: str) ->
         assert all(isinstance(x, RetryLater | DeliveredDigest) for x in results), results
         assert sum(isinstance(x, DeliveredDigest) and x.changed for x in results) == 1
         assert len(r.slack.messages(CHANNEL)) == 1
-        assert (await lease(r, CHANNEL)) is None
+        assert (await lease(r, CHANNEL)) == (None, None, None)
 
 
-async def test_a_lease_left_by_a_crashed_worker_expires(sqlite_url: str) -> None:
-    async with rig(sqlite_url) as r:
-        now = utcnow()
-        r.services.clock = lambda: now
-        await _take_lease(r.services, ("otter", "conv-1", CHANNEL), "Weekly sync")
+async def claimed_delivery(r: Rig, worker: str) -> Job:
+    """A job delivering ``meeting_with(3)``, claimed by ``worker``."""
+    meeting = meeting_with(3)
+    await r.services.queue.submit(
+        JOB_DELIVER, DeliverJob(meeting=meeting.model_dump(mode="json"), channel=CHANNEL)
+    )
+    job = await r.services.queue.claim(worker)
+    assert job is not None
+    return job
+
+
+async def crash_mid_delivery(r: Rig, worker: str) -> Job:
+    """A delivery job claimed by ``worker``, which took the digest's lease and died."""
+    job = await claimed_delivery(r, worker)
+    meeting = meeting_with(3)
+    key = (meeting.provider, meeting.meeting_id, CHANNEL)
+    await _take_lease(r.services, key, meeting.title, LeaseHolder(job.id, worker))
+    return job
+
+
+async def test_a_crashed_jobs_digest_is_taken_over_as_soon_as_its_job_lease_runs_out(
+    database_url: str,
+) -> None:
+    clock = Clock()
+    async with clocked_rig(database_url, clock=clock) as r:
+        await crash_mid_delivery(r, "crashed-worker")
+        survivor = Worker(r.services.queue, r.services, name="survivor")
+        # While the job's lease lives, the digest is its: no other delivery interleaves.
+        with pytest.raises(RetryLater):
+            await deliver_digest(r.services, meeting_with(3), CHANNEL)
+        assert not await survivor.run_one(), "the job's lease still holds"
+        assert r.slack.messages(CHANNEL) == []
+        # The job lease runs out (no heartbeat from the dead worker): the job is claimed again
+        # and delivers at once, instead of waiting out a lease of the digest's own.
+        clock.advance(seconds=r.services.queue.config.lease_seconds + 1)
+        assert await survivor.run_one()
+        (job,) = await r.jobs(JOB_DELIVER)
+        assert (job.status, job.attempts) == ("done", 2), job.last_error
+        assert len(r.slack.messages(CHANNEL)) == 1
+        assert await lease(r, CHANNEL) == (None, None, None)
+
+
+async def test_two_live_jobs_delivering_one_digest_take_turns(database_url: str) -> None:
+    clock = Clock()
+    async with clocked_rig(database_url, clock=clock) as r:
+        first, second = await crash_mid_delivery(r, "w1"), await claimed_delivery(r, "w2")
+        # Both jobs run (no clock moves); the first holds the digest (it took the lease).
+
+        async def deliver_in(job: Job, worker: str) -> DeliveredDigest:
+            running_job.set(LeaseHolder(job.id, worker))
+            return await deliver_digest(r.services, meeting_with(3), CHANNEL)
+
+        with pytest.raises(RetryLater):
+            await asyncio.create_task(deliver_in(second, "w2"))
+        assert (await asyncio.create_task(deliver_in(first, "w1"))).changed
+        assert not (await asyncio.create_task(deliver_in(second, "w2"))).changed
+        assert len(r.slack.messages(CHANNEL)) == 1
+        assert await lease(r, CHANNEL) == (None, None, None)
+
+
+async def test_a_live_job_keeps_its_digest_however_long_it_runs(database_url: str) -> None:
+    clock = Clock()
+    async with clocked_rig(database_url, clock=clock) as r:
+        job = await crash_mid_delivery(r, "slow-worker")
+        # The worker is alive: its heartbeat renews the job's lease, and with it the digest's.
+        for _ in range(40):  # 20 minutes
+            clock.advance(seconds=30)
+            assert await r.services.queue.extend(job, "slow-worker")
         with pytest.raises(RetryLater):
             await deliver_digest(r.services, meeting_with(3), CHANNEL)
         assert r.slack.messages(CHANNEL) == []
-        r.services.clock = lambda: now + LEASE + timedelta(seconds=1)
+        # The job over (here: done elsewhere), the digest is free although never released.
+        assert await r.services.queue.finish(job, "slow-worker")
         await deliver_digest(r.services, meeting_with(3), CHANNEL)
         assert len(r.slack.messages(CHANNEL)) == 1
 
 
-async def lease(r: Rig, channel: str) -> datetime | None:
+async def test_a_lease_taken_outside_any_job_expires_on_its_own(sqlite_url: str) -> None:
+    clock = Clock()
+    async with clocked_rig(sqlite_url, clock=clock) as r:
+        await _take_lease(
+            r.services, ("otter", "conv-1", CHANNEL), "Weekly sync", LeaseHolder(None)
+        )
+        with pytest.raises(RetryLater):
+            await deliver_digest(r.services, meeting_with(3), CHANNEL)
+        assert r.slack.messages(CHANNEL) == []
+        clock.advance(seconds=UNTIED_LEASE.total_seconds() + 1)
+        await deliver_digest(r.services, meeting_with(3), CHANNEL)
+        assert len(r.slack.messages(CHANNEL)) == 1
+
+
+async def lease(r: Rig, channel: str) -> tuple[datetime | None, int | None, str | None]:
     async with r.services.sessions() as session:
         row = await session.get(Digest, ("otter", "conv-1", channel))
         assert row is not None
-        return row.lease_until
+        return row.lease_until, row.lease_job_id, row.leased_by
 
 
 async def test_the_huge_digest_is_accepted_by_slack(sqlite_url: str) -> None:
@@ -126,7 +214,7 @@ async def test_slacks_refusal_releases_the_lease(sqlite_url: str) -> None:
     async with rig(sqlite_url) as r:
         with pytest.raises(SlackApiError, match="channel_not_found"):
             await deliver_digest(r.services, meeting_with(1), "C0HR")  # private, not a member
-        assert (await lease(r, "C0HR")) is None
+        assert (await lease(r, "C0HR")) == (None, None, None)
 
 
 async def test_a_digest_in_the_thread_of_another_message_keeps_all_its_parts_there(
