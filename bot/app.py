@@ -19,17 +19,20 @@ import aiohttp
 import httpx
 from aiohttp import web
 from pydantic import BaseModel
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import slack_requests
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import trace_id
 from bot.metrics import Metrics
-from bot.replay import ReplayGuard, answer_replay, forget_expired
+from bot.offload import off_loop
+from bot.replay import ReplayGuard, answer_replay, forget_expired, replay_key
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
@@ -39,6 +42,7 @@ from bot.store.models import InboxEvent, Job, SlackPostIntent, utcnow
 from handlers import periodic_jobs, register_all
 from handlers.claritalk import build_client as build_claritalk_client
 from handlers.ops import notify_dead_job
+from handlers.webhooks import read_body
 from handlers.wiring import Wiring
 from providers.attendee import AttendeeClient
 from providers.http import build_http_client
@@ -210,7 +214,7 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
     registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
 
     app = web.Application(
-        client_max_size=settings.max_webhook_bytes + 64 * 1024,
+        client_max_size=max(settings.body_limits().values()) + 64 * 1024,
         middlewares=[request_log],
     )
     app[SERVICES] = services
@@ -342,20 +346,42 @@ def _route(request: web.Request) -> str:
 
 
 async def handle_slack_events(request: web.Request) -> web.Response:
-    """Every Slack request, to Bolt: once each, a signed request sent again being refused."""
-    bolt = request.app[BOLT]
+    """Every Slack request, to Bolt: verified here first (see ``bot/slack_requests.py``), and
+    once each, a signed request sent again being refused."""
+    bolt, replay = request.app[BOLT], request.app[REPLAY]
+    settings = request.app[SERVICES].settings
+    body = await read_body(request, settings.max_slack_request_bytes)
     try:
-        bolt_request = await to_bolt_request(request)
-    except (web.RequestPayloadError, UnicodeDecodeError) as exc:
-        # A body that does not decode is the sender's fault, not ours: 400, never 500.
-        raise web.HTTPBadRequest(text="the body could not be decoded") from exc
-    replay = request.app[REPLAY]
-    # Bolt verifies the signature again; only an authentic request has a key.
-    key = replay.key(bolt_request.raw_body, bolt_request.headers)
-    if key is not None and not await replay.claim(key):
+        signature = await off_loop(
+            settings,
+            len(body),
+            slack_requests.verify,
+            slack_signing_secret(settings),
+            body,
+            request.headers,
+            time.time(),
+        )
+        text = await off_loop(
+            settings, len(body), slack_requests.decode, body, request.content_type
+        )
+        bolt_request = AsyncBoltRequest(
+            body=text,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+    except slack_requests.Refused as refused:
+        log.warning("Slack request refused (%d): %s", refused.status, refused.reason)
+        return web.json_response({"error": refused.reason}, status=refused.status)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # Bolt reads ids out of the body as it builds its request, trusting their shapes
+        # (``team`` a dict or a string, say): an authentic body of another shape ends there.
+        log.warning("Slack request refused (400): Bolt cannot read it (%r)", exc)
+        return web.json_response({"error": "not a request Slack sends"}, status=400)
+    key = replay_key(signature)
+    if not await replay.claim(key):
         return answer_replay(key, bolt_request.headers)
     response = await bolt.async_dispatch(bolt_request)
-    if key is not None and response.status >= 500:
+    if response.status >= 500:
         await replay.release(key)
     return await to_aiohttp_response(response)
 

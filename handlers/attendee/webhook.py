@@ -7,17 +7,23 @@ from aiohttp import web
 from bot.services import Services
 from handlers.attendee.jobs import JOB_EVENT
 from handlers.webhooks import Delivery
-from providers.attendee.webhooks import parse_webhook_object
+from providers.attendee.webhooks import SIGNATURE_HEADER, check_header, parse_webhook_object
 from providers.errors import InvalidSignature
+
+
+def screen_attendee_delivery(services: Services, request: web.Request) -> None:
+    """Refuse, before reading the body, a delivery that carries nothing like a signature."""
+    secret = services.settings.secret("attendee_webhook_secret")
+    if secret is None:
+        raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
+    check_header(request.headers.get(SIGNATURE_HEADER), secret)
 
 
 def parse_attendee_delivery(services: Services, request: web.Request, body: bytes) -> Delivery:
     secret = services.settings.secret("attendee_webhook_secret")
     if secret is None:
         raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
-    envelope, received = parse_webhook_object(
-        body, request.headers.get("X-Webhook-Signature"), secret
-    )
+    envelope, received = parse_webhook_object(body, request.headers.get(SIGNATURE_HEADER), secret)
     return Delivery(
         event_id=envelope.idempotency_key,
         kind=envelope.trigger,
