@@ -6,10 +6,11 @@ default separators. So verification has to parse the JSON, serialise it the same
 and compare HMACs; the raw body is only the carrier. There is no timestamp: replays are stopped by
 deduplicating ``idempotency_key``.
 
-Refusal order, so that unauthenticated callers learn nothing about parsing:
-no secret configured, no header → :class:`InvalidSignature` (401); header present but the body
-is not a JSON object → :class:`MalformedPayload` (400), since it cannot be verified at all;
-signature wrong → 401; signature right but the envelope malformed → 400.
+Refusal order, cheapest first, so that unauthenticated callers cost little and learn nothing
+about parsing: no secret configured, no header, or a header that is no HMAC-SHA256 digest in any
+spelling → :class:`InvalidSignature` (401), before the body is read; a body nested deeper than
+the depth limit, or not a JSON object → :class:`MalformedPayload` (400), since it cannot be
+verified at all; signature wrong → 401; signature right but the envelope malformed → 400.
 """
 
 from __future__ import annotations
