@@ -29,7 +29,7 @@ from bot import slack_requests
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
-from bot.logs import trace_id
+from bot.logs import quiet_malformed_http, trace_id
 from bot.metrics import Metrics
 from bot.offload import off_loop
 from bot.replay import ReplayGuard, answer_replay, forget_expired, replay_key
@@ -213,6 +213,7 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
     register_all(wiring)
     registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
 
+    quiet_malformed_http()
     app = web.Application(
         client_max_size=max(settings.body_limits().values()) + 64 * 1024,
         middlewares=[request_log],

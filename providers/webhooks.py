@@ -11,7 +11,6 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -87,7 +86,9 @@ def json_object(body: bytes) -> dict[str, Any]:
         data = jsoncodec.loads(body, max_depth=MAX_DEPTH)
     except jsoncodec.TooDeep:
         raise MalformedPayload(f"body nests deeper than {MAX_DEPTH} levels") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError, and the integer of more than 4,300 digits that
+        # json.loads refuses with a plain ValueError.
         raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")
