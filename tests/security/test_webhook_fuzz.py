@@ -390,7 +390,7 @@ class Troubles(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def troubles() -> Iterator[Troubles]:
+def trouble_handler() -> Iterator[Troubles]:
     handler = Troubles()
     root = logging.getLogger()
     root.addHandler(handler)
@@ -398,6 +398,13 @@ def troubles() -> Iterator[Troubles]:
         yield handler
     finally:
         root.removeHandler(handler)
+
+
+@pytest.fixture
+def troubles(trouble_handler: Troubles) -> Troubles:
+    """The handler, with nothing left in it from an earlier test."""
+    trouble_handler.take()
+    return trouble_handler
 
 
 def nested(depth: int, kind: str) -> bytes:
