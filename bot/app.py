@@ -25,13 +25,13 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import slack_requests
+from bot import offload, slack_requests
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
 from bot.logs import quiet_malformed_http, trace_id
 from bot.metrics import Metrics
-from bot.offload import off_loop
+from bot.offload import Busy, off_loop
 from bot.replay import ReplayGuard, answer_replay, forget_expired, replay_key
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
@@ -98,6 +98,8 @@ async def create_services(
     engine = create_engine(settings.database_url)
     runtime = Runtime(engine=engine)
     runtime.closers.append(engine.dispose)
+    # Worker processes verifying big webhook bodies, if any were started (bot/offload.py).
+    runtime.closers.append(lambda: asyncio.to_thread(offload.shutdown))
     sessions = create_sessionmaker(engine)
     http = build_http_client(transport=options.http_transport)
     runtime.closers.append(http.aclose)
@@ -216,7 +218,11 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
     quiet_malformed_http()
     app = web.Application(
         client_max_size=max(settings.body_limits().values()) + 64 * 1024,
-        middlewares=[request_log],
+        # A body refused before it was read (a wrong token, a bad header, too big) is not read
+        # and thrown away afterwards, as aiohttp does by default for up to 10 s: up to 25 MB a
+        # forged request that way. The connection is closed instead.
+        handler_args={"lingering_time": 0},
+        middlewares=[request_log, close_unread],
     )
     app[SERVICES] = services
     app[BOLT] = bolt
@@ -341,6 +347,24 @@ async def request_log(
         trace_id.reset(token)
 
 
+@web.middleware
+async def close_unread(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Say ``Connection: close`` when answering before the body was read (a refusal): the
+    connection is closed rather than the rest read and thrown away (``lingering_time``), and
+    a client must not send its next request on it."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if not request.content.is_eof():
+            exc.force_close()
+        raise
+    if not request.content.is_eof():
+        response.force_close()
+    return response
+
+
 def _route(request: web.Request) -> str:
     info = request.match_info.route.resource
     return info.canonical if info is not None else "unmatched"
@@ -373,6 +397,9 @@ async def handle_slack_events(request: web.Request) -> web.Response:
     except slack_requests.Refused as refused:
         log.warning("Slack request refused (%d): %s", refused.status, refused.reason)
         return web.json_response({"error": refused.reason}, status=refused.status)
+    except Busy as exc:
+        log.warning("Slack request refused (429): %s", exc)
+        return web.json_response({"error": str(exc)}, status=429, headers={"Retry-After": "1"})
     except (AttributeError, TypeError, KeyError, IndexError) as exc:
         # Bolt reads ids out of the body as it builds its request, trusting their shapes
         # (``team`` a dict or a string, say): an authentic body of another shape ends there.

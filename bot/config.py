@@ -103,10 +103,13 @@ class Settings(BaseSettings):
         25 * 1024 * 1024, gt=0, alias="DEBRIEF_MAX_CLARITALK_WEBHOOK_BYTES"
     )
     max_slack_request_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_SLACK_REQUEST_BYTES")
-    # Bodies over DEBRIEF_INLINE_PARSE_BYTES are verified and parsed in worker threads, at most
-    # DEBRIEF_PARSE_THREADS at once, so that no request holds the event loop for long.
-    inline_parse_bytes: int = Field(64 * 1024, ge=0, alias="DEBRIEF_INLINE_PARSE_BYTES")
+    # Bodies over DEBRIEF_INLINE_PARSE_BYTES are verified off the event loop (bot/offload.py):
+    # HMACs in threads, Attendee's canonical JSON in worker processes; at most this many of
+    # each at once, DEBRIEF_PARSE_QUEUE more waiting, and beyond that a 429.
+    inline_parse_bytes: int = Field(16 * 1024, ge=0, alias="DEBRIEF_INLINE_PARSE_BYTES")
     parse_threads: int = Field(2, ge=1, alias="DEBRIEF_PARSE_THREADS")
+    parse_processes: int = Field(1, ge=1, alias="DEBRIEF_PARSE_PROCESSES")
+    parse_queue: int = Field(8, ge=0, alias="DEBRIEF_PARSE_QUEUE")
     # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
     # because its whole world lives on loopback.
     allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")

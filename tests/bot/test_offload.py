@@ -4,11 +4,14 @@ when the requests that wanted them went away."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
+import pytest
+
 from bot.config import Settings
-from bot.offload import off_loop
+from bot.offload import Busy, in_worker_process, off_loop, shutdown
 
 
 def settings(threads: int) -> Settings:
@@ -64,3 +67,37 @@ async def test_a_caller_that_goes_away_keeps_its_slot_until_its_thread_is_done()
     release.set()
     await asyncio.gather(*others)
     assert overlap.most == 1
+
+
+def settings_with_queue(queue: int) -> Settings:
+    return Settings(inline_parse_bytes=1024, parse_threads=1, parse_queue=queue)
+
+
+async def test_beyond_the_queue_a_big_body_is_refused_at_once() -> None:
+    release = threading.Event()
+    started = threading.Event()
+    few = settings_with_queue(2)
+    working = asyncio.create_task(off_loop(few, 10**6, Overlap().work, release, started))
+    await asyncio.to_thread(started.wait, 10)
+    waiting = [asyncio.create_task(off_loop(few, 10**6, time.monotonic)) for _ in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(Busy):
+        await off_loop(few, 10**6, time.monotonic)
+    assert await off_loop(few, 10, threading.get_ident) == threading.get_ident(), "small: here"
+    release.set()
+    await asyncio.gather(working, *waiting)
+
+
+def square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+async def test_a_big_body_verified_in_a_worker_process_small_ones_here() -> None:
+    try:
+        there = await in_worker_process(settings(1), 10**6, square, 7)
+        here = await in_worker_process(settings(1), 10, square, 7)
+    finally:
+        await asyncio.to_thread(shutdown)
+    assert there[1] == here[1] == 49
+    assert here[0] == os.getpid()
+    assert there[0] != os.getpid()
