@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import contextvars
 import functools
 import multiprocessing
@@ -108,7 +109,15 @@ async def in_worker_process(
     pool = _pool(settings)
     gate = _gate("process", settings.parse_processes, settings.parse_queue)
     call = functools.partial(work, *args, **kwargs)
-    return await _bounded(gate, lambda: asyncio.wrap_future(pool.submit(call)))
+    try:
+        return await _bounded(gate, lambda: asyncio.wrap_future(pool.submit(call)))
+    except concurrent.futures.process.BrokenProcessPool:
+        # A worker died (killed for memory, say): the next request starts a new pool, and the
+        # sender is asked to try again rather than answered 500.
+        if _POOL and _POOL[0] is pool:
+            _POOL.clear()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise Busy("the process verifying large requests stopped; try again shortly") from None
 
 
 def _pool(settings: Settings) -> concurrent.futures.ProcessPoolExecutor:

@@ -101,3 +101,17 @@ async def test_a_big_body_verified_in_a_worker_process_small_ones_here() -> None
     assert there[1] == here[1] == 49
     assert here[0] == os.getpid()
     assert there[0] != os.getpid()
+
+
+def die(code: int) -> None:
+    os._exit(code)
+
+
+async def test_a_worker_process_that_dies_is_a_busy_answer_and_replaced() -> None:
+    try:
+        with pytest.raises(Busy):
+            await in_worker_process(settings(1), 10**6, die, 3)
+        again = await in_worker_process(settings(1), 10**6, square, 3)
+    finally:
+        await asyncio.to_thread(shutdown)
+    assert again[1] == 9

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -350,3 +351,19 @@ async def test_a_meeting_host_resolving_to_a_public_address_is_sent(
     )
     assert "Sending a notetaker" in delivery.json["text"]
     await world.eventually(lambda: world.attendee.bots)
+
+
+async def test_a_body_refused_unread_is_not_read_and_the_connection_closes(world: World) -> None:
+    """A forged Claritalk delivery is refused on its token before its body is read; the rest of
+    the body is not read afterwards either: the answer says the connection closes."""
+    body = b'{"event": "meeting.processed", "pdf": "' + b"A" * (4 * LIMIT) + b'"}'
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            world.app_url + "/webhooks/claritalk?token=forged", data=body
+        ) as response:
+            assert response.status == 401
+            assert "token" in (await response.json())["error"]
+            assert response.headers.get("Connection", "").lower() == "close"
+        # The client's next request goes on a new connection and is answered as usual.
+        async with session.get(world.app_url + "/healthz") as response:
+            assert response.status == 200
