@@ -19,18 +19,21 @@ import aiohttp
 import httpx
 from aiohttp import web
 from pydantic import BaseModel
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import offload, slack_requests
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
-from bot.logs import trace_id
+from bot.logs import quiet_malformed_http, trace_id
 from bot.membership import SlackMembership
 from bot.metrics import Metrics
-from bot.replay import ReplayGuard, answer_replay
+from bot.offload import Busy, off_loop
+from bot.replay import ReplayGuard, answer_replay, replay_key
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
 from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
@@ -40,6 +43,7 @@ from bot.store.models import Job, utcnow
 from handlers import periodic_jobs, register_all
 from handlers.claritalk import build_client as build_claritalk_client
 from handlers.ops import notify_dead_job
+from handlers.webhooks import read_body
 from handlers.wiring import Wiring
 from providers.attendee import AttendeeClient
 from providers.http import build_http_client
@@ -92,6 +96,8 @@ async def create_services(
     engine = create_engine(settings.database_url)
     runtime = Runtime(engine=engine)
     runtime.closers.append(engine.dispose)
+    # Worker processes verifying big webhook bodies, if any were started (bot/offload.py).
+    runtime.closers.append(lambda: asyncio.to_thread(offload.shutdown))
     sessions = create_sessionmaker(engine)
     http = build_http_client(transport=options.http_transport)
     runtime.closers.append(http.aclose)
@@ -209,9 +215,14 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
     register_all(wiring)
     registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
 
+    quiet_malformed_http()
     app = web.Application(
-        client_max_size=settings.max_webhook_bytes + 64 * 1024,
-        middlewares=[request_log],
+        client_max_size=max(settings.body_limits().values()) + 64 * 1024,
+        # A body refused before it was read (a wrong token, a bad header, too big) is not read
+        # and thrown away afterwards, as aiohttp does by default for up to 10 s: up to 25 MB a
+        # forged request that way. The connection is closed instead.
+        handler_args={"lingering_time": 0},
+        middlewares=[request_log, close_unread],
     )
     app[SERVICES] = services
     app[BOLT] = bolt
@@ -323,26 +334,69 @@ async def request_log(
         trace_id.reset(token)
 
 
+@web.middleware
+async def close_unread(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Say ``Connection: close`` when answering before the body was read (a refusal): the
+    connection is closed rather than the rest read and thrown away (``lingering_time``), and
+    a client must not send its next request on it."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if not request.content.is_eof():
+            exc.force_close()
+        raise
+    if not request.content.is_eof():
+        response.force_close()
+    return response
+
+
 def _route(request: web.Request) -> str:
     info = request.match_info.route.resource
     return info.canonical if info is not None else "unmatched"
 
 
 async def handle_slack_events(request: web.Request) -> web.Response:
-    """Every Slack request, to Bolt: once each, a signed request sent again being refused."""
-    bolt = request.app[BOLT]
+    """Every Slack request, to Bolt: verified here first (see ``bot/slack_requests.py``), and
+    once each, a signed request sent again being refused."""
+    bolt, replay = request.app[BOLT], request.app[REPLAY]
+    settings = request.app[SERVICES].settings
+    body = await read_body(request, settings.max_slack_request_bytes)
     try:
-        bolt_request = await to_bolt_request(request)
-    except (web.RequestPayloadError, UnicodeDecodeError) as exc:
-        # A body that does not decode is the sender's fault, not ours: 400, never 500.
-        raise web.HTTPBadRequest(text="the body could not be decoded") from exc
-    replay = request.app[REPLAY]
-    # Bolt verifies the signature again; only an authentic request has a key.
-    key = replay.key(bolt_request.raw_body, bolt_request.headers)
-    if key is not None and not await replay.claim(key):
+        signature = await off_loop(
+            settings,
+            len(body),
+            slack_requests.verify,
+            slack_signing_secret(settings),
+            body,
+            request.headers,
+            time.time(),
+        )
+        text = await off_loop(
+            settings, len(body), slack_requests.decode, body, request.content_type
+        )
+        bolt_request = AsyncBoltRequest(
+            body=text,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+    except slack_requests.Refused as refused:
+        log.warning("Slack request refused (%d): %s", refused.status, refused.reason)
+        return web.json_response({"error": refused.reason}, status=refused.status)
+    except Busy as exc:
+        log.warning("Slack request refused (429): %s", exc)
+        return web.json_response({"error": str(exc)}, status=429, headers={"Retry-After": "1"})
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # Bolt reads ids out of the body as it builds its request, trusting their shapes
+        # (``team`` a dict or a string, say): an authentic body of another shape ends there.
+        log.warning("Slack request refused (400): Bolt cannot read it (%r)", exc)
+        return web.json_response({"error": "not a request Slack sends"}, status=400)
+    key = replay_key(signature)
+    if not await replay.claim(key):
         return answer_replay(key, bolt_request.headers)
     response = await bolt.async_dispatch(bolt_request)
-    if key is not None and response.status >= 500:
+    if response.status >= 500:
         await replay.release(key)
     return await to_aiohttp_response(response)
 

@@ -116,11 +116,31 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(5.0, alias="DEBRIEF_JOB_POLL_SECONDS")
     sweep_interval_seconds: float = Field(30.0, alias="DEBRIEF_SWEEP_INTERVAL_SECONDS")
     run_scheduler: bool = Field(True, alias="DEBRIEF_RUN_SCHEDULER")
-    max_webhook_bytes: int = Field(25 * 1024 * 1024, alias="DEBRIEF_MAX_WEBHOOK_BYTES")
     # Per person, over any sliding hour and across every process (bot/limits.py): how many
     # notetakers `/debrief join` may send and Whereby rooms `/debrief room` may open; 0: no limit.
     limit_notetakers_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_NOTETAKERS_PER_HOUR")
     limit_rooms_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_ROOMS_PER_HOUR")
+    # The largest body each route reads (413 beyond, before the rest arrives). Only Claritalk's
+    # meeting.processed is big (a base64 PDF); every other delivery is a few kB. Attendee's is
+    # parsed to be verified (its signature is over canonical JSON), so its limit is kept small.
+    max_attendee_webhook_bytes: int = Field(
+        256 * 1024, gt=0, alias="DEBRIEF_MAX_ATTENDEE_WEBHOOK_BYTES"
+    )
+    max_otter_webhook_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_OTTER_WEBHOOK_BYTES")
+    max_whereby_webhook_bytes: int = Field(
+        256 * 1024, gt=0, alias="DEBRIEF_MAX_WHEREBY_WEBHOOK_BYTES"
+    )
+    max_claritalk_webhook_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, alias="DEBRIEF_MAX_CLARITALK_WEBHOOK_BYTES"
+    )
+    max_slack_request_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_SLACK_REQUEST_BYTES")
+    # Bodies over DEBRIEF_INLINE_PARSE_BYTES are verified off the event loop (bot/offload.py):
+    # HMACs in threads, Attendee's canonical JSON in worker processes; at most this many of
+    # each at once, DEBRIEF_PARSE_QUEUE more waiting, and beyond that a 429.
+    inline_parse_bytes: int = Field(16 * 1024, ge=0, alias="DEBRIEF_INLINE_PARSE_BYTES")
+    parse_threads: int = Field(2, ge=1, alias="DEBRIEF_PARSE_THREADS")
+    parse_processes: int = Field(1, ge=1, alias="DEBRIEF_PARSE_PROCESSES")
+    parse_queue: int = Field(8, ge=0, alias="DEBRIEF_PARSE_QUEUE")
     # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
     # because its whole world lives on loopback.
     allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")
@@ -138,6 +158,16 @@ class Settings(BaseSettings):
                 "DEBRIEF_JOB_HEARTBEAT_SECONDS must be shorter than DEBRIEF_JOB_LEASE_SECONDS"
             )
         return self
+
+    def body_limits(self) -> dict[str, int]:
+        """The body limit of each route that reads one: a provider's webhook, or ``slack``."""
+        return {
+            "attendee": self.max_attendee_webhook_bytes,
+            "otter": self.max_otter_webhook_bytes,
+            "whereby": self.max_whereby_webhook_bytes,
+            "claritalk": self.max_claritalk_webhook_bytes,
+            "slack": self.max_slack_request_bytes,
+        }
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 #: The id of the request or job run being handled; every log line carries it.
 trace_id: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
 
@@ -130,3 +132,25 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> Redac
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return redactor
+
+
+class MalformedHttpFilter(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a control character in a header, say) as an
+    ERROR with a traceback, after answering it 400. That is the sender's fault, not ours: one
+    WARNING line with the reason instead, so that errors in the log stay ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            reason = str(exc.message).replace("\n", " ").strip()
+            record.msg, record.args = f"{record.getMessage()}: {exc.code} {reason[:200]}", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_malformed_http() -> None:
+    """Install :class:`MalformedHttpFilter` on aiohttp's server logger (once per process)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedHttpFilter) for f in server.filters):
+        server.addFilter(MalformedHttpFilter())

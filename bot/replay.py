@@ -78,7 +78,7 @@ class ReplayGuard:
             authentic = self._verifier.is_valid(body, timestamp, signature)
         except ValueError:  # a timestamp that is not a number: not authentic
             return None
-        return hashlib.sha256(signature.encode()).hexdigest() if authentic else None
+        return replay_key(signature) if authentic else None
 
     async def claim(self, key: str) -> bool:
         """Remember ``key``; False when it was remembered already (the request is a replay)."""
@@ -102,6 +102,11 @@ class ReplayGuard:
                     InboxEvent.provider == PROVIDER, InboxEvent.event_id == key
                 )
             )
+
+
+def replay_key(signature: str) -> str:
+    """What is remembered of an authentic request: the SHA-256 of its signature."""
+    return hashlib.sha256(signature.encode()).hexdigest()
 
 
 def answer_replay(key: str, headers: Headers) -> web.Response:

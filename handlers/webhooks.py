@@ -9,13 +9,14 @@ import hashlib
 import json
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import String, Table
 
+from bot.offload import Busy, off_loop
 from bot.services import SERVICES, Services
 from bot.store.models import InboxEvent
 from providers.errors import WebhookError
@@ -35,8 +36,15 @@ class Delivery:
     payload: dict[str, Any]
 
 
-#: Verifies and parses a delivery; returns None for events Debrief does not act on.
+#: Verifies and parses a delivery; returns None for events Debrief does not act on. It may run
+#: in a worker thread (a big body): it reads the request's headers and query only.
 Parser = Callable[[Services, web.Request, bytes], Delivery | None]
+#: Refuses (``InvalidSignature``) what the headers alone show cannot be authentic, before the
+#: body is read at all.
+Screen = Callable[[Services, web.Request], None]
+#: Verifies a big body where verifying costs the GIL (``bot.offload.in_worker_process``), before
+#: ``parse`` is given it.
+Verifier = Callable[[Services, web.Request, bytes], Awaitable[None]]
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -205,18 +213,35 @@ _ANSWERS = {
 }
 
 
-def webhook_handler(provider: str, parse: Parser) -> Callable[[web.Request], Any]:
-    """An aiohttp handler for ``POST /webhooks/<provider>``."""
+def webhook_handler(
+    provider: str, parse: Parser, screen: Screen | None = None, verify: Verifier | None = None
+) -> Callable[[web.Request], Any]:
+    """An aiohttp handler for ``POST /webhooks/<provider>``.
+
+    What it costs a sender who cannot authenticate, in order: ``screen`` on the headers; the
+    body read up to the provider's limit (413 beyond it); ``verify`` in a worker process for a
+    big body whose signature needs it parsed (Attendee's); ``parse``, which verifies on the raw
+    bytes before it decodes anything, in a bounded worker thread when the body is big.
+    """
 
     async def handle(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
+        settings = services.settings
         try:
-            body = await read_body(request, services.settings.max_webhook_bytes)
-            delivery = parse(services, request, body)
+            if screen is not None:
+                screen(services, request)
+            body = await read_body(request, settings.body_limits()[provider])
+            if verify is not None:
+                await verify(services, request, body)
+            delivery = await off_loop(settings, len(body), parse, services, request, body)
         except WebhookError as exc:
             services.metrics.inc("debrief_webhooks_total", provider=provider, outcome="refused")
             log.warning("%s webhook refused (%d): %s", provider, exc.status, exc.reason)
             return web.json_response({"error": exc.reason}, status=exc.status)
+        except Busy as exc:
+            services.metrics.inc("debrief_webhooks_total", provider=provider, outcome="busy")
+            log.warning("%s webhook refused (429): %s", provider, exc)
+            return web.json_response({"error": str(exc)}, status=429, headers={"Retry-After": "5"})
         if delivery is None:
             outcome = "ignored"
         else:

@@ -12,6 +12,7 @@ show.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -27,15 +28,64 @@ _DIGITS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for
 _LONG_NUMBER = b"0" * 19
 
 
-def loads(data: bytes | str) -> Any:
-    """``json.loads``, faster."""
+class TooDeep(ValueError):
+    """JSON nested deeper than the reader allows (refused before it is parsed)."""
+
+
+#: Escapes that could hide a quote (``\\`` first: ``\\\"`` is a backslash, then a quote),
+#: strings (whose brackets are text), and what is left of the structure: brackets only.
+_ESCAPES = (b"\\\\", b'\\"')
+_STRINGS = re.compile(rb'"[^"]*"')
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def deeper_than(data: bytes, limit: int) -> bool:
+    """Whether the JSON text ``data`` nests arrays and objects more than ``limit`` deep.
+
+    Read from the bytes without parsing (a few passes at C speed), so that a hostile body is
+    refused before any parser recurses into it. Exact for valid JSON; for invalid JSON the
+    answer does not matter, the parser refuses it anyway.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    for escape in _ESCAPES:
+        data = data.replace(escape, b"")
+    nesting = _STRINGS.sub(b"", data).translate(_BRACKETS, _NOT_BRACKETS)
+    # Each pass removes the innermost level everywhere, so what survives ``limit`` passes is
+    # deeper; a run of ``limit + 1`` opening brackets says so at once (and makes the worst case
+    # a few passes, not ``limit``).
+    too_deep = b"[" * (limit + 1)
+    for _ in range(limit):
+        if too_deep in nesting:
+            return True
+        shorter = nesting.replace(b"[]", b"")
+        if len(shorter) == len(nesting):
+            return False
+        nesting = shorter
+    return b"[]" in nesting
+
+
+def loads(data: bytes | str, *, max_depth: int | None = None) -> Any:
+    """``json.loads``, faster; with ``max_depth``, :class:`TooDeep` for deeper nesting.
+
+    Raises:
+        TooDeep: nested deeper than ``max_depth``, or deeper than the parser can go.
+        json.JSONDecodeError, UnicodeDecodeError: as ``json.loads``.
+    """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if max_depth is not None and deeper_than(raw, max_depth):
+        raise TooDeep(f"JSON nested deeper than {max_depth}")
     if _LONG_NUMBER not in raw.translate(_DIGITS):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        # orjson stops at 1024 levels; json recurses until Python's own limit.
+        raise TooDeep("JSON nested deeper than the parser can go") from None
 
 
 def dumps(value: Any) -> str:

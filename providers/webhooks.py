@@ -11,7 +11,6 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -24,6 +23,11 @@ from providers.errors import InvalidSignature, MalformedPayload
 Clock = Callable[[], float]
 wall_clock: Clock = time.time
 Model = TypeVar("Model", bound=pydantic.BaseModel)
+
+#: How deeply a webhook body may nest objects and arrays. Every provider's events nest under ten
+#: levels; deeper is refused (400) before parsing, because parsers, validators and serialisers
+#: each recurse on it and give up (or run out of stack) at different depths.
+MAX_DEPTH = 32
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -54,15 +58,23 @@ def secret_matches(expected: str, given: str | None) -> bool:
     """Constant-time comparison of a shared secret (URL token, Bearer credential)."""
     if not given or not expected:
         return False
-    return hmac.compare_digest(expected.encode(), given.encode())
+    # Header values the server could not decode carry lone surrogates: compare them as bytes too.
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogateescape"), given.encode("utf-8", "surrogateescape")
+    )
+
+
+def is_unix_seconds(text: str) -> bool:
+    """Whether ``text`` is written as a timestamp is: ASCII digits only (``int()`` would also
+    take other scripts' digits, which no signer writes and no signed message can hold)."""
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
 
 
 def check_timestamp(timestamp: str | None, *, tolerance: float, clock: Clock = wall_clock) -> int:
     """Parse a unix-seconds timestamp and refuse it when outside ``tolerance`` of ``clock()``."""
-    try:
-        value = int(str(timestamp))
-    except ValueError:
-        raise InvalidSignature("missing or malformed signature timestamp") from None
+    if timestamp is None or not is_unix_seconds(timestamp):
+        raise InvalidSignature("missing or malformed signature timestamp")
+    value = int(timestamp)
     if abs(clock() - value) > tolerance:
         raise InvalidSignature("signature timestamp outside the tolerance window")
     return value
@@ -71,8 +83,12 @@ def check_timestamp(timestamp: str | None, *, tolerance: float, clock: Clock = w
 def json_object(body: bytes) -> dict[str, Any]:
     """Decode a webhook body that must be a JSON object, with a clear reason when it is not."""
     try:
-        data = jsoncodec.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = jsoncodec.loads(body, max_depth=MAX_DEPTH)
+    except jsoncodec.TooDeep:
+        raise MalformedPayload(f"body nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError, and the integer of more than 4,300 digits that
+        # json.loads refuses with a plain ValueError.
         raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")

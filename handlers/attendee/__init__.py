@@ -5,7 +5,11 @@ from __future__ import annotations
 from handlers.attendee import jobs, listeners
 from handlers.attendee.blocks import ACTION_LEAVE, ACTION_RECORDING
 from handlers.attendee.parsing import JOIN_USAGE
-from handlers.attendee.webhook import parse_attendee_delivery
+from handlers.attendee.webhook import (
+    parse_attendee_delivery,
+    screen_attendee_delivery,
+    verify_attendee_delivery,
+)
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
@@ -44,4 +48,11 @@ def register(wiring: Wiring) -> None:
         jobs.JOB_RECORDING, jobs.job_recording_link, jobs.RecordingJob, on_dead=jobs.tell_requester
     )
 
-    wiring.routes.post(WEBHOOK_PATH)(webhook_handler("attendee", parse_attendee_delivery))
+    wiring.routes.post(WEBHOOK_PATH)(
+        webhook_handler(
+            "attendee",
+            parse_attendee_delivery,
+            screen_attendee_delivery,
+            verify_attendee_delivery,
+        )
+    )

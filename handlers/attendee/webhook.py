@@ -4,20 +4,43 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.offload import in_worker_process
 from bot.services import Services
 from handlers.attendee.jobs import JOB_EVENT
 from handlers.webhooks import Delivery
-from providers.attendee.webhooks import parse_webhook_object
+from providers.attendee.webhooks import (
+    SIGNATURE_HEADER,
+    check_header,
+    parse_webhook_object,
+    verify_signature,
+)
 from providers.errors import InvalidSignature
+
+
+def screen_attendee_delivery(services: Services, request: web.Request) -> None:
+    """Refuse, before reading the body, a delivery that carries nothing like a signature."""
+    secret = services.settings.secret("attendee_webhook_secret")
+    if secret is None:
+        raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
+    check_header(request.headers.get(SIGNATURE_HEADER), secret)
+
+
+async def verify_attendee_delivery(services: Services, request: web.Request, body: bytes) -> None:
+    """Verify a big body in a worker process: Attendee signs its canonical JSON, so verifying
+    means parsing, which a forged body must not make the event loop wait for."""
+    settings = services.settings
+    if len(body) <= settings.inline_parse_bytes:
+        return  # parse_attendee_delivery verifies it, as cheaply as it can be done here
+    secret = settings.secret("attendee_webhook_secret") or ""
+    signature = request.headers.get(SIGNATURE_HEADER)
+    await in_worker_process(settings, len(body), verify_signature, body, signature, secret)
 
 
 def parse_attendee_delivery(services: Services, request: web.Request, body: bytes) -> Delivery:
     secret = services.settings.secret("attendee_webhook_secret")
     if secret is None:
         raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
-    envelope, received = parse_webhook_object(
-        body, request.headers.get("X-Webhook-Signature"), secret
-    )
+    envelope, received = parse_webhook_object(body, request.headers.get(SIGNATURE_HEADER), secret)
     return Delivery(
         event_id=envelope.idempotency_key,
         kind=envelope.trigger,

@@ -21,7 +21,7 @@ from handlers.claritalk.access import (
 from handlers.claritalk.admin import register_webhook
 from handlers.claritalk.connections import JOB_NOTIFY, NotifyJob, job_notify
 from handlers.claritalk.mapping import to_meeting
-from handlers.claritalk.webhook import parse_claritalk_delivery
+from handlers.claritalk.webhook import parse_claritalk_delivery, screen_claritalk_delivery
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
@@ -56,7 +56,9 @@ def register(wiring: Wiring) -> None:
     # Few attempts: the next run, minutes later, does the same again.
     wiring.jobs.add(jobs.JOB_MAINTAIN, jobs.job_maintain, jobs.MaintainJob, max_attempts=2)
 
-    wiring.routes.post(WEBHOOK_PATH)(webhook_handler("claritalk", parse_claritalk_delivery))
+    wiring.routes.post(WEBHOOK_PATH)(
+        webhook_handler("claritalk", parse_claritalk_delivery, screen_claritalk_delivery)
+    )
     wiring.routes.get(CONNECT_PATH)(oauth.handle_connect)
     wiring.routes.post(CONNECT_PATH)(oauth.handle_continue)
     wiring.routes.get(CALLBACK_PATH)(oauth.handle_callback)

@@ -10,10 +10,22 @@ from bot.services import Services
 from handlers.claritalk.jobs import JOB_WEBHOOK
 from handlers.webhooks import Delivery
 from providers.claritalk import EVENTS, verify_request
-from providers.claritalk.webhooks import parse_event
+from providers.claritalk.webhooks import parse_event, screen_request
 from providers.webhooks import json_object
 
 log = logging.getLogger(__name__)
+
+
+def screen_claritalk_delivery(services: Services, request: web.Request) -> None:
+    """Refuse, before reading a body of up to 25 MB, a delivery with a wrong or no URL token and
+    no signature to check."""
+    settings = services.settings
+    screen_request(
+        request.query.get("token"),
+        request.headers,
+        token_secret=settings.secret("claritalk_webhook_secret"),
+        hmac_secret=settings.secret("claritalk_webhook_hmac_secret"),
+    )
 
 
 def parse_claritalk_delivery(

@@ -6,10 +6,11 @@ default separators. So verification has to parse the JSON, serialise it the same
 and compare HMACs; the raw body is only the carrier. There is no timestamp: replays are stopped by
 deduplicating ``idempotency_key``.
 
-Refusal order, so that unauthenticated callers learn nothing about parsing:
-no secret configured, no header → :class:`InvalidSignature` (401); header present but the body
-is not a JSON object → :class:`MalformedPayload` (400), since it cannot be verified at all;
-signature wrong → 401; signature right but the envelope malformed → 400.
+Refusal order, cheapest first, so that unauthenticated callers cost little and learn nothing
+about parsing: no secret configured, no header, or a header that is no HMAC-SHA256 digest in any
+spelling → :class:`InvalidSignature` (401), before the body is read; a body nested deeper than
+the depth limit, or not a JSON object → :class:`MalformedPayload` (400), since it cannot be
+verified at all; signature wrong → 401; signature right but the envelope malformed → 400.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ import orjson
 
 from providers.attendee.models import WebhookEnvelope
 from providers.errors import InvalidSignature, MalformedPayload
-from providers.webhooks import digest_matches, hmac_sha256, json_object, validate_payload
+from providers.webhooks import (
+    decode_digest,
+    digest_matches,
+    hmac_sha256,
+    json_object,
+    validate_payload,
+)
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
+DIGEST_BYTES = 32
 
 
 def decode_secret(secret_b64: str) -> bytes:
@@ -53,7 +61,14 @@ def sign(envelope: Mapping[str, Any], secret_b64: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _verified_object(body: bytes, signature: str | None, secret_b64: str) -> dict[str, Any]:
+def check_header(signature: str | None, secret_b64: str) -> bytes:
+    """What can be checked before the body is read: a secret to verify with, and a header that
+    could be a signature (an HMAC-SHA256 digest, 32 bytes, in one of its spellings). Returns the
+    HMAC key.
+
+    Raises:
+        InvalidSignature: no secret configured, header missing or not a digest (answer 401).
+    """
     if not secret_b64:
         raise InvalidSignature("no Attendee webhook secret is configured")
     if not signature or not signature.strip():
@@ -62,6 +77,13 @@ def _verified_object(body: bytes, signature: str | None, secret_b64: str) -> dic
         key = decode_secret(secret_b64)
     except ValueError as exc:
         raise InvalidSignature(str(exc)) from None
+    if not any(len(digest) == DIGEST_BYTES for digest in decode_digest(signature)):
+        raise InvalidSignature(f"{SIGNATURE_HEADER} is not an HMAC-SHA256 digest")
+    return key
+
+
+def _verified_object(body: bytes, signature: str | None, secret_b64: str) -> dict[str, Any]:
+    key = check_header(signature, secret_b64)
     envelope = json_object(body)
     fast = _fast_canonical_json(envelope)
     if fast is not None and digest_matches(hmac_sha256(key, fast), signature):

@@ -58,17 +58,38 @@ def verify_request(
         InvalidSignature: nothing is configured (deliveries are then always refused), or
             neither the token nor the signature matches.
     """
+    signature = screen_request(
+        url_token, headers, token_secret=token_secret, hmac_secret=hmac_secret
+    )
+    if signature is None or hmac_secret is None:
+        return
+    # Some senders prefix the algorithm, as in "sha256=<hex>".
+    value = signature.split("=", 1)[1] if signature.lower().startswith("sha256=") else signature
+    if not digest_matches(hmac_sha256(hmac_secret.encode(), body), value):
+        raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
+
+
+def screen_request(
+    url_token: str | None,
+    headers: Mapping[str, str],
+    *,
+    token_secret: str | None,
+    hmac_secret: str | None = None,
+) -> str | None:
+    """What can be checked before the body (up to 25 MB) is read: the URL token, or that an
+    HMAC header to check is there. Returns that header when the body must still be verified,
+    None when the token already authenticated the delivery.
+
+    Raises:
+        InvalidSignature: as :func:`verify_request`, for what the URL and headers show.
+    """
     if not token_secret and not hmac_secret:
         raise InvalidSignature("Claritalk webhooks are refused: no webhook secret is configured")
     if token_secret and secret_matches(token_secret, url_token):
-        return
+        return None
     signature = _header(headers, SIGNATURE_HEADER)
     if hmac_secret and signature:
-        # Some senders prefix the algorithm, as in "sha256=<hex>".
-        value = signature.split("=", 1)[1] if signature.lower().startswith("sha256=") else signature
-        if digest_matches(hmac_sha256(hmac_secret.encode(), body), value):
-            return
-        raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the body")
+        return signature
     if url_token:
         raise InvalidSignature("the webhook token does not match")
     raise InvalidSignature("the webhook token is missing")

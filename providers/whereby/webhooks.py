@@ -15,6 +15,7 @@ from providers.webhooks import (
     check_timestamp,
     digest_matches,
     hmac_sha256,
+    is_unix_seconds,
     json_object,
     validate_payload,
 )
@@ -76,7 +77,7 @@ def verify_signature(
     if not header:
         raise InvalidSignature(f"missing {SIGNATURE_HEADER} header")
     timestamp, signatures = _parse_header(header)
-    if not timestamp.isdigit():
+    if not is_unix_seconds(timestamp):
         raise InvalidSignature("missing or malformed signature timestamp")
     expected = hmac_sha256(secret.encode(), _signed_payload(body, timestamp))
     # Every candidate is compared (no early exit), each in constant time.

@@ -136,12 +136,14 @@ async def test_an_oversized_body_is_413(
     aiohttp_client: Any, sqlite_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(
-        database_url=sqlite_url, attendee_webhook_secret="c2VjcmV0", max_webhook_bytes=1024
+        database_url=sqlite_url, attendee_webhook_secret="c2VjcmV0", max_attendee_webhook_bytes=1024
     )
     client = await aiohttp_client(
         await create_web_app(settings, Options(workers=0, scheduler=False))
     )
     response = await client.post(
-        "/webhooks/attendee", data=b"{" + b" " * 4096 + b"}", headers={"X-Webhook-Signature": "x"}
+        "/webhooks/attendee",
+        data=b"{" + b" " * 4096 + b"}",
+        headers={"X-Webhook-Signature": "A" * 43 + "="},  # 32 bytes: could be a signature
     )
     assert response.status == 413

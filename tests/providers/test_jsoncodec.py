@@ -83,3 +83,34 @@ def test_it_refuses_what_json_refuses(value: Any) -> None:
 
 def test_what_json_writes_but_orjson_cannot_is_still_written() -> None:
     assert json.loads(jsoncodec.dumps({"n": 2**70, "x": math.nan})) is not None
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+#: Text full of what could confuse a scan of the bytes: brackets, quotes and backslashes.
+TRICKY = st.text(alphabet='[]{}"\\\\ab', max_size=6)
+TRICKY_VALUES = st.recursive(
+    st.none() | TRICKY | st.integers(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TRICKY, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@given(TRICKY_VALUES, st.integers(0, 8), st.booleans())
+def test_depth_is_read_from_the_bytes_exactly(value: Any, limit: int, ascii_only: bool) -> None:
+    data = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert jsoncodec.deeper_than(data, limit) == (_depth(value) > limit)
+
+
+@pytest.mark.parametrize("data", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000])
+def test_too_deep_is_refused_before_any_parser_recurses(data: bytes) -> None:
+    with pytest.raises(jsoncodec.TooDeep):
+        jsoncodec.loads(data, max_depth=32)
+    with pytest.raises(jsoncodec.TooDeep):  # no limit given: the parser's own, not a crash
+        jsoncodec.loads(data)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -28,11 +29,17 @@ from sandbox.world import World
 from tests.e2e.conftest import world_options
 
 LIMIT = 64 * 1024
+FORGED = "X-Slack-Signature does not match the body"
+#: Looks like an Attendee signature (32 bytes in base64), so the body is read before refusing.
+DIGEST = "A" * 43 + "="
 
 
 @pytest.fixture
 async def world(sqlite_url: str) -> AsyncIterator[World]:
-    options = world_options(sqlite_url, settings={"max_webhook_bytes": LIMIT})
+    options = world_options(
+        sqlite_url,
+        settings={"max_attendee_webhook_bytes": LIMIT, "max_slack_request_bytes": 2 * LIMIT},
+    )
     async with World(options) as started:
         yield started
 
@@ -232,12 +239,12 @@ async def test_a_forged_replay_is_still_refused_as_forged(shared_world: World) -
         await world.slack.deliver(world.app_url, body, timestamp=stamp, signature=forged)
         for _ in range(2)
     ]
-    assert [(a.status, a.json) for a in answers] == [(401, {"error": "invalid request"})] * 2
+    assert [(a.status, a.json) for a in answers] == [(401, {"error": FORGED})] * 2
     assert await remembered(world) == 0, "a forged request is not remembered"
     authentic = await world.slack.deliver(world.app_url, body, timestamp=stamp)
     again = await world.slack.deliver(world.app_url, body, timestamp=stamp, signature=forged)
     assert authentic.status == 200
-    assert (again.status, again.json) == (401, {"error": "invalid request"})
+    assert (again.status, again.json) == (401, {"error": FORGED})
     await world.settle()
     assert len(world.attendee.bots) == 1
 
@@ -258,7 +265,7 @@ async def test_the_same_body_at_two_timestamps_is_two_requests(shared_world: Wor
 async def test_an_oversized_webhook_is_413(world: World) -> None:
     big = b'{"padding": "' + b"x" * (LIMIT + 1) + b'"}'
     status, _ = await world.slack.post(
-        world.app_url + "/webhooks/attendee", big, {"X-Webhook-Signature": "x"}
+        world.app_url + "/webhooks/attendee", big, {"X-Webhook-Signature": DIGEST}
     )
     assert status == 413
 
@@ -266,7 +273,7 @@ async def test_an_oversized_webhook_is_413(world: World) -> None:
 async def test_a_compression_bomb_is_413_not_inflated(world: World) -> None:
     bomb = gzip.compress(b'{"a": "' + b"0" * (20 * LIMIT) + b'"}')
     assert len(bomb) < LIMIT // 8
-    headers = {"Content-Encoding": "gzip", "X-Webhook-Signature": "x"}
+    headers = {"Content-Encoding": "gzip", "X-Webhook-Signature": DIGEST}
     status, _ = await world.slack.post(world.app_url + "/webhooks/attendee", bomb, headers)
     assert status == 413
     status, _ = await world.slack.post(world.app_url + "/slack/events", bomb, headers)
@@ -274,7 +281,7 @@ async def test_a_compression_bomb_is_413_not_inflated(world: World) -> None:
 
 
 async def test_an_undecodable_webhook_body_is_400(world: World) -> None:
-    headers = {"Content-Encoding": "gzip", "X-Webhook-Signature": "x"}
+    headers = {"Content-Encoding": "gzip", "X-Webhook-Signature": DIGEST}
     status, _ = await world.slack.post(world.app_url + "/webhooks/attendee", b"\0\0", headers)
     assert status == 400
 
@@ -344,3 +351,19 @@ async def test_a_meeting_host_resolving_to_a_public_address_is_sent(
     )
     assert "Sending a notetaker" in delivery.json["text"]
     await world.eventually(lambda: world.attendee.bots)
+
+
+async def test_a_body_refused_unread_is_not_read_and_the_connection_closes(world: World) -> None:
+    """A forged Claritalk delivery is refused on its token before its body is read; the rest of
+    the body is not read afterwards either: the answer says the connection closes."""
+    body = b'{"event": "meeting.processed", "pdf": "' + b"A" * (4 * LIMIT) + b'"}'
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            world.app_url + "/webhooks/claritalk?token=forged", data=body
+        ) as response:
+            assert response.status == 401
+            assert "token" in (await response.json())["error"]
+            assert response.headers.get("Connection", "").lower() == "close"
+        # The client's next request goes on a new connection and is answered as usual.
+        async with session.get(world.app_url + "/healthz") as response:
+            assert response.status == 200
