@@ -70,10 +70,13 @@ class SandboxSettings(Settings):
 def sandbox_options(database_url: str, slack_port: int, **overrides: Any) -> WorldOptions:
     """How ``debrief sandbox`` sets up its world: lively stand-ins, a snappy queue."""
     attendee = {
-        # Notetakers join by themselves (after long enough to make one fail from the Providers
-        # panel) and hear the sample meeting, as a real bot would.
+        # Notetakers ask to join by themselves, then wait in the meeting's waiting room until
+        # the person trying the sandbox (the meeting's host) admits them or makes them fail to
+        # join from the Providers panel, for as long as Attendee lets a bot wait. Once in, they
+        # hear the sample meeting, as a real bot would.
         "auto_join": True,
         "auto_join_delay": 3.0,
+        "waiting_room_timeout": 900.0,
         "auto_transcript": True,
         "utterance_interval": 2.0,
         "step_delay": 0.5,
