@@ -129,8 +129,15 @@ async def start_world(port: int | None, database_url: str, **overrides: Any) -> 
         raise
 
 
-def plain_text(message: dict[str, Any], names: Callable[[str], str] | None = None) -> str:
-    """One line of what a person reads in a message: its blocks (or text) without markup."""
+def plain_text(
+    message: dict[str, Any],
+    names: Callable[[str], str] | None = None,
+    channels: Callable[[str], str] | None = None,
+) -> str:
+    """One line of what a person reads in a message: its blocks (or text) without markup.
+
+    ``names`` and ``channels`` turn user and channel ids into the names Slack shows for them.
+    """
     pieces: list[str] = []
 
     def walk(node: Any) -> None:
@@ -166,16 +173,18 @@ def plain_text(message: dict[str, Any], names: Callable[[str], str] | None = Non
         pieces.append(str(message.get("text") or ""))
     for file in message.get("files") or []:
         pieces.append(f"[file {file.get('name')}]")
-    return _flatten(" ".join(p for p in pieces if p), names)
+    return _flatten(" ".join(p for p in pieces if p), names, channels)
 
 
-def _flatten(text: str, names: Callable[[str], str] | None) -> str:
+def _flatten(
+    text: str, names: Callable[[str], str] | None, channels: Callable[[str], str] | None
+) -> str:
     def tag(match: re.Match[str]) -> str:
         target, _, label = match.group(1).partition("|")
         if target.startswith("@"):
             return "@" + (label or (names(target[1:]) if names else target[1:]))
         if target.startswith("#"):
-            return "#" + (label or target[1:])
+            return "#" + (label or (channels(target[1:]) if channels else target[1:]))
         if target.startswith("!"):
             return label or "@" + target[1:].split("^", 1)[0]
         return label or target
@@ -258,7 +267,7 @@ class Sandbox:
         author = self._author(message)
         if change.kind.startswith("ephemeral"):
             author += f" → only {self._name(str(data.get('user')))}"
-        return f"{where}  {author}{kinds[change.kind]}: {plain_text(message, self._name)}"
+        return f"{where}  {author}{kinds[change.kind]}: {plain_text(message, self._name, self._channel)}"
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self.slack.workspace.channels.get(channel_id)
@@ -267,6 +276,10 @@ class Sandbox:
         if channel.is_im:
             return f"DM {self._name(channel.im_user or '')}"
         return f"#{channel.name}"
+
+    def _channel(self, channel_id: str) -> str:
+        channel = self.slack.workspace.channels.get(channel_id)
+        return channel.name if channel is not None else channel_id
 
     def _name(self, user_id: str) -> str:
         user = self.slack.workspace.users.get(user_id)

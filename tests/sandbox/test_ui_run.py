@@ -78,6 +78,11 @@ def test_plain_text_reads_like_the_message() -> None:
         "📝 Weekly sync Recording & link Owner @Grace Hopper 22 Nov `bot_1` [Make it leave] "
         "Thanks @Ada Lovelace"
     )
+    # Channels read as their names, as the page (and Slack) shows them.
+    routed = {"text": "Route #1 added: meetings from otter go to <#C0ENG>, not <#C0X|x>."}
+    assert plain_text(routed, channels={"C0ENG": "eng"}.__getitem__) == (
+        "Route #1 added: meetings from otter go to #eng, not #x."
+    )
     assert plain_text({"text": "x" * 500}).endswith("…")
     assert plain_text({"text": "a\n\n  b", "files": [{"name": "t.txt"}]}) == "a b [file t.txt]"
 
