@@ -160,6 +160,8 @@ async def test_tour_notetakers_admitted_ended_and_failing_to_join(
     attendee = page.locator("[data-provider=attendee] .provider-row")
     bot = attendee.filter(has_text=ZOOM)
     await expect(bot).to_contain_text("waiting room")
+    await expect(bot.get_by_role("button", name="Fail to join")).to_be_visible()
+    await save_screenshot(page, "sandbox-waiting-room.png")
     await bot.get_by_role("button", name="Admit").click()
     await expect(status).to_contain_text("Recording", timeout=10_000)
     await expect(status.get_by_role("button", name="Make it leave")).to_be_visible()
