@@ -267,7 +267,8 @@ class Sandbox:
         author = self._author(message)
         if change.kind.startswith("ephemeral"):
             author += f" → only {self._name(str(data.get('user')))}"
-        return f"{where}  {author}{kinds[change.kind]}: {plain_text(message, self._name, self._channel)}"
+        text = plain_text(message, self._name, self._channel)
+        return f"{where}  {author}{kinds[change.kind]}: {text}"
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self.slack.workspace.channels.get(channel_id)

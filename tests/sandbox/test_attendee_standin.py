@@ -4,6 +4,7 @@ by a small aiohttp server and verified with providers.attendee.webhooks."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -654,9 +655,7 @@ async def test_with_a_waiting_room_bots_wait_until_a_person_decides(
 ) -> None:
     admitted = await client.create_bot(meeting_url=ZOOM, bot_name="x")
     refused = await client.create_bot(meeting_url=MEET, bot_name="x")
-    async with asyncio.timeout(5):
-        while any(attendee.bot(b.id)["state"] != "waiting_room" for b in (admitted, refused)):
-            await asyncio.sleep(0.01)
+    await receiver.wait_for(4)  # joining, then waiting room, for each
     # Nothing moves them on by itself: they are still waiting, long after joining would have.
     await asyncio.sleep(0.1)
     assert [attendee.bot(b.id)["state"] for b in (admitted, refused)] == ["waiting_room"] * 2
@@ -716,7 +715,7 @@ async def test_talk_time_never_adds_up_to_more_than_the_meeting(
     transcript = await client.get_transcript(bot.id)
     spans = [(u.timestamp_ms, u.timestamp_ms + u.duration_ms) for u in transcript]
     # People take turns: no line starts before the one before it is over.
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
     talked = sum(end - start for start, end in spans)
     assert talked <= spans[-1][1] - spans[0][0]
     assert talked > 3 * 2000
