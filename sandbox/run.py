@@ -7,8 +7,9 @@ used, a taken ``--port`` is an error), with the run's token that opens it (:mod:
 Every message the app posts or updates in the fake Slack is also printed, one line each.
 
 With a terminal on stdin (and without ``--no-prompt``) it reads commands:
-``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``end [<bot-id>]``
-(that Attendee bot's meeting ends; the newest bot's by default), ``as <person>``, ``help`` and
+``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``admit [<bot-id>]``
+(the host lets that Attendee bot in; the newest waiting one by default), ``end [<bot-id>]``
+(that bot's meeting ends; the newest bot's by default), ``as <person>``, ``help`` and
 ``quit``. When stdin is not a terminal (CI, a service manager, ``&``) there is no prompt: the
 sandbox serves until SIGINT or SIGTERM. Ctrl-C, ``quit`` and end of input stop everything.
 """
@@ -46,6 +47,7 @@ LINE_LIMIT = 220
 SKIPPED_KEYS = frozenset({"text", "confirm", "placeholder", "options", "option_groups"})
 HELP = """\
   /debrief <subcommand>  a slash command, as {user} in #meetings (try /debrief help)
+  admit [<bot-id>]       let a notetaker in from the waiting room (the newest by default)
   end [<bot-id>]         the meeting of an Attendee notetaker ends (the newest by default)
   as <person>            act as someone else: {people}
   help                   this list
@@ -309,6 +311,8 @@ class Sandbox:
         rest = rest.strip()
         if word.startswith("/"):
             await self._command(word, rest)
+        elif word == "admit":
+            self.say(self._admit(rest or None))
         elif word == "end":
             self.say(self._end(rest or None))
         elif word == "as":
@@ -330,20 +334,38 @@ class Sandbox:
         if delivery.error:
             self.say(f"{command} failed: {delivery.error} (HTTP {delivery.status})")
 
+    def _newest(self, bot_id: str | None, states: set[str]) -> str:
+        """``bot_id``, or the newest bot in one of ``states``; LookupError says who there is."""
+        bots = sorted(self.world.attendee.bots.values(), key=lambda b: b.seq)
+        if bot_id is None:
+            live = [b for b in bots if b.state in states]
+            if not live:
+                raise LookupError("Send one with /debrief join <zoom link>.")
+            return live[-1].id
+        if bot_id not in self.world.attendee.bots:
+            active = ", ".join(b.id for b in bots) or "none"
+            raise LookupError(f"No notetaker {bot_id}. Active: {active}.")
+        return bot_id
+
+    def _admit(self, bot_id: str | None) -> str:
+        try:
+            bot_id = self._newest(bot_id, NOT_YET_IN)
+            self.world.attendee.join(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is waiting to be admitted. {exc}" if bot_id is None else str(exc)
+        except ValueError as exc:
+            return str(exc)
+        return f"{bot_id} is in the meeting and recording; type end to end its meeting."
+
     def _end(self, bot_id: str | None) -> str:
         attendee = self.world.attendee
-        bots = sorted(attendee.bots.values(), key=lambda b: b.seq)
-        if bot_id is None:
-            live = [b for b in bots if b.state in IN_MEETING | NOT_YET_IN]
-            if not live:
-                return "No notetaker is in a meeting. Send one with /debrief join <zoom link>."
-            bot_id = live[-1].id
-        elif bot_id not in attendee.bots:
-            return f"No notetaker {bot_id}. Active: {', '.join(b.id for b in bots) or 'none'}."
         try:
+            bot_id = self._newest(bot_id, IN_MEETING | NOT_YET_IN)
             if attendee.bots[bot_id].state in NOT_YET_IN:
                 attendee.join(bot_id)
             attendee.end_meeting(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is in a meeting. {exc}" if bot_id is None else str(exc)
         except ValueError as exc:
             return str(exc)
         return f"The meeting of {bot_id} ended; the digest follows when Attendee has processed it."
