@@ -726,7 +726,7 @@ function renderProviders() {
   for (const [name, spec] of Object.entries(PROVIDERS)) {
     const running = Boolean(S.config.providers[name]);
     const state = S.providerState[name];
-    const signature = JSON.stringify([running, state]);
+    const signature = JSON.stringify([running, state, currentUser()?.tz]);
     let section = body.querySelector(`[data-provider="${name}"]`);
     if (section && section.dataset.signature === signature) continue;
     // What someone typed or chose in the panel survives the refresh.
@@ -802,6 +802,13 @@ function attendeeSection(root, state) {
   }
 }
 
+// A provider's ISO 8601 time as the acting person reads times: in their zone, relative day.
+function whenOf(iso) {
+  const seconds = Date.parse(iso || "") / 1000;
+  if (Number.isNaN(seconds)) return iso || "";
+  return renderer.formatDate(seconds, "{date_short_pretty} at {time}", currentUser()?.tz || "UTC");
+}
+
 function otterSection(root, state) {
   const conversations = state.conversations || [];
   for (const conversation of conversations) {
@@ -814,7 +821,7 @@ function otterSection(root, state) {
     root.append(
       h("div", { className: "provider-row", dataset: { conversationId: conversation.id } },
         h("div", { className: "row-title" }, h("span", { className: `state ${conversation.ready ? "done" : "live"}` }, conversation.ready ? "ready" : "processing"), " ", conversation.title),
-        h("div", { className: "row-meta" }, conversation.created_at || "", " · id ", h("code", { className: "conversation-id" }, conversation.id)),
+        h("div", { className: "row-meta" }, whenOf(conversation.created_at), " · id ", h("code", { className: "conversation-id" }, conversation.id)),
         actions),
     );
   }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -231,6 +232,8 @@ async def test_tour_otter_digests_assigned_routed_and_seen_by_the_assignee(
     await page.click("#providers-toggle")
     otter = page.locator("[data-provider=otter] .provider-row")
     review = otter.filter(has_text="Design review")
+    # Twenty minutes ago, read as the acting person reads times (not ISO 8601 in UTC).
+    await expect(review).to_contain_text(re.compile(r"(Today|Yesterday) at \d{1,2}:\d\d [AP]M"))
     await review.get_by_role("button", name="Finish processing").click()
     digest = page.locator("#messages .message", has_text="Design review: digest layout")
     await expect(digest).to_contain_text("Action items", timeout=20_000)
