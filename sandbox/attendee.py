@@ -4,7 +4,9 @@ It answers like the real server does (recorded in ``tests/payloads/attendee``): 
 shapes, validation messages, 400s for impossible state changes, cursor paging, and webhook
 deliveries that are signed, retried and sent with Python's default ``json.dumps`` separators and
 Postgres ``jsonb`` key order. Bots move through their states when told to (Python methods, or the
-``/_sandbox/attendee/...`` control endpoints), or by themselves with ``auto_join=True``.
+``/_sandbox/attendee/...`` control endpoints), or by themselves with ``auto_join=True``; with
+``waiting_room_timeout`` they wait in the meeting's waiting room until someone admits them (or
+turns them away), as a real host does.
 
 Known differences from Attendee: no calendars, chat, media output or PATCH; no POST throttling
 (use :meth:`StandIn.fail` with status 429); the recording URL points at the stand-in itself.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -360,6 +363,12 @@ class AttendeeStandIn(StandIn):
         page_size: bots per page of ``GET /bots`` (Attendee: 25).
         auto_join: created bots join by themselves after ``auto_join_delay`` seconds (scheduled
             ones at their ``join_at``); a meeting URL containing ``404`` fails to join instead.
+            Bots let in by :meth:`join` then live on as these do (transcript, end).
+        waiting_room_timeout: with ``auto_join``, bots go to the waiting room instead of joining
+            and stay there until :meth:`join` admits them or :meth:`fail_to_join` turns them
+            away; after this many seconds they give up with ``waiting_room_timeout_exceeded``
+            (Attendee's ``automatic_leave_settings.waiting_room_timeout_seconds``, 900 by
+            default). None: no waiting room, they join at once.
         auto_transcript: bots that join by themselves then "hear" :data:`SAMPLE_TRANSCRIPT`,
             one line every ``utterance_interval`` seconds.
         auto_end_after: seconds after joining by themselves at which meetings end; never if None.
@@ -385,6 +394,7 @@ class AttendeeStandIn(StandIn):
         page_size: int = 25,
         auto_join: bool = False,
         auto_join_delay: float = 0.5,
+        waiting_room_timeout: float | None = None,
         auto_transcript: bool = False,
         utterance_interval: float = 0.0,
         auto_end_after: float | None = None,
@@ -403,6 +413,7 @@ class AttendeeStandIn(StandIn):
         self.page_size = page_size
         self.auto_join = auto_join
         self.auto_join_delay = auto_join_delay
+        self.waiting_room_timeout = waiting_room_timeout
         self.auto_transcript = auto_transcript
         self.utterance_interval = utterance_interval
         self.auto_end_after = auto_end_after
@@ -426,6 +437,8 @@ class AttendeeStandIn(StandIn):
         self._held: list[_Outgoing] | None = None
         self._duplicates = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Set when a bot's state changes: what a bot waiting for a person's decision waits on.
+        self._moves: dict[str, asyncio.Event] = {}
         self._worker: asyncio.Task[None] | None = None
         self._webhook_session: aiohttp.ClientSession | None = None
         super().__init__(lock=lock)
@@ -547,6 +560,9 @@ class AttendeeStandIn(StandIn):
             event["sub_type"] = sub_type
         bot.events.append(event)
         bot.state = new_state
+        moved = self._moves.pop(bot_id, None)
+        if moved is not None:
+            moved.set()
         if new_state == BotState.JOINED_RECORDING and not bot.recorded:
             bot.recorded = True
             bot.transcription_state = bot.recording_state = "in_progress"
@@ -581,9 +597,13 @@ class AttendeeStandIn(StandIn):
         if bot.state not in (BotState.JOINING, BotState.WAITING_ROOM):
             raise ValueError(f"bot {bot_id} is {bot.state}; it can only join from joining")
         self.advance(bot_id, BotState.JOINED_NOT_RECORDING, BotEventType.JOINED_MEETING)
-        return self.advance(
+        joined = self.advance(
             bot_id, BotState.JOINED_RECORDING, BotEventType.RECORDING_PERMISSION_GRANTED
         )
+        if self.auto_join:
+            # However it got in (by itself, or admitted by a person), it hears the meeting.
+            self._spawn(self._in_meeting(bot_id), f"attendee-meeting-{bot_id}")
+        return joined
 
     def waiting_room(self, bot_id: str) -> dict[str, Any]:
         """Put a joining bot in the meeting's waiting room."""
@@ -618,7 +638,12 @@ class AttendeeStandIn(StandIn):
         if bot.state not in IN_MEETING_STATES:
             raise ValueError(f"bot {bot_id} is {bot.state}, not in the meeting")
         now = self._clock()
-        utterance = self._add_utterance(bot, speaker, text, _ms(now), is_host, duration_ms, now)
+        # People take turns: a line starts when it is said, or once the line before it is over,
+        # so that the talk time of everyone together never exceeds how long the meeting lasted.
+        start = max(
+            [_ms(now)] + [u.data["timestamp_ms"] + u.data["duration_ms"] for u in bot.utterances]
+        )
+        utterance = self._add_utterance(bot, speaker, text, start, is_host, duration_ms, now)
         self._emit(bot, WebhookTrigger.TRANSCRIPT_UPDATE, utterance.data)
         return dict(utterance.data)
 
@@ -821,7 +846,7 @@ class AttendeeStandIn(StandIn):
             await self._finish_processing(bot_id)
 
     async def _live(self, bot_id: str) -> None:
-        """What a bot does by itself with ``auto_join``: join, listen, and see the meeting end."""
+        """What a bot does by itself with ``auto_join``: ask to join, then get in or wait."""
         bot = self._get(bot_id)
         if bot.join_at is not None:
             await asyncio.sleep(max(0.0, (bot.join_at - self._clock()).total_seconds()))
@@ -834,7 +859,20 @@ class AttendeeStandIn(StandIn):
         if "404" in urlsplit(bot.meeting_url).path:
             self.fail_to_join(bot_id, "meeting_not_found")
             return
-        self.join(bot_id)
+        if self.waiting_room_timeout is None:
+            self.join(bot_id)
+            return
+        self.waiting_room(bot_id)
+        moved = self._moves.setdefault(bot_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.waiting_room_timeout):
+                await moved.wait()
+        if bot.state == BotState.WAITING_ROOM:
+            self.fail_to_join(bot_id, "waiting_room_timeout_exceeded")
+
+    async def _in_meeting(self, bot_id: str) -> None:
+        """A bot in the meeting (``auto_join``): it hears the sample meeting, which may end."""
+        bot = self._get(bot_id)
         if self.auto_transcript:
             for speaker, text in SAMPLE_TRANSCRIPT:
                 if bot.state not in IN_MEETING_STATES:

@@ -968,14 +968,54 @@ Grace Hopper: Thanks everyone for joining today. I'd love to understand how your
   customer calls.
 Alex Taylor: Right now we take notes manually, and we often lose track of follow-ups after the
   meeting.
-Grace Hopper: That makes sense. Summaries and action items would land in Slack automatically.
-Alex Taylor: That would help a lot with onboarding new reps.
+Grace Hopper: That makes sense. How many calls does the team have in a typical week?
+Alex Taylor: About two hundred across sales and support, mostly on Zoom, some on Teams.
+Grace Hopper: Debrief would send a notetaker to each one. Summaries and action items land in
+  Slack automatically, in the channel of the account.
+Alex Taylor: That would help a lot with onboarding new reps. They could read the last calls
+  with a customer before their first meeting.
+Grace Hopper: Exactly. And each action item can be assigned from Slack, so follow-ups have an
+  owner and a due date instead of living in someone's notebook.
+Alex Taylor: What about pricing? Finance will ask whether it is per seat or a flat rate.
+Grace Hopper: Both are possible. Per seat is simpler to start with; a flat rate can make sense
+  once the whole company uses it.
+Alex Taylor: We have a preliminary budget, and per seat is fine for the evaluation. A flat rate
+  might be easier to get approved later.
+Grace Hopper: Then let's plan the evaluation for this month and a go-live at the start of next
+  quarter, starting with the sales team.
+Alex Taylor: That timeline works for us.
 Grace Hopper: I'll send a follow-up with pricing options and a proposed rollout timeline.
 Alex Taylor: Great. Our security team will send a questionnaire as well.
+Grace Hopper: Perfect, I'll make sure it gets answered quickly.
 """)
 
+# Long enough to be the meeting its summary describes: a few minutes, not a few seconds.
 DESIGN_REVIEW_TURNS = script("""
-Ada Lovelace: Let's look at the digest layout mock-ups.
-Grace Hopper: The status badges need more contrast in dark mode.
-Alan Turing: And long meetings will blow past fifty blocks; we need an overflow plan.
+Ada Lovelace: Let's look at the digest layout mock-ups. I shared three versions in the channel
+  this morning; the question is what goes in the parent message and what goes in the thread.
+Grace Hopper: I like the second one. The parent message has the title, when, how long, who was
+  there and the summary, and nothing else competes with it.
+Alan Turing: Where do the action items go in that version?
+Ada Lovelace: Right under the summary, each with its assign menu, a done button and a due date.
+  People told us that is the part they actually act on, so it should not hide in the thread.
+Grace Hopper: Agreed. Insights, the outline and the transcript link can go in the thread then.
+Alan Turing: What happens with a long meeting? A two-hour planning session can have thirty
+  action items and an outline with twenty sections.
+Ada Lovelace: That is the part I have not solved. Slack stops at fifty blocks per message.
+Alan Turing: Then we need an overflow plan. We could keep the first ten items in the parent and
+  put the rest in a second reply, with a line saying how many more there are.
+Grace Hopper: As long as the assign buttons work the same way in the reply, that's fine.
+Ada Lovelace: Alan, can you prototype that? Digests longer than fifty blocks, split cleanly.
+Alan Turing: Yes, I'll take it. I'll try it with the longest meeting from the pilot.
+Grace Hopper: One more thing: the status badges need more contrast in dark mode. The grey on
+  dark grey for meeting over is hard to read.
+Ada Lovelace: Good catch. Can you review the colours of all the badges?
+Grace Hopper: Sure, I'll check them against the contrast guidelines and propose new ones.
+Alan Turing: Should the thread replies be one per section, or one reply with everything?
+Ada Lovelace: One per section. It makes it easy to link to the outline or the insights alone.
+Grace Hopper: Then the parent should say what is in the thread, so people know to open it.
+Ada Lovelace: Yes, a line at the bottom: outline, insights and more in the thread.
+Alan Turing: Works for me.
+Ada Lovelace: So we go with the second layout, Alan prototypes the overflow, Grace reviews the
+  badge colours. Thanks both.
 """)

@@ -7,8 +7,9 @@ used, a taken ``--port`` is an error), with the run's token that opens it (:mod:
 Every message the app posts or updates in the fake Slack is also printed, one line each.
 
 With a terminal on stdin (and without ``--no-prompt``) it reads commands:
-``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``end [<bot-id>]``
-(that Attendee bot's meeting ends; the newest bot's by default), ``as <person>``, ``help`` and
+``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``admit [<bot-id>]``
+(the host lets that Attendee bot in; the newest waiting one by default), ``end [<bot-id>]``
+(that bot's meeting ends; the newest bot's by default), ``as <person>``, ``help`` and
 ``quit``. When stdin is not a terminal (CI, a service manager, ``&``) there is no prompt: the
 sandbox serves until SIGINT or SIGTERM. Ctrl-C, ``quit`` and end of input stop everything.
 """
@@ -46,6 +47,7 @@ LINE_LIMIT = 220
 SKIPPED_KEYS = frozenset({"text", "confirm", "placeholder", "options", "option_groups"})
 HELP = """\
   /debrief <subcommand>  a slash command, as {user} in #meetings (try /debrief help)
+  admit [<bot-id>]       let a notetaker in from the waiting room (the newest by default)
   end [<bot-id>]         the meeting of an Attendee notetaker ends (the newest by default)
   as <person>            act as someone else: {people}
   help                   this list
@@ -70,10 +72,13 @@ class SandboxSettings(Settings):
 def sandbox_options(database_url: str, slack_port: int, **overrides: Any) -> WorldOptions:
     """How ``debrief sandbox`` sets up its world: lively stand-ins, a snappy queue."""
     attendee = {
-        # Notetakers join by themselves (after long enough to make one fail from the Providers
-        # panel) and hear the sample meeting, as a real bot would.
+        # Notetakers ask to join by themselves, then wait in the meeting's waiting room until
+        # the person trying the sandbox (the meeting's host) admits them or makes them fail to
+        # join from the Providers panel, for as long as Attendee lets a bot wait. Once in, they
+        # hear the sample meeting, as a real bot would.
         "auto_join": True,
         "auto_join_delay": 3.0,
+        "waiting_room_timeout": 900.0,
         "auto_transcript": True,
         "utterance_interval": 2.0,
         "step_delay": 0.5,
@@ -126,8 +131,15 @@ async def start_world(port: int | None, database_url: str, **overrides: Any) -> 
         raise
 
 
-def plain_text(message: dict[str, Any], names: Callable[[str], str] | None = None) -> str:
-    """One line of what a person reads in a message: its blocks (or text) without markup."""
+def plain_text(
+    message: dict[str, Any],
+    names: Callable[[str], str] | None = None,
+    channels: Callable[[str], str] | None = None,
+) -> str:
+    """One line of what a person reads in a message: its blocks (or text) without markup.
+
+    ``names`` and ``channels`` turn user and channel ids into the names Slack shows for them.
+    """
     pieces: list[str] = []
 
     def walk(node: Any) -> None:
@@ -163,16 +175,18 @@ def plain_text(message: dict[str, Any], names: Callable[[str], str] | None = Non
         pieces.append(str(message.get("text") or ""))
     for file in message.get("files") or []:
         pieces.append(f"[file {file.get('name')}]")
-    return _flatten(" ".join(p for p in pieces if p), names)
+    return _flatten(" ".join(p for p in pieces if p), names, channels)
 
 
-def _flatten(text: str, names: Callable[[str], str] | None) -> str:
+def _flatten(
+    text: str, names: Callable[[str], str] | None, channels: Callable[[str], str] | None
+) -> str:
     def tag(match: re.Match[str]) -> str:
         target, _, label = match.group(1).partition("|")
         if target.startswith("@"):
             return "@" + (label or (names(target[1:]) if names else target[1:]))
         if target.startswith("#"):
-            return "#" + (label or target[1:])
+            return "#" + (label or (channels(target[1:]) if channels else target[1:]))
         if target.startswith("!"):
             return label or "@" + target[1:].split("^", 1)[0]
         return label or target
@@ -255,7 +269,8 @@ class Sandbox:
         author = self._author(message)
         if change.kind.startswith("ephemeral"):
             author += f" → only {self._name(str(data.get('user')))}"
-        return f"{where}  {author}{kinds[change.kind]}: {plain_text(message, self._name)}"
+        text = plain_text(message, self._name, self._channel)
+        return f"{where}  {author}{kinds[change.kind]}: {text}"
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self.slack.workspace.channels.get(channel_id)
@@ -264,6 +279,10 @@ class Sandbox:
         if channel.is_im:
             return f"DM {self._name(channel.im_user or '')}"
         return f"#{channel.name}"
+
+    def _channel(self, channel_id: str) -> str:
+        channel = self.slack.workspace.channels.get(channel_id)
+        return channel.name if channel is not None else channel_id
 
     def _name(self, user_id: str) -> str:
         user = self.slack.workspace.users.get(user_id)
@@ -292,6 +311,8 @@ class Sandbox:
         rest = rest.strip()
         if word.startswith("/"):
             await self._command(word, rest)
+        elif word == "admit":
+            self.say(self._admit(rest or None))
         elif word == "end":
             self.say(self._end(rest or None))
         elif word == "as":
@@ -313,20 +334,38 @@ class Sandbox:
         if delivery.error:
             self.say(f"{command} failed: {delivery.error} (HTTP {delivery.status})")
 
+    def _newest(self, bot_id: str | None, states: set[str]) -> str:
+        """``bot_id``, or the newest bot in one of ``states``; LookupError says who there is."""
+        bots = sorted(self.world.attendee.bots.values(), key=lambda b: b.seq)
+        if bot_id is None:
+            live = [b for b in bots if b.state in states]
+            if not live:
+                raise LookupError("Send one with /debrief join <zoom link>.")
+            return live[-1].id
+        if bot_id not in self.world.attendee.bots:
+            active = ", ".join(b.id for b in bots) or "none"
+            raise LookupError(f"No notetaker {bot_id}. Active: {active}.")
+        return bot_id
+
+    def _admit(self, bot_id: str | None) -> str:
+        try:
+            bot_id = self._newest(bot_id, NOT_YET_IN)
+            self.world.attendee.join(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is waiting to be admitted. {exc}" if bot_id is None else str(exc)
+        except ValueError as exc:
+            return str(exc)
+        return f"{bot_id} is in the meeting and recording; type end to end its meeting."
+
     def _end(self, bot_id: str | None) -> str:
         attendee = self.world.attendee
-        bots = sorted(attendee.bots.values(), key=lambda b: b.seq)
-        if bot_id is None:
-            live = [b for b in bots if b.state in IN_MEETING | NOT_YET_IN]
-            if not live:
-                return "No notetaker is in a meeting. Send one with /debrief join <zoom link>."
-            bot_id = live[-1].id
-        elif bot_id not in attendee.bots:
-            return f"No notetaker {bot_id}. Active: {', '.join(b.id for b in bots) or 'none'}."
         try:
+            bot_id = self._newest(bot_id, IN_MEETING | NOT_YET_IN)
             if attendee.bots[bot_id].state in NOT_YET_IN:
                 attendee.join(bot_id)
             attendee.end_meeting(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is in a meeting. {exc}" if bot_id is None else str(exc)
         except ValueError as exc:
             return str(exc)
         return f"The meeting of {bot_id} ended; the digest follows when Attendee has processed it."

@@ -726,7 +726,7 @@ function renderProviders() {
   for (const [name, spec] of Object.entries(PROVIDERS)) {
     const running = Boolean(S.config.providers[name]);
     const state = S.providerState[name];
-    const signature = JSON.stringify([running, state]);
+    const signature = JSON.stringify([running, state, currentUser()?.tz]);
     let section = body.querySelector(`[data-provider="${name}"]`);
     if (section && section.dataset.signature === signature) continue;
     // What someone typed or chose in the panel survives the refresh.
@@ -767,11 +767,15 @@ function attendeeSection(root, state) {
   for (const bot of bots) {
     const path = (action) => `attendee/bots/${encodeURIComponent(bot.id)}/${action}`;
     const actions = h("div", { className: "provider-actions" });
-    if (["ready", "joining", "waiting_room", "scheduled", "staged"].includes(bot.state)) {
-      actions.append(button("Join", () => providerCall("attendee", path("join"), {}, "Joined")));
+    if (["ready", "scheduled", "staged"].includes(bot.state)) {
+      actions.append(button("Join now", () => providerCall("attendee", path("join"), {}, "Joined")));
     }
+    // You are the meeting's host: a notetaker knocking (joining, or in the waiting room) waits
+    // for you to let it in or to make it give up, with the reason Attendee would report.
     if (["joining", "waiting_room"].includes(bot.state)) {
-      actions.append(button("Fail to join", () => providerCall("attendee", path("fail_to_join"), { sub_type: "meeting_not_started_waiting_for_host" }, "Failed to join"), "bk-danger"));
+      actions.append(button("Admit", () => providerCall("attendee", path("join"), {}, "Admitted"), "bk-primary"));
+      const reason = bot.state === "waiting_room" ? "waiting_room_timeout_exceeded" : "meeting_not_started_waiting_for_host";
+      actions.append(button("Fail to join", () => providerCall("attendee", path("fail_to_join"), { sub_type: reason }, "Failed to join"), "bk-danger"));
     }
     if (IN_MEETING.has(bot.state)) {
       const speaker = h("select", { "aria-label": "Speaker", dataset: { keep: `${bot.id}:speaker` } }, people().map((u) => h("option", { value: u.real_name }, u.real_name.split(" ")[0])));
@@ -798,6 +802,13 @@ function attendeeSection(root, state) {
   }
 }
 
+// A provider's ISO 8601 time as the acting person reads times: in their zone, relative day.
+function whenOf(iso) {
+  const seconds = Date.parse(iso || "") / 1000;
+  if (Number.isNaN(seconds)) return iso || "";
+  return renderer.formatDate(seconds, "{date_short_pretty} at {time}", currentUser()?.tz || "UTC");
+}
+
 function otterSection(root, state) {
   const conversations = state.conversations || [];
   for (const conversation of conversations) {
@@ -810,7 +821,7 @@ function otterSection(root, state) {
     root.append(
       h("div", { className: "provider-row", dataset: { conversationId: conversation.id } },
         h("div", { className: "row-title" }, h("span", { className: `state ${conversation.ready ? "done" : "live"}` }, conversation.ready ? "ready" : "processing"), " ", conversation.title),
-        h("div", { className: "row-meta" }, conversation.created_at || ""),
+        h("div", { className: "row-meta" }, whenOf(conversation.created_at), " · id ", h("code", { className: "conversation-id" }, conversation.id)),
         actions),
     );
   }

@@ -369,7 +369,7 @@ async def test_the_providers_panel_drives_every_stand_in(
         await failing.get_by_role("button", name="Fail to join").click()
         await expect(failing).to_contain_text("fatal error")
         joining = panel.locator(f"[data-bot-id='{bots[1]}']")
-        await joining.get_by_role("button", name="Join", exact=True).click()
+        await joining.get_by_role("button", name="Admit").click()
         await expect(joining).to_contain_text("joined recording")
         await joining.get_by_label("Speaker").select_option("Alan Turing")
         await joining.get_by_label("What they say").fill("The benchmark is ready.")

@@ -4,6 +4,7 @@ by a small aiohttp server and verified with providers.attendee.webhooks."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -636,6 +637,88 @@ async def test_auto_join_waits_for_join_at(
     joined = await client.get_bot(bot.id)
     assert joined.state is BotState.JOINED_RECORDING
     assert joined.events[0].type == "join_requested"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {
+            "auto_join": True,
+            "waiting_room_timeout": 600,
+            "auto_transcript": True,
+            "auto_end_after": 0,
+        }
+    ],
+)
+async def test_with_a_waiting_room_bots_wait_until_a_person_decides(
+    client: AttendeeClient, attendee: AttendeeStandIn, receiver: WebhookReceiver
+) -> None:
+    admitted = await client.create_bot(meeting_url=ZOOM, bot_name="x")
+    refused = await client.create_bot(meeting_url=MEET, bot_name="x")
+    await receiver.wait_for(4)  # joining, then waiting room, for each
+    # Nothing moves them on by itself: they are still waiting, long after joining would have.
+    await asyncio.sleep(0.1)
+    assert [attendee.bot(b.id)["state"] for b in (admitted, refused)] == ["waiting_room"] * 2
+
+    # The sandbox page's controls: the host admits one and the other fails to join.
+    lock = attendee.lock.headers()
+    async with httpx.AsyncClient(base_url=attendee.url, headers=lock) as page:
+        assert (await page.post(f"/_sandbox/attendee/bots/{admitted.id}/join", json={})).is_success
+        failed = await page.post(
+            f"/_sandbox/attendee/bots/{refused.id}/fail_to_join",
+            json={"sub_type": "waiting_room_timeout_exceeded"},
+        )
+    assert failed.json()["state"] == "fatal_error"
+    await attendee.settle()
+
+    # Once admitted it lives on as a bot that joined by itself: it hears the meeting, which ends.
+    assert (await client.get_bot(admitted.id)).state is BotState.ENDED
+    assert len(await client.get_transcript(admitted.id)) == len(SAMPLE_TRANSCRIPT)
+    assert (await client.get_transcript(refused.id)) == []
+    changes = [verified(c, attendee.webhook_secret) for c in receiver.accepted()]
+    assert [
+        (c.state_change.new_state, c.state_change.event_sub_type)
+        for c in changes
+        if c.bot_id == refused.id and c.state_change
+    ] == [
+        ("joining", None),
+        ("waiting_room", None),
+        ("fatal_error", "waiting_room_timeout_exceeded"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "options", [{"auto_join": True, "auto_join_delay": 0, "waiting_room_timeout": 0.05}]
+)
+async def test_nobody_admits_a_bot_from_the_waiting_room_in_time(
+    client: AttendeeClient, attendee: AttendeeStandIn
+) -> None:
+    bot = await client.create_bot(meeting_url=ZOOM, bot_name="x")
+    await attendee.settle()
+    failed = await client.get_bot(bot.id)
+    assert failed.state is BotState.FATAL_ERROR
+    assert [(e.type, e.sub_type) for e in failed.events[-2:]] == [
+        ("put_in_waiting_room", None),
+        ("could_not_join_meeting", "waiting_room_timeout_exceeded"),
+    ]
+
+
+async def test_talk_time_never_adds_up_to_more_than_the_meeting(
+    client: AttendeeClient, attendee: AttendeeStandIn, clock: Clock
+) -> None:
+    bot = await client.create_bot(meeting_url=ZOOM, bot_name="x")
+    attendee.join(bot.id)
+    # Three long lines said two seconds apart: each takes longer than that to say.
+    for speaker, text in SAMPLE_TRANSCRIPT[:3]:
+        attendee.say(bot.id, speaker, text)
+        clock.now += timedelta(seconds=2)
+    transcript = await client.get_transcript(bot.id)
+    spans = [(u.timestamp_ms, u.timestamp_ms + u.duration_ms) for u in transcript]
+    # People take turns: no line starts before the one before it is over.
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+    talked = sum(end - start for start, end in spans)
+    assert talked <= spans[-1][1] - spans[0][0]
+    assert talked > 3 * 2000
 
 
 async def test_control_endpoints(

@@ -20,6 +20,7 @@ from providers.otter import (
     parse_webhook,
     verify_request,
 )
+from providers.otter.models import parse_transcript
 from sandbox.otter import (
     ACME_CALL_ID,
     DESIGN_REVIEW_ID,
@@ -514,3 +515,11 @@ async def test_control_finish_unknown_is_404(otter: OtterStandIn, http) -> None:
     )
 
     assert response.status_code == 404
+
+
+def test_seeded_meetings_last_as_long_as_what_they_say(otter: OtterStandIn) -> None:
+    # A digest shows how long a meeting lasted: a design review of 11 seconds cannot be true.
+    for conversation_id, record in otter.conversations.items():
+        turns = parse_transcript(record["relationships"]["transcript"]["content"])
+        assert len(turns) >= 6, conversation_id
+        assert (turns[-1].start or 0) >= 60, conversation_id

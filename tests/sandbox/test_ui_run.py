@@ -78,6 +78,11 @@ def test_plain_text_reads_like_the_message() -> None:
         "📝 Weekly sync Recording & link Owner @Grace Hopper 22 Nov `bot_1` [Make it leave] "
         "Thanks @Ada Lovelace"
     )
+    # Channels read as their names, as the page (and Slack) shows them.
+    routed = {"text": "Route #1 added: meetings from otter go to <#C0ENG>, not <#C0X|x>."}
+    assert plain_text(routed, channels={"C0ENG": "eng"}.__getitem__) == (
+        "Route #1 added: meetings from otter go to #eng, not #x."
+    )
     assert plain_text({"text": "x" * 500}).endswith("…")
     assert plain_text({"text": "a\n\n  b", "files": [{"name": "t.txt"}]}) == "a b [file t.txt]"
 
@@ -129,6 +134,12 @@ async def test_the_prompt_drives_the_sandbox_and_prints_what_the_app_posts(
         assert answer.startswith("#meetings  Debrief → only Grace Hopper: Sending a notetaker")
         (bot_id,) = await world.eventually(lambda: list(world.attendee.bots))
         await world.eventually(lambda: world.attendee.bots[bot_id].state == "joining")
+        await sandbox.handle("admit")
+        assert f"{bot_id} is in the meeting and recording" in out.getvalue()
+        assert world.attendee.bots[bot_id].state == "joined_recording"
+        await wait_for_line(out, "🔴 Recording")
+        await sandbox.handle("admit")
+        assert "No notetaker is waiting to be admitted." in out.getvalue()
         await sandbox.handle("end")
         assert f"The meeting of {bot_id} ended" in out.getvalue()
         digest = await wait_for_line(out, "#meetings › thread  Debrief:")
