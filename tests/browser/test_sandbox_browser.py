@@ -81,24 +81,38 @@ def sandbox() -> Iterator[RunningSandbox]:
     )
     running.url = first.split(": ", 1)[1].strip()
 
+    errors: list[str] = []
+
     def drain() -> None:
         # The sandbox prints a line per Slack message: keep reading so that it never blocks.
         assert process.stdout is not None
         for line in process.stdout:
             running.lines.append(line.rstrip("\n"))
 
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    def drain_errors() -> None:
+        assert process.stderr is not None
+        errors.append(process.stderr.read())
+
+    # Each pipe has its one reader until the end (communicate() would read stdout too, and
+    # close it under the other thread).
+    readers = [threading.Thread(target=f, daemon=True) for f in (drain, drain_errors)]
+    for reader in readers:
+        reader.start()
     try:
         yield running
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            _, err = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            _, err = process.communicate()
-        reader.join(timeout=5)
+            process.wait()
+        for reader in readers:
+            reader.join(timeout=5)
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+    err = "".join(errors)
     assert process.returncode == 0, err
     assert "Traceback" not in err, err
 
