@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from bot.blockkit import button_url, fallback, fit, link, mrkdwn
+from bot.blockkit import button_url, fallback, fit, link, mrkdwn, slack_day
 from handlers.action_items.repo import ItemState
 from handlers.digest.items import ACTION_DONE, ACTION_REOPEN
-from handlers.digest.render import due_text, provider_name
+from handlers.digest.render import provider_name
 from handlers.digest.text import split_text
 
 Block = dict[str, Any]
@@ -70,10 +70,10 @@ def when(item: ItemState, today: date) -> str:
     if item.due is None:
         return ""
     if item.due < today:
-        return f"🔴 *overdue* (was due {due_text(item.due)})"
+        return f"🔴 *overdue* (was due {slack_day(item.due)})"
     if item.due == today:
         return "🟡 *due today*"
-    return f"📅 due {due_text(item.due)}"
+    return f"📅 due {slack_day(item.due)}"
 
 
 def by_meeting(items: Sequence[ItemState], today: date) -> list[list[ItemState]]:
@@ -230,13 +230,15 @@ def build_reminder(
     return text, blocks[:50]
 
 
+#: What someone did to a person's item, said to that person; ``{meeting}`` is where it is from.
 CHANGE_WORDS = {
-    "assigned": "👋 <@{actor}> assigned you an action item",
-    "reassigned": "↪️ <@{actor}> reassigned your action item to <@{after}>; it is off your list",
-    "done": "✅ <@{actor}> marked your action item done",
-    "reopen": "↩️ <@{actor}> reopened your action item",
-    "due": "📅 <@{actor}> set your action item's due date to {after}",
-    "undue": "📅 <@{actor}> removed your action item's due date",
+    "assigned": "👋 <@{actor}> assigned you an action item from {meeting}",
+    "reassigned": "↪️ <@{actor}> reassigned your action item from {meeting} to <@{after}>, "
+    "so it is no longer on your list",
+    "done": "✅ <@{actor}> marked your action item from {meeting} done",
+    "reopen": "↩️ <@{actor}> reopened your action item from {meeting}",
+    "due": "📅 <@{actor}> set the due date of your action item from {meeting} to {after}",
+    "undue": "📅 <@{actor}> removed the due date of your action item from {meeting}",
 }
 
 
@@ -246,18 +248,19 @@ def build_change_dm(
     """The DM telling someone what another person did to their item."""
     shown_after = after or ""
     if change == "due" and after:
-        shown_after = due_text(date.fromisoformat(after))
-    headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after)
+        shown_after = slack_day(date.fromisoformat(after))
     words = mrkdwn(item.text.strip() or "(no text)", 1500)
+    meeting = f"*{mrkdwn(item.meeting_title.strip() or 'Untitled meeting', 150)}*"
+    headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after, meeting=meeting)
     text = fallback(f"{headline}: {mrkdwn(item.text, 150)}")
-    body = f"{headline} from {meeting_title(item, None)}:\n>{words}"
+    body = f"{headline} ({provider_name(item.provider)}):\n>{words}"
     blocks = [section(body)]
     if url:
         blocks[0]["accessory"] = button(
             "Open digest", ACTION_OPEN_DIGEST, url=url, value=str(item.id)
         )
     if change == "assigned" and item.due is not None:
-        blocks.append(context(f"📅 Due {due_text(item.due)}"))
+        blocks.append(context(f"📅 Due {slack_day(item.due)}"))
     if change != "reassigned" and item.position is not None:
         # Still theirs: close it (or reopen it) from here, under the same rule as the digest.
         toggle = (

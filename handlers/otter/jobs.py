@@ -258,7 +258,7 @@ async def job_list_recent(services: Services, payload: RecentJob, run: JobRun) -
                 break
     await services.slack.respond(
         payload.response_url,
-        f"{len(found)} recent Otter conversation(s)",
+        f"{len(found)} recent Otter.ai conversation{'s' if len(found) != 1 else ''}",
         build_recent_blocks(found, everyone=email is None),
     )
 
