@@ -10,6 +10,9 @@ https://api.slack.com/reference/surfaces/formatting#escaping), a link Debrief bu
 :func:`link`, a ``plain_text`` object through :func:`plain` (Slack shows it as typed, so it is
 only cut), and a file title through :func:`file_title`.
 
+A time or a date goes through :func:`slack_time` or :func:`slack_day`: Slack's date token, which
+every reader sees in their own time zone and format.
+
 Every limit is met by cutting the words, never by dropping the control that carries them: a title
 too long for a header ends in "…", a link whose URL is longer than a block can hold becomes its
 label alone, and the button next to it stays.
