@@ -316,7 +316,7 @@ def test_length_and_date_fields() -> None:
     digest = render_digest(meeting(started_at=start, duration=timedelta(minutes=95)))
     fields = next(b for b in digest.parent.blocks if "fields" in b)["fields"]
     assert f"<!date^{int(start.timestamp())}^" in fields[0]["text"]
-    assert "Mon 06 Oct 2025, 09:00 UTC" in fields[0]["text"]
+    assert "Mon 6 Oct 2025, 09:00 UTC" in fields[0]["text"]
     assert fields[1]["text"] == "*Length*\n1 h 35 min"
 
 
