@@ -103,7 +103,7 @@ async def test_summary_of_an_unknown_conversation(sqlite_url: str, otter: OtterS
     async with rig(sqlite_url, otter) as r:
         await command(r, "summary doesNotExist42")
         await r.drain()
-        assert "cannot find the Otter conversation `doesNotExist42`" in said(r)
+        assert "cannot find the Otter.ai conversation `doesNotExist42`" in said(r)
 
 
 async def test_summary_where_debrief_cannot_post_says_how_to_fix_it(
