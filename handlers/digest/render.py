@@ -307,7 +307,9 @@ def build_parent(
         for index in range(shown):
             blocks.extend(item_blocks(meeting, index, items))
         if total > shown:
-            blocks.append(context(f"…and {total - shown} more action items in the thread."))
+            left = total - shown
+            more = f"{left} more action item{'s' if left != 1 else ''}"
+            blocks.append(context(f"…and {more} in the thread."))
     elif not transcript_first:
         blocks.append(section("*🎯 Action items*\n_None this time._"))
     if actions:

@@ -375,3 +375,12 @@ def test_an_endless_escaped_word_is_split_between_entities() -> None:
     for chunk in chunks:
         body = chunk.removesuffix("\n" + CONTINUED)
         assert body.replace("&amp;", "") == "", body[-10:]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"), [(1, "1 more action item "), (2, "2 more action items")]
+)
+def test_the_items_left_for_the_thread_are_counted_in_english(extra: int, words: str) -> None:
+    items = [ActionItem(text=f"Task {n}") for n in range(10 + extra)]
+    digest = render_digest(meeting(action_items=items))
+    assert f"…and {words}" in text_of(digest.parent.blocks)
