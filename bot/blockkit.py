@@ -171,13 +171,17 @@ MOMENT_FORMAT = "{date_short_pretty} at {time}"
 DAY_FORMAT = "{date_short_pretty}"
 
 
-def slack_time(moment: datetime, token_format: str = MOMENT_FORMAT) -> str:
+def slack_time(
+    moment: datetime, token_format: str = MOMENT_FORMAT, fallback_text: str | None = None
+) -> str:
     """A moment as Slack's date token: every reader sees it in their own time zone and
-    format; clients that cannot render the token show the UTC fallback, which says so."""
+    format; clients that cannot render the token show the fallback (by default the moment
+    in UTC, which says so)."""
     when = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    shown = when.astimezone(UTC)
-    fallback_text = f"{shown:%a} {shown.day} {shown:%b %Y}, {shown:%H:%M} UTC"
-    return f"<!date^{int(when.timestamp())}^{token_format}|{fallback_text}>"
+    if fallback_text is None:
+        shown = when.astimezone(UTC)
+        fallback_text = f"{shown:%a} {shown.day} {shown:%b %Y}, {shown:%H:%M} UTC"
+    return f"<!date^{int(when.timestamp())}^{token_format}|{escape(fallback_text)}>"
 
 
 def slack_day(day: date) -> str:

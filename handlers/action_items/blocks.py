@@ -5,10 +5,10 @@ reminder and the DMs about a change. Pure functions of stored items.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from bot.blockkit import button_url, fallback, fit, link, mrkdwn, slack_day
+from bot.blockkit import button_url, fallback, fit, link, mrkdwn, slack_day, slack_time
 from handlers.action_items.repo import ItemState
 from handlers.digest.items import ACTION_DONE, ACTION_REOPEN
 from handlers.digest.render import provider_name
@@ -123,10 +123,12 @@ def build_home_view(
     reminder_hour: int,
     notice: str | None = None,
     item_links: Mapping[int, str | None] | None = None,
+    zone: tzinfo = UTC,
 ) -> Block:
     """The App Home tab: the viewer's open items by meeting (overdue first), each with Done and
     a link to the digest message showing it (``item_links`` by item id; the meeting's digest
-    has an Open digest button too); the items they assigned to others; the reminder switch."""
+    has an Open digest button too); the items they assigned to others; the reminder switch,
+    its hour in the viewer's own clock format (``zone`` is their Slack time zone)."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "🎯 Your action items"}}
     ]
@@ -170,6 +172,8 @@ def build_home_view(
         blocks.append(context("Items you assign to someone from a digest show up here."))
     blocks.append({"type": "divider"})
     state = "on" if reminders_on else "off"
+    hour = datetime.combine(today, time(reminder_hour), zone)
+    at = slack_time(hour, "{time}", f"{reminder_hour}:00 your time")
     toggle = button(
         "Turn off" if reminders_on else "Turn on",
         ACTION_REMINDERS,
@@ -177,8 +181,7 @@ def build_home_view(
     )
     blocks.append(
         section(
-            f"*Daily reminder* is {state}: a DM at {reminder_hour}:00 your time listing your "
-            "open items, overdue first.",
+            f"*Daily reminder* is {state}: a DM at {at} listing your open items, overdue first.",
             toggle,
         )
     )

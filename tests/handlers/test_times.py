@@ -191,3 +191,20 @@ def test_the_attendee_digest_title_is_dated_in_the_requesters_time_zone() -> Non
     assert attendee_meeting(ZoneInfo("America/New_York")) == "Zoom meeting 6 Dec 2026"
     assert attendee_meeting(ZoneInfo("Asia/Tokyo")) == "Zoom meeting 7 Dec 2026"
     assert attendee_meeting(UTC) == "Zoom meeting 7 Dec 2026"
+
+
+def test_the_reminder_hour_reads_in_the_viewers_clock() -> None:
+    today = date(2026, 12, 7)
+    home = action_blocks.build_home_view(
+        today=today,
+        own=[],
+        assigned=[],
+        links={},
+        reminders_on=True,
+        reminder_hour=9,
+        zone=ZoneInfo("America/New_York"),
+    )
+    (match,) = tokens(texts(home["blocks"]))
+    assert int(match["stamp"]) == int(datetime(2026, 12, 7, 14, 0, tzinfo=UTC).timestamp())
+    assert match["format"] == "{time}"
+    assert match["fallback"] == "9:00 your time"
