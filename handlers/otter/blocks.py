@@ -58,8 +58,8 @@ def build_recent_blocks(conversations: list[Conversation], *, everyone: bool) ->
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": "Slack did not tell Debrief your email address, so these are all "
-                        "the conversations its Otter.ai account can see, not only yours.",
+                        "text": "Slack did not tell me your email address, so these are all "
+                        "the conversations Debrief's Otter.ai account can see, not only yours.",
                     }
                 ],
             }

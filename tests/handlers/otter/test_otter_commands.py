@@ -134,6 +134,8 @@ async def test_recent_lists_the_callers_ten_and_posts_one_on_click(
         assert "Looking up" in (await command(r, "recent")).json["text"]
         await r.drain()
         listing = r.slack.ephemerals("U0ADA")[-1]
+        assert listing.blocks[0]["text"]["text"] == "*Your recent Otter.ai conversations*"
+        assert listing.text == "10 recent Otter.ai conversations"
         shown = [b for b in listing.blocks if b.get("block_id", "").startswith("otter.recent.")]
         names = [b["text"]["text"].split("|", 1)[1].split(">", 1)[0] for b in shown]
         assert names == [
