@@ -18,6 +18,7 @@ from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.logs import trace_id
 from bot.services import Services
+from handlers.digest.render import provider_name
 from handlers.wiring import CommandContext, Reply, Subcommands, Wiring
 from providers.errors import ProviderError
 
@@ -123,7 +124,8 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, UserFacingError):
         return escape_placeholders(error.message)
     if isinstance(error, ProviderError):
-        return f"{error.provider.title()} is unavailable right now; please try again in a minute."
+        name = provider_name(error.provider)
+        return f"{name} is unavailable right now; please try again in a minute."
     return f"Something went wrong on our side (reference `{trace_id.get()}`). It has been logged."
 
 

@@ -276,7 +276,8 @@ async def links_to_items(services: Services, items: Iterable[ItemState]) -> dict
 async def job_publish_home(services: Services, payload: HomeJob, run: JobRun) -> None:
     """Publish a person's Home tab from what is stored now."""
     user = payload.user_id
-    today = await local_today(services, user)
+    zone = await services.slack.user_timezone(user)
+    today = services.clock().astimezone(zone).date()
     own = await repo.open_items_of(services.sessions, user)
     assigned = await repo.open_items_assigned_by(services.sessions, user)
     view = build_home_view(
@@ -288,6 +289,7 @@ async def job_publish_home(services: Services, payload: HomeJob, run: JobRun) ->
         reminder_hour=services.settings.reminder_hour,
         notice=payload.notice,
         item_links=await links_to_items(services, own),
+        zone=zone,
     )
     await services.slack.client.views_publish(user_id=user, view=view)
 

@@ -12,6 +12,7 @@ from bot.blockkit import (
     fallback,
     link,
     mrkdwn,
+    slack_time,
     user_mention,
 )
 from bot.store.models import AttendeeBot
@@ -24,12 +25,6 @@ ACTION_LEAVE = "attendee.leave"
 ACTION_RECORDING = "attendee.recording"
 #: A status line's longest headline (Attendee's reasons are words it chose).
 HEADLINE = 500
-
-
-def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
-    """A time every viewer sees in their own time zone."""
-    stamp = int(when.timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{when.strftime(fallback_format)}>"
 
 
 def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = None) -> list[Block]:
@@ -159,7 +154,7 @@ def build_recording_blocks(url: str, expires: datetime) -> list[Block]:
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"🎬 {opened} — this link stops working at {expires:%H:%M} UTC; click "
+                "text": f"🎬 {opened} — this link stops working {slack_time(expires)}; click "
                 "*Recording* again for a new one.",
             },
         }

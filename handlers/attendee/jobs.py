@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import BaseModel
@@ -269,8 +269,14 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
         )
 
 
-def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) -> Meeting:
-    """A finished Attendee bot and its transcript, as a provider-neutral meeting."""
+def to_meeting(
+    row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance], zone: tzinfo = UTC
+) -> Meeting:
+    """A finished Attendee bot and its transcript, as a provider-neutral meeting.
+
+    Its title ("Zoom meeting 7 Dec 2026") is a header, plain text where Slack's date token
+    cannot go, so its date is the day in ``zone``: the Slack time zone of whoever asked for it.
+    """
     # An adopted bot's link never went through `/debrief join`: it may name no known platform.
     named = meeting_id(row.meeting_url or "")
     platform = named.name if named is not None else "meeting"
@@ -300,7 +306,8 @@ def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) 
     if ended is None and utterances:
         last = utterances[-1]
         ended = datetime.fromtimestamp((last.timestamp_ms + last.duration_ms) / 1000, UTC)
-    day = started.strftime("%d %b %Y") if started else ""
+    local = started.astimezone(zone) if started else None
+    day = f"{local.day} {local:%b %Y}" if local else ""
     people: dict[str, Person] = {}
     for u in utterances:
         people.setdefault(u.speaker_name, Person(name=u.speaker_name, is_host=u.speaker_is_host))
@@ -333,7 +340,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         utterances = await attendee.get_transcript(row.bot_id)
     except NotFound:
         utterances = []
-    meeting = to_meeting(row, bot, utterances)
+    meeting = to_meeting(row, bot, utterances, await services.slack.user_timezone(row.user_id))
     attach = transcript_is_cut(meeting)
     recording: Block = {
         "type": "button",
@@ -406,9 +413,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
     if row is not None:
         await repo.mark_stopped(services.sessions, row.id, payload.user_id)
         await refresh_status(services, row.id)
-    await services.slack.respond(
-        payload.response_url, f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it."
-    )
+    await services.slack.respond(payload.response_url, "👋 The notetaker is leaving the meeting.")
 
 
 async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> None:
@@ -427,7 +432,7 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
             bots.append(bot)
     await services.slack.respond(
         payload.response_url,
-        f"{len(bots)} active notetaker(s)",
+        f"{len(bots)} active notetaker{'s' if len(bots) != 1 else ''}",
         build_bots_blocks(bots, lambda state: describe(state), here=payload.channel_id),
     )
 

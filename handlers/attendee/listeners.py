@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot import limits
+from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.limits import PersonalLimit
 from bot.services import Services
@@ -73,7 +74,8 @@ async def handle_join(ctx: CommandContext) -> Reply:
             f"A notetaker is already on its way to that meeting from this channel "
             f"(asked by <@{earlier.user_id}>); its status is in the channel."
         )
-    when = f" at {request.when.text} (your time)" if request.when else ""
+    # The job reads the time in the caller's Slack zone; here it can only be echoed as typed.
+    when = f" ({mrkdwn(request.when.text, 100)}, your time)" if request.when else ""
     return (
         f"Sending a notetaker to your {request.link.platform} meeting{when}. "
         "I'll post its status in this channel and the transcript in the thread."

@@ -57,7 +57,7 @@ _JOIN_FAILURES = {
     "request_to_join_denied": "someone in the meeting denied its request to join",
     "waiting_room_timeout_exceeded": "nobody admitted it from the waiting room in time",
     "login_required": "the meeting only admits signed-in users",
-    "bot_not_launched": "Attendee could not start the bot",
+    "bot_not_launched": "Attendee could not start the notetaker",
     "unpublished_zoom_app": "the Zoom app behind Attendee is not published for this account",
     "blocked_by_captcha": "the meeting platform asked for a captcha",
     "authorized_user_not_in_meeting_timeout_exceeded": "the authorised user never joined",

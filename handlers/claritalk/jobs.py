@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.blockkit import mrkdwn
+from bot.blockkit import mrkdwn, slack_time
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey
@@ -20,7 +20,6 @@ from handlers.claritalk.connections import keep_alive, lapse, lapse_reason, user
 from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
-from handlers.digest.render import slack_date
 from handlers.routing import publish_digest
 from providers.claritalk import (
     ClaritalkEvent,
@@ -106,7 +105,7 @@ async def post_status_line(services: Services, data: MeetingStatusChanged) -> No
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": text + (f" · {slack_date(moment)}" if moment else ""),
+                    "text": text + (f" · {slack_time(moment)}" if moment else ""),
                 }
             ],
         }
@@ -132,7 +131,7 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
         if who.name and who.email:
             name += f" ({mrkdwn(who.email, 200)})"
         renewed = (
-            f" Debrief last renewed its tokens {slack_date(connection.refreshed_at)}."
+            f" Debrief last renewed its tokens {slack_time(connection.refreshed_at)}."
             if connection is not None
             else ""
         )

@@ -115,9 +115,9 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
     except NotFound:
         await services.slack.respond(
             payload.response_url,
-            f"I cannot find the Otter conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
+            f"I cannot find the Otter.ai conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
             "does not "
-            "exist, or this Debrief's Otter account cannot see it (ask its owner to share it).",
+            "exist, or this Debrief's Otter.ai account cannot see it (ask its owner to share it).",
         )
         return
     refusal = await elsewhere(services, payload, conversation)
@@ -138,7 +138,7 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
         title = mrkdwn(conversation.display_title, 200)
         await services.slack.respond(
             payload.response_url,
-            f"⏳ “{title}” is not ready yet: Otter is still processing it. "
+            f"⏳ “{title}” is not ready yet: Otter.ai is still processing it. "
             + (
                 "I'll post the digest here as soon as it is."
                 if waiting
@@ -204,14 +204,14 @@ async def job_await_ready(services: Services, payload: AwaitJob, run: JobRun) ->
 async def _not_ready(services: Services, payload: AwaitJob) -> None:
     """Look again later, or give up (and say so) once it has taken far too long."""
     if services.clock() - payload.since > READY_GIVE_UP:
-        await _stop_waiting(services, payload, "Otter has not finished processing it")
+        await _stop_waiting(services, payload, "Otter.ai has not finished processing it")
         return
     raise RetryLater(services.settings.otter_ready_poll_seconds, "Otter is still processing")
 
 
 async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None:
     shown = mrkdwn(payload.conversation_id, 100)
-    text = f"I stopped waiting for the Otter conversation `{shown}`: {why}."
+    text = f"I stopped waiting for the Otter.ai conversation `{shown}`: {why}."
     log.warning("%s", text)
     if payload.response_url:
         await services.slack.respond(payload.response_url, text)
@@ -258,7 +258,7 @@ async def job_list_recent(services: Services, payload: RecentJob, run: JobRun) -
                 break
     await services.slack.respond(
         payload.response_url,
-        f"{len(found)} recent Otter conversation(s)",
+        f"{len(found)} recent Otter.ai conversation{'s' if len(found) != 1 else ''}",
         build_recent_blocks(found, everyone=email is None),
     )
 

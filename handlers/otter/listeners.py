@@ -45,7 +45,7 @@ async def handle_summary(ctx: CommandContext) -> Reply:
     await enqueue_summary(
         ctx.services, conversation_id, ctx.channel_id, ctx.user_id, ctx.response_url
     )
-    return "Fetching that conversation from Otter…"
+    return "Fetching that conversation from Otter.ai…"
 
 
 async def handle_recent(ctx: CommandContext) -> Reply:
@@ -55,7 +55,7 @@ async def handle_recent(ctx: CommandContext) -> Reply:
         jobs.JOB_RECENT,
         jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),
     )
-    return "Looking up your recent Otter conversations…"
+    return "Looking up your recent Otter.ai conversations…"
 
 
 async def handle_post_digest_button(
@@ -78,4 +78,4 @@ async def handle_post_digest_button(
     await enqueue_summary(
         services, conversation_id, click.channel_id, click.user_id, click.response_url
     )
-    await tell_clicker(ack, respond, "Fetching the digest from Otter…")
+    await tell_clicker(ack, respond, "Fetching the digest from Otter.ai…")

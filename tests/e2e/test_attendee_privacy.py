@@ -96,7 +96,7 @@ async def test_a_member_stops_it_from_its_message_and_the_message_says_who(world
     await world.eventually(lambda: world.attendee.calls_to(f"/bots/{bot_id}/leave", "POST"))
     await world.settle()
     await world.eventually(lambda: "stopped by <@U0GRACE>" in block_text(status))
-    assert "<@U0GRACE> stopped it" in said(world, "U0GRACE")
+    assert "The notetaker is leaving the meeting." in said(world, "U0GRACE")
 
 
 async def test_a_workspace_admin_outside_the_channel_can_stop_it(world: World) -> None:

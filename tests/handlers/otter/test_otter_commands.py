@@ -103,7 +103,7 @@ async def test_summary_of_an_unknown_conversation(sqlite_url: str, otter: OtterS
     async with rig(sqlite_url, otter) as r:
         await command(r, "summary doesNotExist42")
         await r.drain()
-        assert "cannot find the Otter conversation `doesNotExist42`" in said(r)
+        assert "cannot find the Otter.ai conversation `doesNotExist42`" in said(r)
 
 
 async def test_summary_where_debrief_cannot_post_says_how_to_fix_it(
@@ -134,6 +134,8 @@ async def test_recent_lists_the_callers_ten_and_posts_one_on_click(
         assert "Looking up" in (await command(r, "recent")).json["text"]
         await r.drain()
         listing = r.slack.ephemerals("U0ADA")[-1]
+        assert listing.blocks[0]["text"]["text"] == "*Your recent Otter.ai conversations*"
+        assert listing.text == "10 recent Otter.ai conversations"
         shown = [b for b in listing.blocks if b.get("block_id", "").startswith("otter.recent.")]
         names = [b["text"]["text"].split("|", 1)[1].split(">", 1)[0] for b in shown]
         assert names == [
