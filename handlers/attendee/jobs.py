@@ -27,6 +27,7 @@ from handlers.attendee.blocks import (
 from handlers.attendee.parsing import When
 from handlers.attendee.states import DUPLICATE, REFUSED, describe
 from handlers.digest import post_parts, render_digest, transcript_is_cut
+from handlers.wiring import InThread
 from providers.attendee import (
     ACTIVE_STATES,
     PENDING_STATES,
@@ -68,14 +69,14 @@ class DigestJob(BaseModel):
     request_id: str
 
 
-class LeaveJob(BaseModel):
+class LeaveJob(InThread):
     bot_id: str
     team_id: str
     user_id: str
     response_url: str
 
 
-class ListJob(BaseModel):
+class ListJob(InThread):
     team_id: str
     user_id: str
     response_url: str
@@ -83,7 +84,7 @@ class ListJob(BaseModel):
     channel_id: str = ""
 
 
-class RecordingJob(BaseModel):
+class RecordingJob(InThread):
     request_id: str
     user_id: str
     response_url: str
@@ -372,7 +373,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
         if row.team_id != payload.team_id:
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(row.channel_id, row.user_id)
     else:
@@ -380,34 +381,39 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
         try:
             bot = await attendee.get_bot(payload.bot_id)
         except NotFound:
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         meta = bot.metadata or {}
         if meta.get("slack_team_id") not in (None, payload.team_id):
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
     verdict = await may_change(services, payload.user_id, thing, "stop")
     if not verdict.allowed:
-        await services.slack.respond(payload.response_url, verdict.why)
+        await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
         return
     try:
         await attendee.leave_bot(payload.bot_id)
     except AlreadyLeaving:
-        await services.slack.respond(payload.response_url, "That notetaker is already leaving.")
+        await services.slack.respond(
+            payload.response_url, "That notetaker is already leaving.", thread_ts=payload.thread_ts
+        )
         return
     except InvalidBotState as exc:
         await services.slack.respond(
             payload.response_url,
             "That notetaker cannot leave now: it is "
             f"{mrkdwn(str(exc.state or 'done').replace('_', ' '), 100)}.",
+            thread_ts=payload.thread_ts,
         )
         return
     if row is not None:
         await repo.mark_stopped(services.sessions, row.id, payload.user_id)
         await refresh_status(services, row.id)
     await services.slack.respond(
-        payload.response_url, f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it."
+        payload.response_url,
+        f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it.",
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -429,6 +435,7 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
         payload.response_url,
         f"{len(bots)} active notetaker(s)",
         build_bots_blocks(bots, lambda state: describe(state), here=payload.channel_id),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -437,18 +444,25 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
     attendee = services.require_attendee()
     row = await repo.get(services.sessions, payload.request_id)
     if row is None or row.bot_id is None:
-        await services.slack.respond(payload.response_url, "I do not know that meeting any more.")
+        await services.slack.respond(
+            payload.response_url,
+            "I do not know that meeting any more.",
+            thread_ts=payload.thread_ts,
+        )
         return
     if not await may_see(services, payload.user_id, notetaker(row.channel_id, row.user_id)):
         await services.slack.respond(
             payload.response_url,
             "This meeting's recording is for the members of the channel it was recorded for.",
+            thread_ts=payload.thread_ts,
         )
         return
     recording = await attendee.get_recording(row.bot_id)
     if recording is None:
         await services.slack.respond(
-            payload.response_url, "No recording is available for this meeting (Attendee kept none)."
+            payload.response_url,
+            "No recording is available for this meeting (Attendee kept none).",
+            thread_ts=payload.thread_ts,
         )
         return
     expires = services.clock() + timedelta(minutes=30)
@@ -456,6 +470,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
         payload.response_url,
         "Here is the recording",
         build_recording_blocks(recording.url, expires),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -463,5 +478,7 @@ async def tell_requester(
     services: Services, payload: LeaveJob | ListJob | RecordingJob, error: str
 ) -> None:
     await services.slack.respond(
-        payload.response_url, "Attendee is unavailable right now; please try again in a minute."
+        payload.response_url,
+        "Attendee is unavailable right now; please try again in a minute.",
+        thread_ts=payload.thread_ts,
     )

@@ -42,11 +42,7 @@ async def listing(world: World, user: str, channel: str) -> str:
     before = len(world.slack.ephemerals(user))
     await command(world, "bots", user, channel)
     latest = await world.eventually(
-        lambda: [
-            e
-            for e in world.slack.ephemerals(user)[before:]
-            if "notetaker" in block_text(e) and "Looking up" not in block_text(e)
-        ]
+        lambda: [e for e in world.slack.ephemerals(user)[before:] if "notetaker" in block_text(e)]
     )
     return block_text(latest[-1])
 
