@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,15 +26,17 @@ from handlers.attendee.blocks import (
     status_text,
 )
 from handlers.attendee.parsing import When
-from handlers.attendee.states import DUPLICATE, REFUSED, describe
+from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
 from handlers.digest import post_parts, render_digest, transcript_is_cut
 from handlers.wiring import InThread
 from providers.attendee import (
     ACTIVE_STATES,
     PENDING_STATES,
     AlreadyLeaving,
+    AttendeeClient,
     Bot,
     BotEventType,
+    BotState,
     CreateBot,
     DuplicateBot,
     InvalidBotState,
@@ -139,7 +142,12 @@ def render_status(
     row: AttendeeBot, event_type: str | None, sub_type: str | None
 ) -> tuple[str, list[Block]]:
     status = describe(row.state, event_type, sub_type)
-    return status_text(status), build_status_blocks(row, status, row.state_detail)
+    detail = row.state_detail
+    if row.state == BotState.FATAL_ERROR and detail:
+        # A failure's reason is stored as its headline (``job_handle_event``): a later rendering
+        # has no event left to explain it. It is the headline, never a line repeating it.
+        status, detail = replace(status, headline=detail), None
+    return status_text(status), build_status_blocks(row, status, detail)
 
 
 async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
@@ -240,9 +248,8 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
     if row.bot_id is None and envelope.bot_id:
         await repo.attach_bot(services.sessions, row.id, envelope.bot_id)
     status = describe(str(change.new_state), str(change.event_type), change.event_sub_type)
-    detail = (
-        status.headline if str(change.event_type) == BotEventType.COULD_NOT_JOIN_MEETING else None
-    )
+    # Why it failed is kept in words: the state alone ("stopped because of an error") loses it.
+    detail = status.headline if str(change.new_state) == BotState.FATAL_ERROR else None
     applied = await repo.apply_state(
         services.sessions, row.id, str(change.new_state), change.created_at, detail
     )
@@ -366,8 +373,31 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         )
 
 
+async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool:
+    """Cancel a notetaker still waiting for its meeting, or make one in it leave; True when it
+    was cancelled. What Debrief knows of its state may be a step behind Attendee's: when
+    Attendee says the other way is the one, that is taken."""
+    if pending:
+        try:
+            await attendee.delete_bot(bot_id)
+            return True
+        except NotFound:
+            return True  # a retried delete whose first attempt went through
+        except InvalidBotState:
+            pass  # it has started joining since: it leaves instead
+    try:
+        await attendee.leave_bot(bot_id)
+    except InvalidBotState as exc:
+        if pending or str(exc.state) not in PENDING_STATES:
+            raise
+        await attendee.delete_bot(bot_id)
+        return True
+    return False
+
+
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
-    """Make a notetaker leave, if the privacy rule lets this person (``handlers.access``)."""
+    """Make a notetaker leave, or cancel it while it is only scheduled, if the privacy rule
+    lets this person (``handlers.access``)."""
     attendee = services.require_attendee()
     absent = f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace."
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
@@ -376,6 +406,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
             await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(row.channel_id, row.user_id)
+        state = row.state
     else:
         # Not sent from Slack through Debrief: what Attendee knows of it decides.
         try:
@@ -388,12 +419,14 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
             await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
-    verdict = await may_change(services, payload.user_id, thing, "stop")
+        state = str(bot.state)
+    pending = state in PENDING_STATES
+    verdict = await may_change(services, payload.user_id, thing, "cancel" if pending else "stop")
     if not verdict.allowed:
         await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
         return
     try:
-        await attendee.leave_bot(payload.bot_id)
+        cancelled = await stop_bot(attendee, payload.bot_id, pending)
     except AlreadyLeaving:
         await services.slack.respond(
             payload.response_url, "That notetaker is already leaving.", thread_ts=payload.thread_ts
@@ -409,7 +442,17 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
         return
     if row is not None:
         await repo.mark_stopped(services.sessions, row.id, payload.user_id)
+        if cancelled:
+            # Attendee sends no webhook for a deleted bot: the state is Debrief's to record.
+            await repo.apply_state(services.sessions, row.id, CANCELLED, services.clock())
         await refresh_status(services, row.id)
+    if cancelled:
+        await services.slack.respond(
+            payload.response_url,
+            "🚫 Cancelled: the notetaker will not join that meeting.",
+            thread_ts=payload.thread_ts,
+        )
+        return
     await services.slack.respond(
         payload.response_url,
         f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it.",
