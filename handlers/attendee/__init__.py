@@ -27,7 +27,7 @@ def register(wiring: Wiring) -> None:
     commands.add(
         "leave",
         listeners.BOT_ID_USAGE,
-        "Make a notetaker leave its meeting",
+        "Make a notetaker leave its meeting (or cancel a scheduled one)",
         listeners.handle_leave_command,
     )
     wiring.bolt.action(ACTION_LEAVE)(listeners.handle_leave_button)
