@@ -23,7 +23,7 @@ async def command(world: World, text: str, user: str, channel: str) -> str:
     )
     assert delivery.status == 200, delivery.body
     await world.settle()
-    return str(delivery.json["text"])
+    return str(delivery.json["text"]) if delivery.body else ""
 
 
 async def private_notetaker(world: World, user: str = "U0GRACE") -> tuple[str, Any]:
