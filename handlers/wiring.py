@@ -43,8 +43,11 @@ def click_of(body: dict[str, Any]) -> Click:
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
     # Slack names the thread in the container; the message itself says so too (not sent for
-    # ephemeral messages).
+    # ephemeral messages). A thread's parent carries its own ts as thread_ts: a click on it is
+    # a click in the channel.
     thread = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+    if thread and thread == container.get("message_ts"):
+        thread = None
     return Click(
         team_id=str((body.get("team") or {}).get("id") or ""),
         user_id=str((body.get("user") or {}).get("id") or ""),

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.jobs import QueueConfig
 from handlers.attendee.blocks import ACTION_RECORDING
+from handlers.whereby.blocks import ACTION_RECORDING as ACTION_RECORDING_ROOM
 from handlers.whereby.blocks import ACTION_TRANSCRIPT
 from handlers.wiring import click_of
 from sandbox.slack import Ephemeral, Message
@@ -96,6 +97,14 @@ async def test_whereby_transcript_answers_in_the_rooms_thread(database_url: str)
         assert f"/files/transcriptions/{transcription['transcriptionId']}" in block_text(answer)
         assert answer.thread_ts == room.ts
 
+        # The room message is the thread's parent, in the channel: answered in the channel.
+        recording = whereby.finish_recording(name)
+        await world.eventually(lambda: "Recording" in block_text(room))
+        await world.slack.click(world.app_url, room, ACTION_RECORDING_ROOM, user_id="U0ALAN")
+        in_channel = await answer_to(world, "U0ALAN", 1)
+        assert f"/files/recordings/{recording['recordingId']}" in block_text(in_channel)
+        assert in_channel.thread_ts is None
+
 
 def thread_of(payload: dict[str, Any]) -> str | None:
     return click_of(payload).thread_ts
@@ -105,3 +114,6 @@ def test_the_click_names_its_thread_from_the_container_or_the_message() -> None:
     assert thread_of({"container": {"thread_ts": "1.2"}}) == "1.2"
     assert thread_of({"container": {}, "message": {"thread_ts": "3.4"}}) == "3.4"
     assert thread_of({"container": {"message_ts": "5.6"}}) is None
+    # The thread's parent names itself: clicked in the channel, answered there.
+    parent = {"container": {"message_ts": "7.8", "thread_ts": "7.8"}, "message": {"ts": "7.8"}}
+    assert thread_of(parent) is None
