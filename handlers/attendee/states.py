@@ -10,6 +10,8 @@ from providers.attendee import BotEventType, BotState
 REQUESTED = "requested"
 DUPLICATE = "duplicate"
 REFUSED = "refused"
+#: Deleted at Attendee while it was only scheduled: it never joined (Attendee keeps no trace).
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ _STATES: dict[str, Status] = {
     BotState.DATA_DELETED: Status("🗑️", "The recording and transcript were deleted", False),
     DUPLICATE: Status("ℹ️", "A notetaker is already on its way to this meeting", False),
     REFUSED: Status("❌", "Attendee refused to send a notetaker", False),
+    CANCELLED: Status("🚫", "Cancelled", False),
 }
 
 # Why a bot could not join, in words (Attendee's `could_not_join_meeting` sub-types).

@@ -21,6 +21,7 @@ from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
 from handlers.routing import publish_digest
+from handlers.wiring import InThread
 from providers.claritalk import (
     ClaritalkEvent,
     ClaritalkUser,
@@ -48,7 +49,7 @@ class WebhookJob(BaseModel):
     body: dict[str, Any]
 
 
-class StatusJob(BaseModel):
+class StatusJob(InThread):
     """`/debrief claritalk status`: check the connection against Claritalk and answer."""
 
     user_id: str
@@ -139,7 +140,7 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
             f":white_check_mark: Your Claritalk connection works: you are connected as "
             f"{name}.{renewed} `/debrief claritalk disconnect` forgets it."
         )
-    await services.slack.respond(payload.response_url, text)
+    await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
 
 
 async def tell_requester(services: Services, payload: StatusJob, error: str) -> None:
@@ -148,6 +149,7 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
         payload.response_url,
         "Claritalk is unavailable right now; please try `/debrief claritalk status` again in a "
         f"minute. If it persists, reconnect with {RECONNECT}.",
+        thread_ts=payload.thread_ts,
     )
 
 

@@ -23,7 +23,7 @@ async def command(world: World, text: str, user: str, channel: str) -> str:
     )
     assert delivery.status == 200, delivery.body
     await world.settle()
-    return str(delivery.json["text"])
+    return str(delivery.json["text"]) if delivery.body else ""
 
 
 async def private_notetaker(world: World, user: str = "U0GRACE") -> tuple[str, Any]:
@@ -42,11 +42,7 @@ async def listing(world: World, user: str, channel: str) -> str:
     before = len(world.slack.ephemerals(user))
     await command(world, "bots", user, channel)
     latest = await world.eventually(
-        lambda: [
-            e
-            for e in world.slack.ephemerals(user)[before:]
-            if "notetaker" in block_text(e) and "Looking up" not in block_text(e)
-        ]
+        lambda: [e for e in world.slack.ephemerals(user)[before:] if "notetaker" in block_text(e)]
     )
     return block_text(latest[-1])
 

@@ -202,6 +202,14 @@ def attendee_status(i: Inputs) -> Output:
             attendee_blocks.status_text(status),
             attendee_blocks.build_status_blocks(row, status, i.text),
         )
+    # Scheduled (a *Cancel* button) and cancelled (who did it, in the headline).
+    for state in ("scheduled", "cancelled"):
+        row.state, row.stopped_by = state, i.name
+        status = describe(state)
+        out.message(
+            attendee_blocks.status_text(status),
+            attendee_blocks.build_status_blocks(row, status, i.text),
+        )
     return out
 
 
