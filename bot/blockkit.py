@@ -10,6 +10,9 @@ https://api.slack.com/reference/surfaces/formatting#escaping), a link Debrief bu
 :func:`link`, a ``plain_text`` object through :func:`plain` (Slack shows it as typed, so it is
 only cut), and a file title through :func:`file_title`.
 
+A time or a date goes through :func:`slack_time` or :func:`slack_day`: Slack's date token, which
+every reader sees in their own time zone and format.
+
 Every limit is met by cutting the words, never by dropping the control that carries them: a title
 too long for a header ends in "…", a link whose URL is longer than a block can hold becomes its
 label alone, and the button next to it stays.
@@ -18,6 +21,7 @@ label alone, and the button next to it stays.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, time
 
 #: Blocks in one message; modals and the Home tab allow 100.
 MESSAGE_BLOCKS = 50
@@ -158,6 +162,36 @@ def user_mention(user_id: str) -> str:
 def channel_mention(channel_id: str) -> str:
     """``<#C…>`` for a Slack channel id; anything else as text."""
     return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else mrkdwn(channel_id, 40)
+
+
+#: How a moment reads: "Today at 2:30 PM", "Dec 9, 2026 at 9:00 AM" in the reader's own
+#: Slack time zone and clock (https://api.slack.com/reference/surfaces/formatting#date-formatting).
+MOMENT_FORMAT = "{date_short_pretty} at {time}"
+#: How a day reads: "Today", "Dec 9, 2026" — the same words beside a date picker as in the text.
+DAY_FORMAT = "{date_short_pretty}"
+
+
+def slack_time(
+    moment: datetime, token_format: str = MOMENT_FORMAT, fallback_text: str | None = None
+) -> str:
+    """A moment as Slack's date token: every reader sees it in their own time zone and
+    format; clients that cannot render the token show the fallback (by default the moment
+    in UTC, which says so)."""
+    when = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if fallback_text is None:
+        shown = when.astimezone(UTC)
+        fallback_text = f"{shown:%a} {shown.day} {shown:%b %Y}, {shown:%H:%M} UTC"
+    return f"<!date^{int(when.timestamp())}^{token_format}|{escape(fallback_text)}>"
+
+
+def slack_day(day: date) -> str:
+    """A calendar day (a due date, which has no time zone) as Slack's date token.
+
+    The token needs a moment, and Slack shows it in the reader's zone: noon UTC is the same
+    calendar day from UTC-12 to UTC+11, which is where nearly every reader is; the fallback is
+    the day itself."""
+    noon = datetime.combine(day, time(12), UTC)
+    return f"<!date^{int(noon.timestamp())}^{DAY_FORMAT}|{day:%a} {day.day} {day:%b %Y}>"
 
 
 def file_title(text: str) -> str:

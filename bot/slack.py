@@ -676,15 +676,23 @@ class SlackMessenger:
         blocks: Sequence[Block] | None = None,
         *,
         replace_original: bool = False,
+        thread_ts: str | None = None,
     ) -> None:
-        """Answer an interaction privately through its ``response_url`` (valid for 30 minutes)."""
+        """Answer an interaction privately through its ``response_url`` (valid for 30 minutes),
+        in the thread ``thread_ts`` when the click came from one (else Slack shows the answer in
+        the channel, away from the thread the person is reading)."""
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
-        response = await webhook.send(
-            text=text,
-            blocks=list(blocks) if blocks else None,
-            response_type="ephemeral",
-            replace_original=replace_original,
-        )
+        body: dict[str, Any] = {
+            "text": text,
+            "response_type": "ephemeral",
+            "replace_original": replace_original,
+        }
+        if blocks:
+            body["blocks"] = list(blocks)
+        if thread_ts:
+            body["thread_ts"] = thread_ts
+        # ``send`` has no thread_ts parameter; ``send_dict`` sends the body as it is.
+        response = await webhook.send_dict(body)
         if response.status_code >= 400:
             log.warning("response_url answered %d: %s", response.status_code, response.body)
 

@@ -18,7 +18,8 @@ from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.logs import trace_id
 from bot.services import Services
-from handlers.wiring import CommandContext, Reply, Subcommands, Wiring
+from handlers.digest.render import provider_name
+from handlers.wiring import CommandContext, Reply, Subcommands, Wiring, click_of
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def build_help_blocks(commands: Subcommands) -> list[dict[str, Any]]:
     ]
 
 
-def usage_reply(commands: Subcommands, word: str) -> Reply:
+def usage_reply(commands: Subcommands, word: str) -> str:
     """The answer to an unknown subcommand: what was not understood, a guess, and the usage."""
     guess = difflib.get_close_matches(word, commands.names(), n=1)
     hint = f" Did you mean `{COMMAND} {guess[0]}`?" if guess else ""
@@ -110,6 +111,11 @@ def make_command_listener(commands: Subcommands) -> Any:
         except UserFacingError as exc:
             reply = exc.message
         services.metrics.inc("debrief_commands_total", help="Slash commands", subcommand=sub.name)
+        if reply is None:
+            # A job answers through the response_url; an empty acknowledgement shows nothing,
+            # so that answer is the only one (a placeholder could even arrive after it).
+            await ack()
+            return
         answer = {"text": reply} if isinstance(reply, str) else dict(reply)
         answer["text"] = escape_placeholders(str(answer.get("text", "")))
         answer.setdefault("response_type", "ephemeral")
@@ -123,7 +129,8 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, UserFacingError):
         return escape_placeholders(error.message)
     if isinstance(error, ProviderError):
-        return f"{error.provider.title()} is unavailable right now; please try again in a minute."
+        name = provider_name(error.provider)
+        return f"{name} is unavailable right now; please try again in a minute."
     return f"Something went wrong on our side (reference `{trace_id.get()}`). It has been logged."
 
 
@@ -142,5 +149,10 @@ async def handle_error(
             headers={"content-type": "application/json"},
         )
     if body.get("response_url"):
-        await respond(text=message, response_type="ephemeral", replace_original=False)
+        await respond(
+            text=message,
+            response_type="ephemeral",
+            replace_original=False,
+            thread_ts=click_of(body).thread_ts,
+        )
     return None

@@ -25,25 +25,50 @@ class Click:
     user_id: str
     channel_id: str
     response_url: str
+    #: The thread the clicked message is in (None outside a thread): an answer through the
+    #: response_url without it lands in the channel, where the clicker is not looking.
+    thread_ts: str | None = None
+
+
+class InThread(pydantic.BaseModel):
+    """A job that answers someone through a response_url: the thread the click came from (None
+    for a command, or a click outside a thread), passed to ``SlackMessenger.respond`` so that
+    every answer lands where the person clicked."""
+
+    thread_ts: str | None = None
 
 
 def click_of(body: dict[str, Any]) -> Click:
     """The ids every button listener needs, read one way for every feature."""
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id", ""
-    )
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+    # Slack names the thread in the container; the message itself says so too (not sent for
+    # ephemeral messages). A thread's parent carries its own ts as thread_ts: a click on it is
+    # a click in the channel.
+    thread = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+    if thread and thread == container.get("message_ts"):
+        thread = None
     return Click(
         team_id=str((body.get("team") or {}).get("id") or ""),
         user_id=str((body.get("user") or {}).get("id") or ""),
         channel_id=str(channel or ""),
         response_url=str(body.get("response_url") or ""),
+        thread_ts=str(thread) if thread else None,
     )
 
 
-async def tell_clicker(ack: AsyncAck, respond: AsyncRespond, text: str) -> None:
-    """Acknowledge a click and answer the clicker alone, leaving the message as it is."""
+async def tell_clicker(
+    ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], text: str
+) -> None:
+    """Acknowledge a click and answer the clicker alone, in the thread they clicked in,
+    leaving the message as it is."""
     await ack()
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    await respond(
+        text=text,
+        response_type="ephemeral",
+        replace_original=False,
+        thread_ts=click_of(body).thread_ts,
+    )
 
 
 async def enqueue_then_ack(
@@ -60,8 +85,9 @@ async def enqueue_then_ack(
     await ack()
 
 
-#: An ephemeral answer: plain text, or keyword arguments for ``ack`` (text, blocks).
-Reply = str | dict[str, Any]
+#: An ephemeral answer: plain text, or keyword arguments for ``ack`` (text, blocks); None when
+#: a job answers through the response_url and that answer is the only one.
+Reply = str | dict[str, Any] | None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ reminder and the DMs about a change. Pure functions of stored items.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from bot.blockkit import button_url, fallback, fit, link, mrkdwn
+from bot.blockkit import button_url, fallback, fit, link, mrkdwn, slack_day, slack_time
 from handlers.action_items.repo import ItemState
 from handlers.digest.items import ACTION_DONE, ACTION_REOPEN
-from handlers.digest.render import due_text, provider_name
+from handlers.digest.render import provider_name
 from handlers.digest.text import split_text
 
 Block = dict[str, Any]
@@ -70,10 +70,10 @@ def when(item: ItemState, today: date) -> str:
     if item.due is None:
         return ""
     if item.due < today:
-        return f"🔴 *overdue* (was due {due_text(item.due)})"
+        return f"🔴 *overdue* (was due {slack_day(item.due)})"
     if item.due == today:
         return "🟡 *due today*"
-    return f"📅 due {due_text(item.due)}"
+    return f"📅 due {slack_day(item.due)}"
 
 
 def by_meeting(items: Sequence[ItemState], today: date) -> list[list[ItemState]]:
@@ -123,10 +123,12 @@ def build_home_view(
     reminder_hour: int,
     notice: str | None = None,
     item_links: Mapping[int, str | None] | None = None,
+    zone: tzinfo = UTC,
 ) -> Block:
     """The App Home tab: the viewer's open items by meeting (overdue first), each with Done and
     a link to the digest message showing it (``item_links`` by item id; the meeting's digest
-    has an Open digest button too); the items they assigned to others; the reminder switch."""
+    has an Open digest button too); the items they assigned to others; the reminder switch,
+    its hour in the viewer's own clock format (``zone`` is their Slack time zone)."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "🎯 Your action items"}}
     ]
@@ -170,6 +172,8 @@ def build_home_view(
         blocks.append(context("Items you assign to someone from a digest show up here."))
     blocks.append({"type": "divider"})
     state = "on" if reminders_on else "off"
+    hour = datetime.combine(today, time(reminder_hour), zone)
+    at = slack_time(hour, "{time}", f"{reminder_hour}:00 your time")
     toggle = button(
         "Turn off" if reminders_on else "Turn on",
         ACTION_REMINDERS,
@@ -177,8 +181,7 @@ def build_home_view(
     )
     blocks.append(
         section(
-            f"*Daily reminder* is {state}: a DM at {reminder_hour}:00 your time listing your "
-            "open items, overdue first.",
+            f"*Daily reminder* is {state}: a DM at {at} listing your open items, overdue first.",
             toggle,
         )
     )
@@ -230,13 +233,15 @@ def build_reminder(
     return text, blocks[:50]
 
 
+#: What someone did to a person's item, said to that person; ``{meeting}`` is where it is from.
 CHANGE_WORDS = {
-    "assigned": "👋 <@{actor}> assigned you an action item",
-    "reassigned": "↪️ <@{actor}> reassigned your action item to <@{after}>; it is off your list",
-    "done": "✅ <@{actor}> marked your action item done",
-    "reopen": "↩️ <@{actor}> reopened your action item",
-    "due": "📅 <@{actor}> set your action item's due date to {after}",
-    "undue": "📅 <@{actor}> removed your action item's due date",
+    "assigned": "👋 <@{actor}> assigned you an action item from {meeting}",
+    "reassigned": "↪️ <@{actor}> reassigned your action item from {meeting} to <@{after}>, "
+    "so it is no longer on your list",
+    "done": "✅ <@{actor}> marked your action item from {meeting} done",
+    "reopen": "↩️ <@{actor}> reopened your action item from {meeting}",
+    "due": "📅 <@{actor}> set the due date of your action item from {meeting} to {after}",
+    "undue": "📅 <@{actor}> removed the due date of your action item from {meeting}",
 }
 
 
@@ -246,18 +251,19 @@ def build_change_dm(
     """The DM telling someone what another person did to their item."""
     shown_after = after or ""
     if change == "due" and after:
-        shown_after = due_text(date.fromisoformat(after))
-    headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after)
+        shown_after = slack_day(date.fromisoformat(after))
     words = mrkdwn(item.text.strip() or "(no text)", 1500)
+    meeting = f"*{mrkdwn(item.meeting_title.strip() or 'Untitled meeting', 150)}*"
+    headline = CHANGE_WORDS[change].format(actor=actor, after=shown_after, meeting=meeting)
     text = fallback(f"{headline}: {mrkdwn(item.text, 150)}")
-    body = f"{headline} from {meeting_title(item, None)}:\n>{words}"
+    body = f"{headline} ({provider_name(item.provider)}):\n>{words}"
     blocks = [section(body)]
     if url:
         blocks[0]["accessory"] = button(
             "Open digest", ACTION_OPEN_DIGEST, url=url, value=str(item.id)
         )
     if change == "assigned" and item.due is not None:
-        blocks.append(context(f"📅 Due {due_text(item.due)}"))
+        blocks.append(context(f"📅 Due {slack_day(item.due)}"))
     if change != "reassigned" and item.position is not None:
         # Still theirs: close it (or reopen it) from here, under the same rule as the digest.
         toggle = (

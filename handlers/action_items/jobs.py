@@ -27,6 +27,7 @@ from handlers.action_items.links import item_link, meeting_link, open_dm
 from handlers.action_items.policy import VERBS, item_belongs
 from handlers.action_items.repo import Applied, ItemState, Kind
 from handlers.digest.items import JOB_REFRESH, RefreshJob
+from handlers.wiring import InThread
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ GONE_TEXT = (
 MISSING_TEXT = "That action item no longer exists, so nothing was changed."
 
 
-class ApplyJob(BaseModel):
+class ApplyJob(InThread):
     """One person's change to one item, from a digest message (``channel``/``ts``) or the Home
     tab (neither), with the interaction's key so that it applies once."""
 
@@ -76,7 +77,7 @@ class HomeJob(BaseModel):
     notice: str | None = None
 
 
-class TodoJob(BaseModel):
+class TodoJob(InThread):
     user_id: str
     response_url: str
 
@@ -231,7 +232,7 @@ async def assignee_problem(services: Services, user: str, team_id: str) -> str |
 async def tell(services: Services, payload: ApplyJob, text: str) -> None:
     """Answer the person who clicked: privately under the message, or on their Home tab."""
     if payload.response_url:
-        await services.slack.respond(payload.response_url, text)
+        await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
         return
     await services.queue.submit(JOB_HOME, HomeJob(user_id=payload.actor, notice=text))
 
@@ -276,7 +277,8 @@ async def links_to_items(services: Services, items: Iterable[ItemState]) -> dict
 async def job_publish_home(services: Services, payload: HomeJob, run: JobRun) -> None:
     """Publish a person's Home tab from what is stored now."""
     user = payload.user_id
-    today = await local_today(services, user)
+    zone = await services.slack.user_timezone(user)
+    today = services.clock().astimezone(zone).date()
     own = await repo.open_items_of(services.sessions, user)
     assigned = await repo.open_items_assigned_by(services.sessions, user)
     view = build_home_view(
@@ -288,6 +290,7 @@ async def job_publish_home(services: Services, payload: HomeJob, run: JobRun) ->
         reminder_hour=services.settings.reminder_hour,
         notice=payload.notice,
         item_links=await links_to_items(services, own),
+        zone=zone,
     )
     await services.slack.client.views_publish(user_id=user, view=view)
 
@@ -297,7 +300,7 @@ async def job_todo(services: Services, payload: TodoJob, run: JobRun) -> None:
     today = await local_today(services, payload.user_id)
     items = await repo.open_items_of(services.sessions, payload.user_id)
     text, blocks = build_todo_reply(items, today, await links_for(services, items))
-    await services.slack.respond(payload.response_url, text, blocks)
+    await services.slack.respond(payload.response_url, text, blocks, thread_ts=payload.thread_ts)
 
 
 async def tell_requester(services: Services, payload: ApplyJob | TodoJob, error: str) -> None:
@@ -306,4 +309,5 @@ async def tell_requester(services: Services, payload: ApplyJob | TodoJob, error:
         await services.slack.respond(
             payload.response_url,
             "Sorry, I could not do that (Slack kept failing); please try again in a minute.",
+            thread_ts=payload.thread_ts,
         )

@@ -170,6 +170,7 @@ async def read_click(
         action_key=f"{actor}:{action_ts}:{action_id}:{block}"[:191],
         team_id=team,
         response_url=click_of(body).response_url or None,
+        thread_ts=click_of(body).thread_ts,
         channel=channel,
         ts=ts,
     )
@@ -182,7 +183,7 @@ async def refuse(
     message (as :func:`tell_clicker` does), or on their Home tab, which has no response URL."""
     click = click_of(body)
     if click.response_url:
-        await tell_clicker(ack, respond, text)
+        await tell_clicker(ack, respond, body, text)
         return
     await ack()
     user = click.user_id
@@ -252,4 +253,4 @@ async def handle_todo(ctx: CommandContext) -> Reply:
     await ctx.services.queue.submit(
         JOB_TODO, TodoJob(user_id=ctx.user_id, response_url=ctx.response_url)
     )
-    return "Looking up your open action items…"
+    return None  # the job's list is the answer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.attendee import jobs, listeners
-from handlers.attendee.blocks import ACTION_LEAVE, ACTION_RECORDING
+from handlers.attendee.blocks import ACTION_CANCEL, ACTION_LEAVE, ACTION_RECORDING
 from handlers.attendee.parsing import JOIN_USAGE
 from handlers.attendee.webhook import (
     parse_attendee_delivery,
@@ -14,7 +14,7 @@ from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
 WEBHOOK_PATH = "/webhooks/attendee"
-ACTIONS = (ACTION_LEAVE, ACTION_RECORDING)
+ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING)
 
 
 def register(wiring: Wiring) -> None:
@@ -31,10 +31,12 @@ def register(wiring: Wiring) -> None:
     commands.add(
         "leave",
         listeners.BOT_ID_USAGE,
-        "Make a notetaker leave its meeting",
+        "Make a notetaker leave its meeting (or cancel a scheduled one)",
         listeners.handle_leave_command,
     )
     wiring.bolt.action(ACTION_LEAVE)(listeners.handle_leave_button)
+    # *Cancel* goes to the same job: whether to delete or leave follows the bot's state.
+    wiring.bolt.action(ACTION_CANCEL)(listeners.handle_leave_button)
     wiring.bolt.action(ACTION_RECORDING)(listeners.handle_recording_button)
 
     wiring.jobs.add(

@@ -12,29 +12,28 @@ from bot.blockkit import (
     fallback,
     link,
     mrkdwn,
+    slack_time,
     user_mention,
 )
 from bot.store.models import AttendeeBot
-from handlers.attendee.states import Status
-from providers.attendee import Bot
+from handlers.attendee.states import CANCELLED, Status
+from providers.attendee import PENDING_STATES, Bot
 
 Block = dict[str, Any]
 
 ACTION_LEAVE = "attendee.leave"
+#: A notetaker that is only scheduled is cancelled, not made to leave (it is in no meeting).
+ACTION_CANCEL = "attendee.cancel"
 ACTION_RECORDING = "attendee.recording"
 #: A status line's longest headline (Attendee's reasons are words it chose).
 HEADLINE = 500
 
 
-def slack_time(when: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
-    """A time every viewer sees in their own time zone."""
-    stamp = int(when.timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{when.strftime(fallback_format)}>"
-
-
 def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = None) -> list[Block]:
     """The message a channel watches while its notetaker works."""
-    headline = f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}*"
+    # Who cancelled it is part of the headline: it is all there is to say of it.
+    by = f" by {user_mention(row.stopped_by)}" if row.state == CANCELLED and row.stopped_by else ""
+    headline = f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}{by}*"
     if row.join_at is not None and status.headline.startswith("Notetaker scheduled"):
         headline += f" to join {slack_time(row.join_at)}"
     if detail:
@@ -45,13 +44,15 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
     context = f"Requested by {user_mention(row.user_id)} · {where}"
     if row.bot_id:
         context += f" · `{mrkdwn(row.bot_id, 100)}`"
-    if row.stopped_by:
+    if row.stopped_by and row.state != CANCELLED:
         context += f" · 👋 stopped by {user_mention(row.stopped_by)}"
     blocks: list[Block] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
     ]
-    if status.active and row.bot_id:
+    if status.active and row.bot_id and row.state in PENDING_STATES:
+        blocks.append({"type": "actions", "elements": [_cancel_button(row.bot_id)]})
+    elif status.active and row.bot_id:
         blocks.append(
             {
                 "type": "actions",
@@ -76,6 +77,22 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
             }
         )
     return blocks
+
+
+def _cancel_button(bot_id: str) -> Block:
+    """*Cancel* for a notetaker that has not joined yet: it will not join at all."""
+    return {
+        "type": "button",
+        "action_id": ACTION_CANCEL,
+        "text": {"type": "plain_text", "text": "Cancel"},
+        "value": bot_id,
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Cancel the notetaker?"},
+            "text": {"type": "mrkdwn", "text": "It will not join the meeting."},
+            "confirm": {"type": "plain_text", "text": "Cancel it"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+        },
+    }
 
 
 def status_text(status: Status) -> str:
@@ -134,7 +151,11 @@ def build_bots_blocks(bots: list[Bot], describe_state: Any, *, here: str = "") -
                 "accessory": {
                     "type": "button",
                     "action_id": ACTION_LEAVE,
-                    "text": {"type": "plain_text", "text": "Leave"},
+                    # One job stops either: a scheduled one is cancelled, any other leaves.
+                    "text": {
+                        "type": "plain_text",
+                        "text": "Cancel" if str(bot.state) in PENDING_STATES else "Leave",
+                    },
                     "value": bot.id,
                 },
             }
@@ -159,7 +180,7 @@ def build_recording_blocks(url: str, expires: datetime) -> list[Block]:
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"🎬 {opened} — this link stops working at {expires:%H:%M} UTC; click "
+                "text": f"🎬 {opened} — this link stops working {slack_time(expires)}; click "
                 "*Recording* again for a new one.",
             },
         }

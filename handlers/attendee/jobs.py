@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,14 +26,17 @@ from handlers.attendee.blocks import (
     status_text,
 )
 from handlers.attendee.parsing import When
-from handlers.attendee.states import DUPLICATE, REFUSED, describe
+from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
 from handlers.digest import post_parts, render_digest, transcript_is_cut
+from handlers.wiring import InThread
 from providers.attendee import (
     ACTIVE_STATES,
     PENDING_STATES,
     AlreadyLeaving,
+    AttendeeClient,
     Bot,
     BotEventType,
+    BotState,
     CreateBot,
     DuplicateBot,
     InvalidBotState,
@@ -68,14 +72,14 @@ class DigestJob(BaseModel):
     request_id: str
 
 
-class LeaveJob(BaseModel):
+class LeaveJob(InThread):
     bot_id: str
     team_id: str
     user_id: str
     response_url: str
 
 
-class ListJob(BaseModel):
+class ListJob(InThread):
     team_id: str
     user_id: str
     response_url: str
@@ -83,7 +87,7 @@ class ListJob(BaseModel):
     channel_id: str = ""
 
 
-class RecordingJob(BaseModel):
+class RecordingJob(InThread):
     request_id: str
     user_id: str
     response_url: str
@@ -138,7 +142,12 @@ def render_status(
     row: AttendeeBot, event_type: str | None, sub_type: str | None
 ) -> tuple[str, list[Block]]:
     status = describe(row.state, event_type, sub_type)
-    return status_text(status), build_status_blocks(row, status, row.state_detail)
+    detail = row.state_detail
+    if row.state == BotState.FATAL_ERROR and detail:
+        # A failure's reason is stored as its headline (``job_handle_event``): a later rendering
+        # has no event left to explain it. It is the headline, never a line repeating it.
+        status, detail = replace(status, headline=detail), None
+    return status_text(status), build_status_blocks(row, status, detail)
 
 
 async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
@@ -239,9 +248,8 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
     if row.bot_id is None and envelope.bot_id:
         await repo.attach_bot(services.sessions, row.id, envelope.bot_id)
     status = describe(str(change.new_state), str(change.event_type), change.event_sub_type)
-    detail = (
-        status.headline if str(change.event_type) == BotEventType.COULD_NOT_JOIN_MEETING else None
-    )
+    # Why it failed is kept in words: the state alone ("stopped because of an error") loses it.
+    detail = status.headline if str(change.new_state) == BotState.FATAL_ERROR else None
     applied = await repo.apply_state(
         services.sessions, row.id, str(change.new_state), change.created_at, detail
     )
@@ -269,8 +277,14 @@ async def job_handle_event(services: Services, payload: EventJob, run: JobRun) -
         )
 
 
-def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) -> Meeting:
-    """A finished Attendee bot and its transcript, as a provider-neutral meeting."""
+def to_meeting(
+    row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance], zone: tzinfo = UTC
+) -> Meeting:
+    """A finished Attendee bot and its transcript, as a provider-neutral meeting.
+
+    Its title ("Zoom meeting 7 Dec 2026") is a header, plain text where Slack's date token
+    cannot go, so its date is the day in ``zone``: the Slack time zone of whoever asked for it.
+    """
     # An adopted bot's link never went through `/debrief join`: it may name no known platform.
     named = meeting_id(row.meeting_url or "")
     platform = named.name if named is not None else "meeting"
@@ -300,7 +314,8 @@ def to_meeting(row: AttendeeBot, bot: Bot, utterances: list[AttendeeUtterance]) 
     if ended is None and utterances:
         last = utterances[-1]
         ended = datetime.fromtimestamp((last.timestamp_ms + last.duration_ms) / 1000, UTC)
-    day = started.strftime("%d %b %Y") if started else ""
+    local = started.astimezone(zone) if started else None
+    day = f"{local.day} {local:%b %Y}" if local else ""
     people: dict[str, Person] = {}
     for u in utterances:
         people.setdefault(u.speaker_name, Person(name=u.speaker_name, is_host=u.speaker_is_host))
@@ -333,7 +348,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         utterances = await attendee.get_transcript(row.bot_id)
     except NotFound:
         utterances = []
-    meeting = to_meeting(row, bot, utterances)
+    meeting = to_meeting(row, bot, utterances, await services.slack.user_timezone(row.user_id))
     attach = transcript_is_cut(meeting)
     recording: Block = {
         "type": "button",
@@ -365,49 +380,90 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         )
 
 
+async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool:
+    """Cancel a notetaker still waiting for its meeting, or make one in it leave; True when it
+    was cancelled. What Debrief knows of its state may be a step behind Attendee's: when
+    Attendee says the other way is the one, that is taken."""
+    if pending:
+        try:
+            await attendee.delete_bot(bot_id)
+            return True
+        except NotFound:
+            return True  # a retried delete whose first attempt went through
+        except InvalidBotState:
+            pass  # it has started joining since: it leaves instead
+    try:
+        await attendee.leave_bot(bot_id)
+    except InvalidBotState as exc:
+        if pending or str(exc.state) not in PENDING_STATES:
+            raise
+        await attendee.delete_bot(bot_id)
+        return True
+    return False
+
+
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
-    """Make a notetaker leave, if the privacy rule lets this person (``handlers.access``)."""
+    """Make a notetaker leave, or cancel it while it is only scheduled, if the privacy rule
+    lets this person (``handlers.access``)."""
     attendee = services.require_attendee()
     absent = f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace."
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
         if row.team_id != payload.team_id:
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(row.channel_id, row.user_id)
+        state = row.state
     else:
         # Not sent from Slack through Debrief: what Attendee knows of it decides.
         try:
             bot = await attendee.get_bot(payload.bot_id)
         except NotFound:
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         meta = bot.metadata or {}
         if meta.get("slack_team_id") not in (None, payload.team_id):
-            await services.slack.respond(payload.response_url, absent)
+            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
             return
         thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
-    verdict = await may_change(services, payload.user_id, thing, "stop")
+        state = str(bot.state)
+    pending = state in PENDING_STATES
+    verdict = await may_change(services, payload.user_id, thing, "cancel" if pending else "stop")
     if not verdict.allowed:
-        await services.slack.respond(payload.response_url, verdict.why)
+        await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
         return
     try:
-        await attendee.leave_bot(payload.bot_id)
+        cancelled = await stop_bot(attendee, payload.bot_id, pending)
     except AlreadyLeaving:
-        await services.slack.respond(payload.response_url, "That notetaker is already leaving.")
+        await services.slack.respond(
+            payload.response_url, "That notetaker is already leaving.", thread_ts=payload.thread_ts
+        )
         return
     except InvalidBotState as exc:
         await services.slack.respond(
             payload.response_url,
             "That notetaker cannot leave now: it is "
             f"{mrkdwn(str(exc.state or 'done').replace('_', ' '), 100)}.",
+            thread_ts=payload.thread_ts,
         )
         return
     if row is not None:
         await repo.mark_stopped(services.sessions, row.id, payload.user_id)
+        if cancelled:
+            # Attendee sends no webhook for a deleted bot: the state is Debrief's to record.
+            await repo.apply_state(services.sessions, row.id, CANCELLED, services.clock())
         await refresh_status(services, row.id)
+    if cancelled:
+        await services.slack.respond(
+            payload.response_url,
+            "🚫 Cancelled: the notetaker will not join that meeting.",
+            thread_ts=payload.thread_ts,
+        )
+        return
     await services.slack.respond(
-        payload.response_url, f"👋 Asked the notetaker to leave; <@{payload.user_id}> stopped it."
+        payload.response_url,
+        "👋 The notetaker is leaving the meeting.",
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -427,8 +483,9 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
             bots.append(bot)
     await services.slack.respond(
         payload.response_url,
-        f"{len(bots)} active notetaker(s)",
+        f"{len(bots)} active notetaker{'s' if len(bots) != 1 else ''}",
         build_bots_blocks(bots, lambda state: describe(state), here=payload.channel_id),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -437,18 +494,25 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
     attendee = services.require_attendee()
     row = await repo.get(services.sessions, payload.request_id)
     if row is None or row.bot_id is None:
-        await services.slack.respond(payload.response_url, "I do not know that meeting any more.")
+        await services.slack.respond(
+            payload.response_url,
+            "I do not know that meeting any more.",
+            thread_ts=payload.thread_ts,
+        )
         return
     if not await may_see(services, payload.user_id, notetaker(row.channel_id, row.user_id)):
         await services.slack.respond(
             payload.response_url,
             "This meeting's recording is for the members of the channel it was recorded for.",
+            thread_ts=payload.thread_ts,
         )
         return
     recording = await attendee.get_recording(row.bot_id)
     if recording is None:
         await services.slack.respond(
-            payload.response_url, "No recording is available for this meeting (Attendee kept none)."
+            payload.response_url,
+            "No recording is available for this meeting (Attendee kept none).",
+            thread_ts=payload.thread_ts,
         )
         return
     expires = services.clock() + timedelta(minutes=30)
@@ -456,6 +520,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
         payload.response_url,
         "Here is the recording",
         build_recording_blocks(recording.url, expires),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -463,5 +528,7 @@ async def tell_requester(
     services: Services, payload: LeaveJob | ListJob | RecordingJob, error: str
 ) -> None:
     await services.slack.respond(
-        payload.response_url, "Attendee is unavailable right now; please try again in a minute."
+        payload.response_url,
+        "Attendee is unavailable right now; please try again in a minute.",
+        thread_ts=payload.thread_ts,
     )

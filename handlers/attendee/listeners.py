@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from bot import limits
+from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.limits import PersonalLimit
 from bot.services import Services
@@ -73,7 +74,8 @@ async def handle_join(ctx: CommandContext) -> Reply:
             f"A notetaker is already on its way to that meeting from this channel "
             f"(asked by <@{earlier.user_id}>); its status is in the channel."
         )
-    when = f" at {request.when.text} (your time)" if request.when else ""
+    # The job reads the time in the caller's Slack zone; here it can only be echoed as typed.
+    when = f" ({mrkdwn(request.when.text, 100)}, your time)" if request.when else ""
     return (
         f"Sending a notetaker to your {request.link.platform} meeting{when}. "
         "I'll post its status in this channel and the transcript in the thread."
@@ -92,7 +94,7 @@ async def handle_bots(ctx: CommandContext) -> Reply:
             channel_id=ctx.channel_id,
         ),
     )
-    return "Looking up the notetakers of your channels…"
+    return None  # the job's list is the answer: a placeholder would only add a second one
 
 
 async def handle_leave_command(ctx: CommandContext) -> Reply:
@@ -105,15 +107,26 @@ async def handle_leave_command(ctx: CommandContext) -> Reply:
             "`/debrief bots` and under each status message."
         )
     await enqueue_leave(ctx.services, bot_id, ctx.team_id, ctx.user_id, ctx.response_url)
-    return f"Asking notetaker `{bot_id}` to leave…"
+    return None  # the job says what happened, refusal included
 
 
 async def enqueue_leave(
-    services: Services, bot_id: str, team_id: str, user_id: str, response_url: str
+    services: Services,
+    bot_id: str,
+    team_id: str,
+    user_id: str,
+    response_url: str,
+    thread_ts: str | None = None,
 ) -> None:
     await services.queue.submit(
         jobs.JOB_LEAVE,
-        jobs.LeaveJob(bot_id=bot_id, team_id=team_id, user_id=user_id, response_url=response_url),
+        jobs.LeaveJob(
+            bot_id=bot_id,
+            team_id=team_id,
+            user_id=user_id,
+            response_url=response_url,
+            thread_ts=thread_ts,
+        ),
     )
 
 
@@ -127,7 +140,12 @@ async def handle_leave_button(
     # exists (a database write is milliseconds, well inside Slack's three seconds).
     click = click_of(body)
     await enqueue_leave(
-        services, str(action.get("value", "")), click.team_id, click.user_id, click.response_url
+        services,
+        str(action.get("value", "")),
+        click.team_id,
+        click.user_id,
+        click.response_url,
+        click.thread_ts,
     )
     await ack()
 
@@ -143,13 +161,16 @@ async def handle_recording_button(
     row = await repo.get(services.sessions, request_id)
     click = click_of(body)
     if row is None or row.team_id != click.team_id:
-        await tell_clicker(ack, respond, "I do not know that meeting.")
+        await tell_clicker(ack, respond, body, "I do not know that meeting.")
         return
     await enqueue_then_ack(
         ack,
         services,
         jobs.JOB_RECORDING,
         jobs.RecordingJob(
-            request_id=request_id, user_id=click.user_id, response_url=click.response_url
+            request_id=request_id,
+            user_id=click.user_id,
+            response_url=click.response_url,
+            thread_ts=click.thread_ts,
         ),
     )

@@ -14,7 +14,7 @@ from bot.store.models import AttendeeBot, utcnow
 from providers.attendee import TERMINAL_STATES
 
 #: Debrief's own states that end a request without a bot.
-FINAL_LOCAL_STATES = frozenset({"duplicate", "refused"})
+FINAL_LOCAL_STATES = frozenset({"duplicate", "refused", "cancelled"})
 
 
 def new_request(

@@ -10,6 +10,8 @@ from providers.attendee import BotEventType, BotState
 REQUESTED = "requested"
 DUPLICATE = "duplicate"
 REFUSED = "refused"
+#: Deleted at Attendee while it was only scheduled: it never joined (Attendee keeps no trace).
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ _STATES: dict[str, Status] = {
     BotState.DATA_DELETED: Status("🗑️", "The recording and transcript were deleted", False),
     DUPLICATE: Status("ℹ️", "A notetaker is already on its way to this meeting", False),
     REFUSED: Status("❌", "Attendee refused to send a notetaker", False),
+    CANCELLED: Status("🚫", "Cancelled", False),
 }
 
 # Why a bot could not join, in words (Attendee's `could_not_join_meeting` sub-types).
@@ -57,7 +60,7 @@ _JOIN_FAILURES = {
     "request_to_join_denied": "someone in the meeting denied its request to join",
     "waiting_room_timeout_exceeded": "nobody admitted it from the waiting room in time",
     "login_required": "the meeting only admits signed-in users",
-    "bot_not_launched": "Attendee could not start the bot",
+    "bot_not_launched": "Attendee could not start the notetaker",
     "unpublished_zoom_app": "the Zoom app behind Attendee is not published for this account",
     "blocked_by_captcha": "the meeting platform asked for a captcha",
     "authorized_user_not_in_meeting_timeout_exceeded": "the authorised user never joined",

@@ -4,6 +4,8 @@ and whether end users can connect their accounts here.
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 
 from bot.config import Settings
@@ -20,6 +22,15 @@ from providers.http import RateLimiter
 CONNECT_PATH = "/claritalk/connect"
 CALLBACK_PATH = "/claritalk/callback"
 WEBHOOK_PATH = "/webhooks/claritalk"
+
+#: What a person is told when this Debrief cannot connect Claritalk accounts: settings are the
+#: operator's business, so their names go to the log (and `debrief doctor`), not to Slack.
+NOT_SET_UP = (
+    "Claritalk accounts cannot be connected on this Debrief yet. Ask whoever runs Debrief "
+    "to finish setting up Claritalk."
+)
+
+log = logging.getLogger(__name__)
 
 
 def build_client(
@@ -69,36 +80,36 @@ def callback_url(settings: Settings) -> str:
     """The ``redirect_uri`` registered with Claritalk (``PUBLIC_URL`` + the callback path)."""
     base = public_url(settings)
     if base is None:
-        raise UserFacingError("PUBLIC_URL is not set, so Claritalk cannot send you back here.")
+        log.warning("claritalk: PUBLIC_URL is not set, so Claritalk has no callback URL")
+        raise UserFacingError(NOT_SET_UP)
     return base + CALLBACK_PATH
 
 
 def connect_problem(settings: Settings) -> str | None:
-    """Why end users cannot connect Claritalk accounts on this Debrief, or None when they can."""
+    """What to tell a person when accounts cannot be connected on this Debrief, or None when
+    they can; what is missing goes to the operator's log."""
+    missing = setup_missing(settings)
+    if missing is None:
+        return None
+    log.warning("claritalk accounts cannot be connected: %s", missing)
+    return NOT_SET_UP
+
+
+def setup_missing(settings: Settings) -> str | None:
+    """For the operator: the settings that keep end users from connecting Claritalk accounts."""
     missing = []
     if not settings.claritalk_client_id or not settings.secret("claritalk_client_secret"):
-        missing.append("`CLARITALK_CLIENT_ID` and `CLARITALK_CLIENT_SECRET`")
+        missing.append("CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET")
     if not public_url(settings):
-        missing.append("`PUBLIC_URL`")
+        missing.append("PUBLIC_URL")
     if missing:
-        return (
-            "Claritalk accounts cannot be connected on this Debrief yet: an admin needs to set "
-            + " and ".join(missing)
-            + " (see `debrief doctor`)."
-        )
+        return " and ".join(missing) + " not set"
     try:
         secret_box(settings)
     except ValueError:
-        return (
-            "Claritalk accounts cannot be connected on this Debrief: `DEBRIEF_ENCRYPTION_KEYS` "
-            "does not hold valid Fernet keys. An admin needs to fix it (see docs/CONFIGURATION.md)."
-        )
+        return "DEBRIEF_ENCRYPTION_KEYS does not hold valid Fernet keys"
     if not settings.encryption_key_list():
-        return (
-            "Claritalk accounts cannot be connected on this Debrief: `DEBRIEF_ENCRYPTION_KEYS` "
-            "is not set, and Debrief never stores tokens unencrypted. An admin needs to add a "
-            "key (see docs/CONFIGURATION.md)."
-        )
+        return "DEBRIEF_ENCRYPTION_KEYS is not set, and tokens are never stored unencrypted"
     return None
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.blockkit import mrkdwn
+from bot.blockkit import mrkdwn, slack_time
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.slack import PostKey
@@ -20,8 +20,8 @@ from handlers.claritalk.connections import keep_alive, lapse, lapse_reason, user
 from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
-from handlers.digest.render import slack_date
 from handlers.routing import publish_digest
+from handlers.wiring import InThread
 from providers.claritalk import (
     ClaritalkEvent,
     ClaritalkUser,
@@ -49,7 +49,7 @@ class WebhookJob(BaseModel):
     body: dict[str, Any]
 
 
-class StatusJob(BaseModel):
+class StatusJob(InThread):
     """`/debrief claritalk status`: check the connection against Claritalk and answer."""
 
     user_id: str
@@ -106,7 +106,7 @@ async def post_status_line(services: Services, data: MeetingStatusChanged) -> No
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": text + (f" · {slack_date(moment)}" if moment else ""),
+                    "text": text + (f" · {slack_time(moment)}" if moment else ""),
                 }
             ],
         }
@@ -132,7 +132,7 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
         if who.name and who.email:
             name += f" ({mrkdwn(who.email, 200)})"
         renewed = (
-            f" Debrief last renewed its tokens {slack_date(connection.refreshed_at)}."
+            f" Debrief last renewed its tokens {slack_time(connection.refreshed_at)}."
             if connection is not None
             else ""
         )
@@ -140,7 +140,7 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
             f":white_check_mark: Your Claritalk connection works: you are connected as "
             f"{name}.{renewed} `/debrief claritalk disconnect` forgets it."
         )
-    await services.slack.respond(payload.response_url, text)
+    await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
 
 
 async def tell_requester(services: Services, payload: StatusJob, error: str) -> None:
@@ -149,6 +149,7 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
         payload.response_url,
         "Claritalk is unavailable right now; please try `/debrief claritalk status` again in a "
         f"minute. If it persists, reconnect with {RECONNECT}.",
+        thread_ts=payload.thread_ts,
     )
 
 

@@ -65,7 +65,7 @@ async def status(ctx: CommandContext) -> Reply:
     await services.queue.submit(
         JOB_STATUS, StatusJob(user_id=ctx.user_id, response_url=ctx.response_url)
     )
-    return f"Checking your Claritalk connection{_who(connection)}…"
+    return None  # the job's check is the answer, failure included
 
 
 async def disconnect(ctx: CommandContext) -> Reply:

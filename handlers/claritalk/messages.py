@@ -42,7 +42,7 @@ def explain(error: ProviderError, *, personal: bool = True) -> str:
     if isinstance(error, PermissionDenied):
         return (
             "Claritalk says this account may not do that (403): a personal connection only "
-            "reaches its own meetings; ask a Claritalk organisation admin."
+            "reaches its own meetings; ask an admin of your Claritalk organisation."
         )
     if isinstance(error, Conflict):
         return f"Claritalk reports a conflict with the current state (409): {_detail(error)}."

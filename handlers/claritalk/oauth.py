@@ -303,9 +303,11 @@ async def handle_callback(request: web.Request) -> web.Response:
                 session, JOB_NOTIFY, NotifyJob(user_id=taken.user_id, kind="connected", at=moment)
             )
     except SecretsUnavailable:
+        log.warning("claritalk tokens not stored: DEBRIEF_ENCRYPTION_KEYS is not set")
         return page(
             "Claritalk cannot be connected here",
-            "DEBRIEF_ENCRYPTION_KEYS is not set, and Debrief never stores tokens unencrypted.",
+            "Debrief has no key to encrypt your Claritalk tokens with, and it never stores them "
+            "unencrypted. Ask whoever runs Debrief to add one.",
             status=503,
         )
     log.info("claritalk connected for %s", taken.user_id)

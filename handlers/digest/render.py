@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
+from bot.blockkit import slack_day, slack_time
 from bot.meetings import ActionItem, Meeting
 from handlers.digest.blocks import format_duration, talk_time_text
 from handlers.digest.items import (
@@ -120,17 +120,6 @@ def context(*texts: str) -> Block:
     }
 
 
-def slack_date(moment: datetime) -> str:
-    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
-    shown = moment.strftime("%a %d %b %Y, %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{shown}>"
-
-
-def due_text(due: date) -> str:
-    """A due date as people read it: ``Thu 27 Nov 2026``."""
-    return f"{due:%a} {due.day} {due:%b %Y}"
-
-
 def item_text(item: ActionItem, view: ItemView | None = None, provider: str = "") -> str:
     """One action item: a box (ticked when done), the task, who it is for.
 
@@ -157,7 +146,7 @@ def item_text(item: ActionItem, view: ItemView | None = None, provider: str = ""
         facts.append(unassigned)
     if view.due is not None:
         set_by = f", _set by <@{view.due_set_by}>_" if view.due_set_by else ""
-        facts.append(f"📅 due {due_text(view.due)}{set_by}")
+        facts.append(f"📅 due {slack_day(view.due)}{set_by}")
     if view.done:
         facts.append(f"done by <@{view.closed_by}>" if view.closed_by else "done")
     elif view.reopened_by:
@@ -231,7 +220,7 @@ def summary_chunks(meeting: Meeting) -> list[str]:
 def build_fields(meeting: Meeting) -> list[Block]:
     fields: list[tuple[str, str]] = []
     if meeting.started_at is not None:
-        fields.append(("When", slack_date(meeting.started_at)))
+        fields.append(("When", slack_time(meeting.started_at)))
     if meeting.length is not None:
         fields.append(("Length", format_duration(meeting.length)))
     people = meeting.people()
@@ -318,7 +307,9 @@ def build_parent(
         for index in range(shown):
             blocks.extend(item_blocks(meeting, index, items))
         if total > shown:
-            blocks.append(context(f"…and {total - shown} more action items in the thread."))
+            left = total - shown
+            more = f"{left} more action item{'s' if left != 1 else ''}"
+            blocks.append(context(f"…and {more} in the thread."))
     elif not transcript_first:
         blocks.append(section("*🎯 Action items*\n_None this time._"))
     if actions:

@@ -27,7 +27,7 @@ def register(wiring: Wiring) -> None:
         listeners.handle_summary,
     )
     commands.add(
-        "recent", "recent", "Your ten most recent Otter conversations", listeners.handle_recent
+        "recent", "recent", "Your ten most recent Otter.ai conversations", listeners.handle_recent
     )
     wiring.bolt.action(ACTION_POST_DIGEST)(listeners.handle_post_digest_button)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.digest.render import slack_date
+from bot.blockkit import slack_time
 from handlers.digest.text import link
 from providers.otter import Conversation
 
@@ -21,15 +21,14 @@ def build_recent_blocks(conversations: list[Conversation], *, everyone: bool) ->
         conversations: at most ten, most recent first.
         everyone: the caller's email is unknown, so these are all the account can see.
     """
-    whose = "this Debrief's Otter account can see" if everyone else "of yours"
+    # Without the caller's email the list is the shared account's, not the caller's own.
+    whose = "Recent Otter.ai conversations" if everyone else "Your recent Otter.ai conversations"
     blocks: list[Block] = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*Recent Otter conversations {whose}*"
-                if conversations
-                else f"_No Otter conversations {whose} yet._",
+                "text": f"*{whose}*" if conversations else "_No Otter.ai conversations yet._",
             },
         }
     ]
@@ -37,8 +36,8 @@ def build_recent_blocks(conversations: list[Conversation], *, everyone: bool) ->
         heading = f"*{link(conversation.url, conversation.display_title, label_limit=200)}*"
         facts = []
         if conversation.created_at is not None:
-            facts.append(slack_date(conversation.created_at))
-        facts.append("ready" if conversation.ready else "⏳ Otter is still processing it")
+            facts.append(slack_time(conversation.created_at))
+        facts.append("ready" if conversation.ready else "⏳ Otter.ai is still processing it")
         blocks.append(
             {
                 "type": "section",
@@ -59,8 +58,8 @@ def build_recent_blocks(conversations: list[Conversation], *, everyone: bool) ->
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": "Slack did not tell me your email address, so I could not pick "
-                        "out your own conversations.",
+                        "text": "Slack did not tell me your email address, so these are all "
+                        "the conversations Debrief's Otter.ai account can see, not only yours.",
                     }
                 ],
             }

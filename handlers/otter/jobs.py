@@ -21,6 +21,7 @@ from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.otter.blocks import build_recent_blocks
 from handlers.otter.mapping import RELATIONSHIPS, is_complete, to_meeting
 from handlers.routing import publish_digest
+from handlers.wiring import InThread
 from providers.errors import NotFound
 from providers.otter import Conversation, OtterWebhook
 
@@ -44,7 +45,7 @@ class WebhookJob(BaseModel):
     body: dict[str, Any]
 
 
-class SummaryJob(BaseModel):
+class SummaryJob(InThread):
     """`/debrief summary` or a "Post digest here" click: post one conversation's digest."""
 
     conversation_id: str
@@ -53,7 +54,7 @@ class SummaryJob(BaseModel):
     response_url: str
 
 
-class AwaitJob(BaseModel):
+class AwaitJob(InThread):
     """Wait until Otter has processed a conversation, then post its digest.
 
     With ``channel_id`` it goes there (someone asked in that channel); without, it is routed.
@@ -69,7 +70,7 @@ class AwaitJob(BaseModel):
     listed_ready: bool = False
 
 
-class RecentJob(BaseModel):
+class RecentJob(InThread):
     user_id: str
     response_url: str
 
@@ -115,14 +116,15 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
     except NotFound:
         await services.slack.respond(
             payload.response_url,
-            f"I cannot find the Otter conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
+            f"I cannot find the Otter.ai conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
             "does not "
-            "exist, or this Debrief's Otter account cannot see it (ask its owner to share it).",
+            "exist, or this Debrief's Otter.ai account cannot see it (ask its owner to share it).",
+            thread_ts=payload.thread_ts,
         )
         return
     refusal = await elsewhere(services, payload, conversation)
     if refusal is not None:
-        await services.slack.respond(payload.response_url, refusal)
+        await services.slack.respond(payload.response_url, refusal, thread_ts=payload.thread_ts)
         return
     if not conversation.ready:
         waiting = await wait_for(
@@ -133,17 +135,19 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
                 channel_id=payload.channel_id,
                 user_id=payload.user_id,
                 response_url=payload.response_url,
+                thread_ts=payload.thread_ts,
             ),
         )
         title = mrkdwn(conversation.display_title, 200)
         await services.slack.respond(
             payload.response_url,
-            f"⏳ “{title}” is not ready yet: Otter is still processing it. "
+            f"⏳ “{title}” is not ready yet: Otter.ai is still processing it. "
             + (
                 "I'll post the digest here as soon as it is."
                 if waiting
                 else "I'm already waiting for it and will post the digest here."
             ),
+            thread_ts=payload.thread_ts,
         )
         return
     delivered = await deliver_digest(services, to_meeting(conversation), payload.channel_id)
@@ -153,6 +157,7 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             f"The digest of “{mrkdwn(conversation.display_title, 200)}” is already in this "
             "channel, "
             "up to date.",
+            thread_ts=payload.thread_ts,
         )
 
 
@@ -204,17 +209,17 @@ async def job_await_ready(services: Services, payload: AwaitJob, run: JobRun) ->
 async def _not_ready(services: Services, payload: AwaitJob) -> None:
     """Look again later, or give up (and say so) once it has taken far too long."""
     if services.clock() - payload.since > READY_GIVE_UP:
-        await _stop_waiting(services, payload, "Otter has not finished processing it")
+        await _stop_waiting(services, payload, "Otter.ai has not finished processing it")
         return
     raise RetryLater(services.settings.otter_ready_poll_seconds, "Otter is still processing")
 
 
 async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None:
     shown = mrkdwn(payload.conversation_id, 100)
-    text = f"I stopped waiting for the Otter conversation `{shown}`: {why}."
+    text = f"I stopped waiting for the Otter.ai conversation `{shown}`: {why}."
     log.warning("%s", text)
     if payload.response_url:
-        await services.slack.respond(payload.response_url, text)
+        await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
         return
     await services.queue.submit(JOB_NOTICE, NoticeJob(text=f":hourglass: {text}"))
 
@@ -258,8 +263,9 @@ async def job_list_recent(services: Services, payload: RecentJob, run: JobRun) -
                 break
     await services.slack.respond(
         payload.response_url,
-        f"{len(found)} recent Otter conversation(s)",
+        f"{len(found)} recent Otter.ai conversation{'s' if len(found) != 1 else ''}",
         build_recent_blocks(found, everyone=email is None),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -276,4 +282,6 @@ async def tell_requester(
         )
     else:
         text = "Otter.ai is unavailable right now; please try again in a minute."
-    await services.slack.respond(payload.response_url, truncate(text, 3000))
+    await services.slack.respond(
+        payload.response_url, truncate(text, 3000), thread_ts=payload.thread_ts
+    )

@@ -16,7 +16,12 @@ SUMMARY_USAGE = "summary <otter-url-or-id>"
 
 
 async def enqueue_summary(
-    services: Services, conversation_id: str, channel_id: str, user_id: str, response_url: str
+    services: Services,
+    conversation_id: str,
+    channel_id: str,
+    user_id: str,
+    response_url: str,
+    thread_ts: str | None = None,
 ) -> None:
     await services.queue.submit(
         jobs.JOB_SUMMARY,
@@ -25,6 +30,7 @@ async def enqueue_summary(
             channel_id=channel_id,
             user_id=user_id,
             response_url=response_url,
+            thread_ts=thread_ts,
         ),
     )
 
@@ -45,7 +51,7 @@ async def handle_summary(ctx: CommandContext) -> Reply:
     await enqueue_summary(
         ctx.services, conversation_id, ctx.channel_id, ctx.user_id, ctx.response_url
     )
-    return "Fetching that conversation from Otter…"
+    return None  # the job answers: the digest itself, or why not
 
 
 async def handle_recent(ctx: CommandContext) -> Reply:
@@ -55,7 +61,7 @@ async def handle_recent(ctx: CommandContext) -> Reply:
         jobs.JOB_RECENT,
         jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),
     )
-    return "Looking up your recent Otter conversations…"
+    return None  # the job's list is the answer
 
 
 async def handle_post_digest_button(
@@ -70,12 +76,18 @@ async def handle_post_digest_button(
         conversation_id = conversation_id_from(str(action.get("value", "")))
     except ValueError:
         await tell_clicker(
-            ack, respond, "That button no longer works; run `/debrief recent` again."
+            ack, respond, body, "That button no longer works; run `/debrief recent` again."
         )
         return
     click = click_of(body)
     # The job is durable before Slack hears back: a crash right after the ack loses no click.
+    # The job answers (the digest, or why not): no placeholder besides it.
     await enqueue_summary(
-        services, conversation_id, click.channel_id, click.user_id, click.response_url
+        services,
+        conversation_id,
+        click.channel_id,
+        click.user_id,
+        click.response_url,
+        click.thread_ts,
     )
-    await tell_clicker(ack, respond, "Fetching the digest from Otter…")
+    await ack()

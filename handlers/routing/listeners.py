@@ -36,7 +36,7 @@ async def require_route_admin(ctx: CommandContext) -> None:
     if admin:
         return
     raise UserFacingError(
-        "Only workspace admins (and people listed in `DEBRIEF_ROUTE_ADMINS`) can change where "
+        "Only workspace admins, and the people whoever runs Debrief has named, can change where "
         "digests go. `/debrief routes` shows the current rules."
     )
 
@@ -136,16 +136,25 @@ async def handle_routes(ctx: CommandContext) -> Reply:
     lines = [f"`#{r.id}` {describe(r.kind, r.value)} → <#{r.channel}>" for r in rules]
     fallback = services.settings.digest_channel
     if fallback:
-        lines.append(f"Otherwise → {_channel_text(fallback)} (`DEBRIEF_DIGEST_CHANNEL`)")
+        lines.append(f"Otherwise → {_channel_text(fallback)} (the default digest channel)")
     else:
-        lines.append("Otherwise → held until a rule takes them (no `DEBRIEF_DIGEST_CHANNEL`)")
+        lines.append(
+            "Otherwise → held until a rule takes them: there is no default digest channel "
+            "(add one with `/debrief route default #channel`, or ask whoever runs Debrief "
+            "to set one)"
+        )
     held = await repo.held_count(services.sessions)
     blocks: list[dict[str, Any]] = [
         _section("*Where digests go* — the first rule that matches, in this order:")
     ]
     blocks.extend(_section(chunk) for chunk in split_text("\n".join(lines))[:45])
     if held:
-        blocks.append(_section(f":inbox_tray: {held} digest(s) are held, waiting for a route."))
+        blocks.append(
+            _section(
+                f":inbox_tray: {held} {'digests are' if held != 1 else 'digest is'} held, "
+                "waiting for a route."
+            )
+        )
     blocks.append(
         {
             "type": "context",

@@ -28,7 +28,7 @@ _QUOTES = "\"'“”‘’"
 
 TARGET_HELP = (
     "`default`, `provider:<name>` (" + ", ".join(KNOWN_PROVIDERS) + "), "
-    "`otter-channel:<Otter channel name>`, `title:<words>` or `external:`"
+    "`otter-channel:<Otter.ai channel name>`, `title:<words>` or `external:`"
 )
 
 
@@ -123,7 +123,7 @@ def describe(kind: str, value: str) -> str:
     if kind == PROVIDER:
         return f"meetings from {shown}"
     if kind == OTTER_CHANNEL:
-        return f"Otter conversations in the channel “{shown}”"
+        return f"Otter.ai conversations in the channel “{shown}”"
     if kind == TITLE:
         return f"meetings whose title has “{shown}”"
     if kind == EXTERNAL:

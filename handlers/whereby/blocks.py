@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.blockkit import SECTION_TEXT, button_url, fallback, link, mrkdwn
+from bot.blockkit import SECTION_TEXT, button_url, fallback, link, mrkdwn, slack_time
 from bot.store.models import WherebyRoom
 from handlers.digest.blocks import format_duration
-from handlers.digest.render import slack_date
 from handlers.whereby import repo
 
 Block = dict[str, Any]
@@ -52,7 +51,7 @@ def room_status(row: WherebyRoom) -> str:
     if row.status == repo.EXPIRED:
         return f"⌛ *Room expired*{lasted}"
     if state.live:
-        since = f" · since {slack_date(state.started_at)}" if state.started_at else ""
+        since = f" · since {slack_time(state.started_at)}" if state.started_at else ""
         return f"🔴 *In progress* · {people_count(state.participants)}{since}"
     if state.ended:
         return f"✅ *Session ended*{lasted}"
@@ -87,7 +86,7 @@ def build_room_blocks(row: WherebyRoom) -> list[Block]:
     ]
     facts = [f"Opened by <@{row.creator_id}>"]
     if row.end_at is not None and open_:
-        facts.append(f"ends {slack_date(row.end_at)}")
+        facts.append(f"ends {slack_time(row.end_at)}")
     people = repo.people(row)
     if people:
         facts.append("joined: " + mrkdwn(", ".join(people), 500))
@@ -162,7 +161,7 @@ def build_notice_blocks(text: str, buttons: list[Block] | None = None) -> list[B
 
 def build_link_blocks(what: str, url: str, expires: datetime | None) -> list[Block]:
     """A private answer carrying a fresh, short-lived download link."""
-    until = f" It works until {slack_date(expires)};" if expires is not None else ""
+    until = f" It works until {slack_time(expires)};" if expires is not None else ""
     opened = link(url, f"Open the {what}", url_limit=SECTION_TEXT - 300)
     return [
         {

@@ -229,7 +229,8 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
             services,
             row,
             payload.transcription_id,
-            f"⌛ Whereby's summary of this session did not arrive within {minutes} minutes, so "
+            f"⌛ Whereby's summary of this session did not arrive within {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, so "
             "I stopped waiting for it. The transcript is still there:",
         )
         return

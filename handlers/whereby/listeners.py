@@ -50,10 +50,7 @@ async def handle_room(ctx: CommandContext) -> Reply:
                 room_id=row.id, response_url=ctx.response_url, channel_name=slack_name or None
             ),
         )
-    return (
-        f"Opening a Whereby room for {request.minutes} minutes… I'll post its link here and "
-        "send you the host link privately."
-    )
+    return None  # the job answers: the host link, or why the room could not be opened
 
 
 async def handle_end_button(
@@ -71,6 +68,7 @@ async def handle_end_button(
             team_id=click.team_id,
             user_id=click.user_id,
             response_url=click.response_url,
+            thread_ts=click.thread_ts,
         ),
     )
 
@@ -86,7 +84,7 @@ async def _link_click(
     click = click_of(body)
     room_id, item_id = read_value(str(action.get("value", "")))
     if item_id is None:
-        await tell_clicker(ack, respond, "That button no longer works.")
+        await tell_clicker(ack, respond, body, "That button no longer works.")
         return
     await enqueue_then_ack(
         ack,
@@ -98,6 +96,7 @@ async def _link_click(
             item_id=item_id,
             team_id=click.team_id,
             response_url=click.response_url,
+            thread_ts=click.thread_ts,
             user_id=click.user_id,
         ),
     )

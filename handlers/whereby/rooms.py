@@ -25,6 +25,7 @@ from handlers.whereby.blocks import (
     room_text,
 )
 from handlers.whereby.naming import FALLBACK_PREFIX, channel_name, room_prefix
+from handlers.wiring import InThread
 from providers.errors import BadRequest, NotFound, PermissionDenied
 from providers.whereby import CreateMeeting, normalize_room_name
 
@@ -44,13 +45,13 @@ ROOM_LIFETIME_AFTER_END = timedelta(hours=1)
 LINK_SECONDS = 3600
 
 
-class CreateRoomJob(BaseModel):
+class CreateRoomJob(InThread):
     room_id: str
     response_url: str
     channel_name: str | None = None
 
 
-class EndRoomJob(BaseModel):
+class EndRoomJob(InThread):
     room_id: str
     team_id: str
     user_id: str
@@ -61,7 +62,7 @@ class ExpireRoomsJob(BaseModel):
     pass
 
 
-class LinkJob(BaseModel):
+class LinkJob(InThread):
     """A click on "Recording" or "Transcript": fetch a fresh access link for the clicker."""
 
     room_id: str
@@ -147,6 +148,7 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
             await services.slack.respond(
                 payload.response_url,
                 f"Whereby refused to create the room: {mrkdwn(exc.message, 500)}",
+                thread_ts=payload.thread_ts,
             )
             return
         end_at = meeting.end_date or end
@@ -181,6 +183,7 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
         payload.response_url,
         "Your Whereby room is open",
         build_host_blocks(shown, host_url, posted=posted),
+        thread_ts=payload.thread_ts,
     )
 
 
@@ -206,7 +209,7 @@ async def create_room_failed(services: Services, payload: CreateRoomJob, error: 
             f"Your Whereby room is open{where}, but I could not post it in this channel. "
             "Share the link yourself."
         )
-    await services.slack.respond(payload.response_url, text)
+    await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
 
 
 def room(row: WherebyRoom) -> Belongs:
@@ -220,14 +223,18 @@ async def job_end_room(services: Services, payload: EndRoomJob, run: JobRun) -> 
     """The "End room" button: whoever the privacy rule lets (``handlers.access``) deletes it."""
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
-        await services.slack.respond(payload.response_url, "I do not know that room any more.")
+        await services.slack.respond(
+            payload.response_url, "I do not know that room any more.", thread_ts=payload.thread_ts
+        )
         return
     verdict = await may_change(services, payload.user_id, room(row), "end")
     if not verdict.allowed:
-        await services.slack.respond(payload.response_url, verdict.why)
+        await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
         return
     if row.status != repo.OPEN:
-        await services.slack.respond(payload.response_url, "This room has already ended.")
+        await services.slack.respond(
+            payload.response_url, "This room has already ended.", thread_ts=payload.thread_ts
+        )
         return
     if row.meeting_id is not None:
         await services.require_whereby().delete_meeting(row.meeting_id)
@@ -252,12 +259,15 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
     whereby = services.require_whereby()
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
-        await services.slack.respond(payload.response_url, "I do not know that room any more.")
+        await services.slack.respond(
+            payload.response_url, "I do not know that room any more.", thread_ts=payload.thread_ts
+        )
         return
     if not await may_see(services, payload.user_id, room(row)):
         await services.slack.respond(
             payload.response_url,
             f"This room's {payload.kind} is for the members of the channel it was opened in.",
+            thread_ts=payload.thread_ts,
         )
         return
     try:
@@ -271,17 +281,22 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
             )
     except NotFound:
         await services.slack.respond(
-            payload.response_url, f"Whereby no longer has this room's {payload.kind}."
+            payload.response_url,
+            f"Whereby no longer has this room's {payload.kind}.",
+            thread_ts=payload.thread_ts,
         )
         return
     await services.slack.respond(
         payload.response_url,
         f"Here is the {payload.kind}",
         build_link_blocks(payload.kind, link.access_link, link.expires_at),
+        thread_ts=payload.thread_ts,
     )
 
 
 async def tell_requester(services: Services, payload: EndRoomJob | LinkJob, error: str) -> None:
     await services.slack.respond(
-        payload.response_url, "Whereby is unavailable right now; please try again in a minute."
+        payload.response_url,
+        "Whereby is unavailable right now; please try again in a minute.",
+        thread_ts=payload.thread_ts,
     )

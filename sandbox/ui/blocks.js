@@ -468,12 +468,23 @@ export function createRenderer(ctx) {
       }
       case "datepicker": {
         const node = h("input", { className: "bk-date", type: "date", value: el.initial_date || "" });
+        // Slack shows the picked day in words; the browser's own "12/07/2026" would disagree
+        // with the date token beside it, so the day is shown as slack_day makes it: noon UTC.
+        const shown = h("span", { className: "bk-date-shown" });
+        const show = () => {
+          const [y, m, d] = (node.value || "").split("-").map(Number);
+          shown.textContent = node.value
+            ? formatDate(Date.UTC(y, m - 1, d, 12) / 1000, "{date_short_pretty}", tz(), now())
+            : plain(el.placeholder) || "Pick a date";
+        };
+        show();
         const entry = stateful(form, blockId, el, () => node.value || null);
         node.addEventListener("change", () => {
+          show();
           touched(entry)();
           fire(el, blockId, entry.read(), form, inInput);
         });
-        return h("label", { className: "bk-picker" }, "📅 ", node);
+        return h("label", { className: "bk-picker" }, "📅 ", shown, node);
       }
       case "timepicker": {
         const node = h("input", { className: "bk-time", type: "time", value: el.initial_time || "" });

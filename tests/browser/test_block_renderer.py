@@ -8,11 +8,13 @@ shown as such instead of disappearing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from bot.blockkit import slack_day
 from sandbox.slack import SlackStandIn
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -453,6 +455,30 @@ async def test_mrkdwn_formatting_and_dates_in_the_viewers_time_zone(page: Any) -
         "t => mrkdwn(t, 'Asia/Tokyo')", f"<!date^{stamp}^{{date_num}} {{time}}|x>"
     )
     assert tokyo == "2026-11-22 9:00 PM"
+
+
+@pytest.mark.parametrize("tz", ["America/Los_Angeles", "UTC", "Asia/Tokyo"])
+@pytest.mark.parametrize(
+    ("day", "words"), [(date(2026, 11, 23), "Tomorrow"), (date(2026, 12, 1), "Dec 1, 2026")]
+)
+async def test_a_date_picker_shows_its_day_as_the_text_beside_it_does(
+    page: Any, tz: str, day: date, words: str
+) -> None:
+    await render(
+        page,
+        [
+            {"type": "section", "text": mrkdwn(f"due {slack_day(day)}")},
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "datepicker", "action_id": "due", "initial_date": day.isoformat()}
+                ],
+            },
+        ],
+        tz,
+    )
+    assert await page.inner_text("#root .bk-date-shown") == words
+    assert f"due {words}" in await page.inner_text("#root")
 
 
 async def test_nothing_an_app_posts_becomes_markup(page: Any) -> None:

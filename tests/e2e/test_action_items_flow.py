@@ -6,8 +6,10 @@ the Home tab and `/debrief todo` checked in the Slack stand-in.
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
+from bot.blockkit import slack_day
 from handlers.digest.items import ACTION_ASSIGN, ACTION_DONE, ACTION_DUE, ACTION_REOPEN
 from sandbox.otter import PRODUCT_SYNC_ID
 from sandbox.world import World
@@ -63,7 +65,10 @@ async def test_people_own_the_product_syncs_action_items(world: World) -> None:
         .blocks[0]["accessory"]["url"]
         .endswith("/archives/C0MEETINGS/p" + digest.ts.replace(".", ""))
     )
-    assert "reassigned your action item to <@U0GRACE>" in dm_texts(world, "U0ADA")[0]
+    assert (
+        "reassigned your action item from *Weekly product sync* to <@U0GRACE>"
+        in dm_texts(world, "U0ADA")[0]
+    )
 
     # Grace closes it, Ada reopens it, Alan gives it a due date.
     await use(world, digest, ACTION_DONE, 1, "U0GRACE")
@@ -71,11 +76,14 @@ async def test_people_own_the_product_syncs_action_items(world: World) -> None:
     await use(world, digest, ACTION_REOPEN, 1, "U0ADA")
     await world.eventually(lambda: line(digest, 1).startswith("◻️ Write the rollout plan"))
     await use(world, digest, ACTION_DUE, 1, "U0ALAN", selected_date="2026-12-03")
-    await world.eventually(lambda: "📅 due Thu 3 Dec 2026" in line(digest, 1))
+    await world.eventually(lambda: f"📅 due {slack_day(date(2026, 12, 3))}" in line(digest, 1))
     await world.settle()
     grace = dm_texts(world, "U0GRACE")
     assert "<@U0ADA> reopened your action item" in grace[1]
-    assert "<@U0ALAN> set your action item's due date to Thu 3 Dec 2026" in grace[2]
+    assert (
+        "<@U0ALAN> set the due date of your action item from *Weekly product sync* to "
+        f"{slack_day(date(2026, 12, 3))}"
+    ) in grace[2]
     assert len(grace) == 3, "not told of her own Done"
 
     # Two people pick different owners for Alan's benchmark at the same moment.

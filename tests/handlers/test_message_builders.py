@@ -202,6 +202,14 @@ def attendee_status(i: Inputs) -> Output:
             attendee_blocks.status_text(status),
             attendee_blocks.build_status_blocks(row, status, i.text),
         )
+    # Scheduled (a *Cancel* button) and cancelled (who did it, in the headline).
+    for state in ("scheduled", "cancelled"):
+        row.state, row.stopped_by = state, i.name
+        status = describe(state)
+        out.message(
+            attendee_blocks.status_text(status),
+            attendee_blocks.build_status_blocks(row, status, i.text),
+        )
     return out
 
 
@@ -434,8 +442,6 @@ NOT_MESSAGES: dict[str, str] = {
     "handlers.digest.render:provider_name": "Debrief's own names of providers",
     "handlers.digest.render:section": "wraps mrkdwn its callers built",
     "handlers.digest.render:context": "wraps mrkdwn its callers built",
-    "handlers.digest.render:slack_date": "a date",
-    "handlers.digest.render:due_text": "a date",
     "handlers.digest.render:item_controls": "buttons with ids",
     "handlers.digest.render:items_heading": "counts",
     "handlers.digest.render:leads_with_transcript": "a yes or no",
@@ -446,7 +452,6 @@ NOT_MESSAGES: dict[str, str] = {
     "handlers.digest.blocks:share_bar": "a bar",
     "handlers.digest.blocks:share_and_time": "a share and a length",
     "handlers.digest.text:split_text": "cuts mrkdwn its callers built",
-    "handlers.attendee.blocks:slack_time": "a date",
     "handlers.action_items.blocks:section": "wraps mrkdwn its callers built",
     "handlers.action_items.blocks:context": "wraps mrkdwn its callers built",
     "handlers.action_items.blocks:button": "a button with Debrief's label",

@@ -432,6 +432,25 @@ async def test_response_url_ephemeral_in_channel_replace_and_delete(slack: Slack
     assert slack.messages("#general") == []
 
 
+async def test_response_url_answers_land_in_the_thread_they_name(slack: SlackStandIn) -> None:
+    """As Slack does: ``thread_ts`` puts a response_url answer in that thread; without it, the
+    answer is in the channel even when the click came from a thread."""
+    ws = slack.workspace
+    parent = ws.post(ws.channels["C0GENERAL"], text="status")
+    reply = ws.post(ws.channels["C0GENERAL"], text="digest", thread_ts=parent.ts)
+    url = ws.issue_response_url("C0GENERAL", "U0ADA", message_ts=reply.ts)
+    await post_json(url, {"text": "in the thread", "thread_ts": parent.ts})
+    await post_json(url, {"text": "in the channel"})
+    await post_json(
+        url, {"text": "everyone", "response_type": "in_channel", "thread_ts": parent.ts}
+    )
+    assert [(e.text, e.thread_ts) for e in slack.ephemerals("U0ADA")] == [
+        ("in the thread", parent.ts),
+        ("in the channel", None),
+    ]
+    assert [m.text for m in slack.thread("#general", parent.ts)] == ["status", "digest", "everyone"]
+
+
 async def test_response_url_limits_and_validation(slack: SlackStandIn) -> None:
     url = slack.workspace.issue_response_url("C0GENERAL", "U0ADA")
     status, answer = await post_json(url, {"text": "x", "blocks": [{"type": "carousel"}]})

@@ -10,6 +10,7 @@ import time
 from datetime import date
 from urllib.parse import urlencode
 
+from bot.blockkit import slack_day
 from handlers.action_items.jobs import GONE_TEXT, JOB_APPLY
 from handlers.digest.items import ACTION_ASSIGN, ACTION_DONE, ACTION_DUE, ACTION_REOPEN
 from sandbox.slack import Message, driver
@@ -86,7 +87,9 @@ async def test_assign_reassign_close_reopen_and_due_date(database_url: str) -> N
         assert "👤 <@U0ADA> · _assigned by <@U0ALAN>_" in item_text(current(r, parent), 3)
         assert "assigned you an action item" in text_of(r.slack.dms("U0ADA")[-1].blocks)
         moved = text_of(r.slack.dms("U0GRACE")[-1].blocks)
-        assert "<@U0ALAN> reassigned your action item to <@U0ADA>" in moved
+        assert (
+            "<@U0ALAN> reassigned your action item from *Weekly product sync* to <@U0ADA>" in moved
+        )
 
         await click(r, parent, ACTION_DONE, 3, user="U0ADA")
         await r.drain()
@@ -101,15 +104,20 @@ async def test_assign_reassign_close_reopen_and_due_date(database_url: str) -> N
         await r.drain()
         assert item_text(current(r, parent), 3).startswith("◻️ Benchmark the queue")
         assert "_reopened by <@U0ALAN>_" in item_text(current(r, parent), 3)
-        assert "<@U0ALAN> reopened your action item" in text_of(r.slack.dms("U0ADA")[-1].blocks)
+        assert "<@U0ALAN> reopened your action item from" in text_of(
+            r.slack.dms("U0ADA")[-1].blocks
+        )
 
         await click(r, parent, ACTION_DUE, 3, user="U0GRACE", selected_date="2026-11-27")
         await r.drain()
         shown = current(r, parent)
-        assert "📅 due Fri 27 Nov 2026, _set by <@U0GRACE>_" in item_text(shown, 3)
+        assert f"📅 due {slack_day(date(2026, 11, 27))}, _set by <@U0GRACE>_" in item_text(shown, 3)
         assert controls(shown, 3)[1]["initial_date"] == "2026-11-27"
         due_dm = text_of(r.slack.dms("U0ADA")[-1].blocks)
-        assert "<@U0GRACE> set your action item's due date to Fri 27 Nov 2026" in due_dm
+        assert (
+            "<@U0GRACE> set the due date of your action item from *Weekly product sync* to "
+            f"{slack_day(date(2026, 11, 27))}"
+        ) in due_dm
 
         stored = (await items(r))[3]
         assert (stored.assignee_id, stored.assigned_by, stored.status, stored.due) == (
@@ -224,4 +232,6 @@ async def test_a_click_on_a_deleted_digest_is_saved_and_answered(database_url: s
         assert (await items(r))[1].status == "done"
         assert GONE_TEXT in said(r, "U0GRACE")
         assert r.slack.messages(CHANNEL) == [], "a deleted digest is not posted again"
-        assert "<@U0GRACE> marked your action item done" in text_of(r.slack.dms("U0ADA")[0].blocks)
+        assert "<@U0GRACE> marked your action item from *Weekly product sync* done" in text_of(
+            r.slack.dms("U0ADA")[0].blocks
+        )

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.blockkit import slack_day
 from bot.jobs import Worker
 from bot.meetings import ActionItem, Meeting
 from bot.store.db import transaction
@@ -164,7 +165,10 @@ async def test_overdue_and_due_today_come_first_and_off_means_off(database_url: 
         assert dm.text == "Good morning! You have 2 open action items (1 overdue, 1 due today)"
         body = text_of(dm.blocks)
         assert body.index("Ada's task 2") < body.index("Ada's task 1")
-        assert "🔴 *overdue* (was due Fri 20 Nov 2026)" in body and "🟡 *due today*" in body
+        assert (
+            f"🔴 *overdue* (was due {slack_day(date(2026, 11, 20))})" in body
+            and "🟡 *due today*" in body
+        )
         assert "/archives/C0MEETINGS/p" in body
 
         async with transaction(r.services.sessions) as session:

@@ -118,7 +118,7 @@ class Rig:
             self.url, "/debrief", words, user_id=user, channel_id=channel
         )
         assert delivery.status == 200, delivery.body
-        return str(delivery.json["text"])
+        return str(delivery.json["text"]) if delivery.body else ""
 
     async def confirm(self, path: str) -> ClientResponse:
         """Open a connect link and press *Continue* in the same browser: the 303 to Claritalk."""

@@ -316,7 +316,7 @@ def test_length_and_date_fields() -> None:
     digest = render_digest(meeting(started_at=start, duration=timedelta(minutes=95)))
     fields = next(b for b in digest.parent.blocks if "fields" in b)["fields"]
     assert f"<!date^{int(start.timestamp())}^" in fields[0]["text"]
-    assert "Mon 06 Oct 2025, 09:00 UTC" in fields[0]["text"]
+    assert "Mon 6 Oct 2025, 09:00 UTC" in fields[0]["text"]
     assert fields[1]["text"] == "*Length*\n1 h 35 min"
 
 
@@ -375,3 +375,12 @@ def test_an_endless_escaped_word_is_split_between_entities() -> None:
     for chunk in chunks:
         body = chunk.removesuffix("\n" + CONTINUED)
         assert body.replace("&amp;", "") == "", body[-10:]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"), [(1, "1 more action item "), (2, "2 more action items")]
+)
+def test_the_items_left_for_the_thread_are_counted_in_english(extra: int, words: str) -> None:
+    items = [ActionItem(text=f"Task {n}") for n in range(10 + extra)]
+    digest = render_digest(meeting(action_items=items))
+    assert f"…and {words}" in text_of(digest.parent.blocks)

@@ -41,7 +41,7 @@ async def test_admins_add_list_and_remove_routes(sqlite_url: str) -> None:
         listing = await command(r, "routes", user="U0GRACE")  # anyone may look
         order = [line.split("`")[1] for line in listing.splitlines() if line.startswith("`#")]
         assert order == ["#1", "#3", "#2"], "in the order they are tried"
-        assert "Otherwise → <#C0MEETINGS> (`DEBRIEF_DIGEST_CHANNEL`)" in listing
+        assert "Otherwise → <#C0MEETINGS> (the default digest channel)" in listing
         assert "Route #3 removed" in await command(r, "unroute 3")
         assert "There is no route #3" in await command(r, "unroute #3")
         assert [rule.id for rule in await list_routes(r.services.sessions)] == [1, 2]
@@ -87,7 +87,7 @@ async def test_without_any_channel_the_digest_is_held_then_released(sqlite_url: 
         assert "A digest is waiting for a channel" in notice.text
         assert len(await r.jobs(JOB_NOTICE)) == 1
 
-        assert "1 digest(s) are held" in await command(r, "routes")
+        assert "1 digest is held" in await command(r, "routes")
         await command(r, "route provider:otter #eng")
         await r.drain()
         (parent,) = r.slack.messages("C0ENG")

@@ -42,7 +42,8 @@ class RoomRig:
             self.app_url, "/debrief", text, user_id=user, channel_id=channel
         )
         assert delivery.status == 200, delivery.body
-        return str(delivery.json["text"])
+        # An empty acknowledgement (the job answers) shows nothing in Slack.
+        return str(delivery.json["text"]) if delivery.body else ""
 
     async def click(self, message: Message, action_id: str, user: str = "U0ADA") -> Delivery:
         delivery = await self.r.slack.click(self.app_url, message, action_id, user_id=user)

@@ -102,7 +102,7 @@ async def test_a_summary_that_does_not_come_ends_in_a_notice(
         if how == "failed":
             assert "could not summarise" in shown
         else:
-            assert "did not arrive within" in shown
+            assert "did not arrive within 1 minute, so" in shown
         assert buttons(notice.blocks)[ACTION_TRANSCRIPT]["value"].endswith(transcription_id)
         assert "No summary this time" in text_of(message.blocks)
         assert await rr.r.jobs(JOB_POLL) and all(
