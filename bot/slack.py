@@ -146,6 +146,18 @@ class ChannelPacer:
 
 
 @dataclass(frozen=True)
+class Thread:
+    """Where a private answer goes when the click came from a thread: Slack puts a response_url
+    answer in a thread only when it is for everyone (``in_channel``), and shows an ephemeral one
+    in the channel whatever ``thread_ts`` says, so a private answer in a thread is a
+    ``chat.postEphemeral`` to that person there."""
+
+    channel: str
+    user: str
+    ts: str
+
+
+@dataclass(frozen=True)
 class PostKey:
     """Where a meeting's message lives: provider, meeting id, channel, and which part."""
 
@@ -676,25 +688,44 @@ class SlackMessenger:
         blocks: Sequence[Block] | None = None,
         *,
         replace_original: bool = False,
-        thread_ts: str | None = None,
+        thread: Thread | None = None,
     ) -> None:
         """Answer an interaction privately through its ``response_url`` (valid for 30 minutes),
-        in the thread ``thread_ts`` when the click came from one (else Slack shows the answer in
-        the channel, away from the thread the person is reading)."""
+        or in ``thread`` when the click came from one (else Slack shows the answer in the
+        channel, away from the thread the person is reading)."""
+        if (
+            thread is not None
+            and not replace_original
+            and await self.answer_in_thread(thread, text, blocks)
+        ):
+            return
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
-        body: dict[str, Any] = {
-            "text": text,
-            "response_type": "ephemeral",
-            "replace_original": replace_original,
-        }
-        if blocks:
-            body["blocks"] = list(blocks)
-        if thread_ts:
-            body["thread_ts"] = thread_ts
-        # ``send`` has no thread_ts parameter; ``send_dict`` sends the body as it is.
-        response = await webhook.send_dict(body)
+        response = await webhook.send(
+            text=text,
+            blocks=list(blocks) if blocks else None,
+            response_type="ephemeral",
+            replace_original=replace_original,
+        )
         if response.status_code >= 400:
             log.warning("response_url answered %d: %s", response.status_code, response.body)
+
+    async def answer_in_thread(
+        self, thread: Thread, text: str, blocks: Sequence[Block] | None = None
+    ) -> bool:
+        """Show ``text`` to ``thread.user`` alone in that thread; False when Slack refuses (the
+        app left the channel, say), so that the caller answers in the channel instead."""
+        try:
+            await self.client.chat_postEphemeral(
+                channel=thread.channel,
+                user=thread.user,
+                thread_ts=thread.ts,
+                text=text,
+                blocks=list(blocks) if blocks else None,
+            )
+        except SlackApiError as exc:
+            log.info("no private answer in the thread (%s); in the channel", slack_error(exc))
+            return False
+        return True
 
     async def user_timezone(self, user_id: str) -> tzinfo:
         """A user's Slack time zone (``users.info``), cached; UTC when Slack does not say."""

@@ -4,6 +4,7 @@ and the global error handler that turns failures into a sentence for the person 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import logging
@@ -12,6 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blockkit import mrkdwn
@@ -135,7 +137,11 @@ def describe_failure(error: BaseException) -> str:
 
 
 async def handle_error(
-    error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: AsyncRespond
+    error: Exception,
+    body: dict[str, Any],
+    response: BoltResponse | None,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
 ) -> BoltResponse | None:
     """Bolt's global error handler: log what is ours, answer the person either way."""
     if not isinstance(error, UserFacingError | ProviderError):
@@ -148,11 +154,14 @@ async def handle_error(
             body=json.dumps({"response_type": "ephemeral", "text": message}),
             headers={"content-type": "application/json"},
         )
+    click = click_of(body)
+    thread = click.thread
+    if thread is not None:
+        with contextlib.suppress(SlackApiError):  # then the response_url below
+            await client.chat_postEphemeral(
+                channel=thread.channel, user=thread.user, thread_ts=thread.ts, text=message
+            )
+            return None
     if body.get("response_url"):
-        await respond(
-            text=message,
-            response_type="ephemeral",
-            replace_original=False,
-            thread_ts=click_of(body).thread_ts,
-        )
+        await respond(text=message, response_type="ephemeral", replace_original=False)
     return None

@@ -10,11 +10,12 @@ from typing import Any
 
 import pydantic
 from aiohttp import web
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs import JobRegistry
 from bot.services import Services
+from bot.slack import Thread
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,23 @@ class Click:
     channel_id: str
     response_url: str
     #: The thread the clicked message is in (None outside a thread): an answer through the
-    #: response_url without it lands in the channel, where the clicker is not looking.
+    #: response_url lands in the channel, where the clicker is not looking.
     thread_ts: str | None = None
+
+    @property
+    def thread(self) -> Thread | None:
+        """Where to answer the clicker privately, when the click came from a thread."""
+        if not self.thread_ts or not self.channel_id or not self.user_id:
+            return None
+        return Thread(self.channel_id, self.user_id, self.thread_ts)
+
+    def in_thread(self) -> dict[str, str | None]:
+        """The fields of an :class:`InThread` job payload for this click."""
+        return {
+            "thread_ts": self.thread_ts,
+            "thread_channel": self.channel_id or None,
+            "thread_user": self.user_id or None,
+        }
 
 
 class InThread(pydantic.BaseModel):
@@ -36,6 +52,15 @@ class InThread(pydantic.BaseModel):
     every answer lands where the person clicked."""
 
     thread_ts: str | None = None
+    thread_channel: str | None = None
+    thread_user: str | None = None
+
+    @property
+    def thread(self) -> Thread | None:
+        """Where the answer goes privately, when the click came from a thread."""
+        if not (self.thread_ts and self.thread_channel and self.thread_user):
+            return None
+        return Thread(self.thread_channel, self.thread_user, self.thread_ts)
 
 
 def click_of(body: dict[str, Any]) -> Click:
@@ -57,18 +82,12 @@ def click_of(body: dict[str, Any]) -> Click:
     )
 
 
-async def tell_clicker(
-    ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], text: str
-) -> None:
+async def tell_clicker(ack: AsyncAck, services: Services, body: dict[str, Any], text: str) -> None:
     """Acknowledge a click and answer the clicker alone, in the thread they clicked in,
     leaving the message as it is."""
     await ack()
-    await respond(
-        text=text,
-        response_type="ephemeral",
-        replace_original=False,
-        thread_ts=click_of(body).thread_ts,
-    )
+    click = click_of(body)
+    await services.slack.respond(click.response_url, text, thread=click.thread)
 
 
 async def enqueue_then_ack(

@@ -232,7 +232,7 @@ async def assignee_problem(services: Services, user: str, team_id: str) -> str |
 async def tell(services: Services, payload: ApplyJob, text: str) -> None:
     """Answer the person who clicked: privately under the message, or on their Home tab."""
     if payload.response_url:
-        await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
+        await services.slack.respond(payload.response_url, text, thread=payload.thread)
         return
     await services.queue.submit(JOB_HOME, HomeJob(user_id=payload.actor, notice=text))
 
@@ -300,7 +300,7 @@ async def job_todo(services: Services, payload: TodoJob, run: JobRun) -> None:
     today = await local_today(services, payload.user_id)
     items = await repo.open_items_of(services.sessions, payload.user_id)
     text, blocks = build_todo_reply(items, today, await links_for(services, items))
-    await services.slack.respond(payload.response_url, text, blocks, thread_ts=payload.thread_ts)
+    await services.slack.respond(payload.response_url, text, blocks, thread=payload.thread)
 
 
 async def tell_requester(services: Services, payload: ApplyJob | TodoJob, error: str) -> None:
@@ -309,5 +309,5 @@ async def tell_requester(services: Services, payload: ApplyJob | TodoJob, error:
         await services.slack.respond(
             payload.response_url,
             "Sorry, I could not do that (Slack kept failing); please try again in a minute.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )

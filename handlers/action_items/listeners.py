@@ -170,7 +170,7 @@ async def read_click(
         action_key=f"{actor}:{action_ts}:{action_id}:{block}"[:191],
         team_id=team,
         response_url=click_of(body).response_url or None,
-        thread_ts=click_of(body).thread_ts,
+        **click_of(body).in_thread(),
         channel=channel,
         ts=ts,
     )
@@ -183,7 +183,7 @@ async def refuse(
     message (as :func:`tell_clicker` does), or on their Home tab, which has no response URL."""
     click = click_of(body)
     if click.response_url:
-        await tell_clicker(ack, respond, body, text)
+        await tell_clicker(ack, services, body, text)
         return
     await ack()
     user = click.user_id

@@ -410,7 +410,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
         if row.team_id != payload.team_id:
-            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
+            await services.slack.respond(payload.response_url, absent, thread=payload.thread)
             return
         thing = notetaker(row.channel_id, row.user_id)
         state = row.state
@@ -419,24 +419,24 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
         try:
             bot = await attendee.get_bot(payload.bot_id)
         except NotFound:
-            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
+            await services.slack.respond(payload.response_url, absent, thread=payload.thread)
             return
         meta = bot.metadata or {}
         if meta.get("slack_team_id") not in (None, payload.team_id):
-            await services.slack.respond(payload.response_url, absent, thread_ts=payload.thread_ts)
+            await services.slack.respond(payload.response_url, absent, thread=payload.thread)
             return
         thing = notetaker(meta.get("slack_channel_id"), meta.get("slack_user_id"))
         state = str(bot.state)
     pending = state in PENDING_STATES
     verdict = await may_change(services, payload.user_id, thing, "cancel" if pending else "stop")
     if not verdict.allowed:
-        await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
+        await services.slack.respond(payload.response_url, verdict.why, thread=payload.thread)
         return
     try:
         cancelled = await stop_bot(attendee, payload.bot_id, pending)
     except AlreadyLeaving:
         await services.slack.respond(
-            payload.response_url, "That notetaker is already leaving.", thread_ts=payload.thread_ts
+            payload.response_url, "That notetaker is already leaving.", thread=payload.thread
         )
         return
     except InvalidBotState as exc:
@@ -444,7 +444,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
             payload.response_url,
             "That notetaker cannot leave now: it is "
             f"{mrkdwn(str(exc.state or 'done').replace('_', ' '), 100)}.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     if row is not None:
@@ -457,13 +457,13 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
         await services.slack.respond(
             payload.response_url,
             "🚫 Cancelled: the notetaker will not join that meeting.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     await services.slack.respond(
         payload.response_url,
         "👋 The notetaker is leaving the meeting.",
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -485,7 +485,7 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
         payload.response_url,
         f"{len(bots)} active notetaker{'s' if len(bots) != 1 else ''}",
         build_bots_blocks(bots, lambda state: describe(state), here=payload.channel_id),
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -497,14 +497,14 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
         await services.slack.respond(
             payload.response_url,
             "I do not know that meeting any more.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     if not await may_see(services, payload.user_id, notetaker(row.channel_id, row.user_id)):
         await services.slack.respond(
             payload.response_url,
             "This meeting's recording is for the members of the channel it was recorded for.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     recording = await attendee.get_recording(row.bot_id)
@@ -512,7 +512,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
         await services.slack.respond(
             payload.response_url,
             "No recording is available for this meeting (Attendee kept none).",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     expires = services.clock() + timedelta(minutes=30)
@@ -520,7 +520,7 @@ async def job_recording_link(services: Services, payload: RecordingJob, run: Job
         payload.response_url,
         "Here is the recording",
         build_recording_blocks(recording.url, expires),
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -530,5 +530,5 @@ async def tell_requester(
     await services.slack.respond(
         payload.response_url,
         "Attendee is unavailable right now; please try again in a minute.",
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )

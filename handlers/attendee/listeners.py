@@ -116,7 +116,7 @@ async def enqueue_leave(
     team_id: str,
     user_id: str,
     response_url: str,
-    thread_ts: str | None = None,
+    in_thread: dict[str, str | None] | None = None,
 ) -> None:
     await services.queue.submit(
         jobs.JOB_LEAVE,
@@ -125,7 +125,7 @@ async def enqueue_leave(
             team_id=team_id,
             user_id=user_id,
             response_url=response_url,
-            thread_ts=thread_ts,
+            **(in_thread or {}),
         ),
     )
 
@@ -145,7 +145,7 @@ async def handle_leave_button(
         click.team_id,
         click.user_id,
         click.response_url,
-        click.thread_ts,
+        click.in_thread(),
     )
     await ack()
 
@@ -161,7 +161,7 @@ async def handle_recording_button(
     row = await repo.get(services.sessions, request_id)
     click = click_of(body)
     if row is None or row.team_id != click.team_id:
-        await tell_clicker(ack, respond, body, "I do not know that meeting.")
+        await tell_clicker(ack, services, body, "I do not know that meeting.")
         return
     await enqueue_then_ack(
         ack,
@@ -171,6 +171,6 @@ async def handle_recording_button(
             request_id=request_id,
             user_id=click.user_id,
             response_url=click.response_url,
-            thread_ts=click.thread_ts,
+            **click.in_thread(),
         ),
     )

@@ -140,7 +140,7 @@ async def job_status(services: Services, payload: StatusJob, run: JobRun) -> Non
             f":white_check_mark: Your Claritalk connection works: you are connected as "
             f"{name}.{renewed} `/debrief claritalk disconnect` forgets it."
         )
-    await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
+    await services.slack.respond(payload.response_url, text, thread=payload.thread)
 
 
 async def tell_requester(services: Services, payload: StatusJob, error: str) -> None:
@@ -149,7 +149,7 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
         payload.response_url,
         "Claritalk is unavailable right now; please try `/debrief claritalk status` again in a "
         f"minute. If it persists, reconnect with {RECONNECT}.",
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 

@@ -119,12 +119,12 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             f"I cannot find the Otter.ai conversation `{mrkdwn(payload.conversation_id, 100)}`: it "
             "does not "
             "exist, or this Debrief's Otter.ai account cannot see it (ask its owner to share it).",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     refusal = await elsewhere(services, payload, conversation)
     if refusal is not None:
-        await services.slack.respond(payload.response_url, refusal, thread_ts=payload.thread_ts)
+        await services.slack.respond(payload.response_url, refusal, thread=payload.thread)
         return
     if not conversation.ready:
         waiting = await wait_for(
@@ -136,6 +136,8 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
                 user_id=payload.user_id,
                 response_url=payload.response_url,
                 thread_ts=payload.thread_ts,
+                thread_channel=payload.thread_channel,
+                thread_user=payload.thread_user,
             ),
         )
         title = mrkdwn(conversation.display_title, 200)
@@ -147,7 +149,7 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
                 if waiting
                 else "I'm already waiting for it and will post the digest here."
             ),
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     delivered = await deliver_digest(services, to_meeting(conversation), payload.channel_id)
@@ -157,7 +159,7 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             f"The digest of “{mrkdwn(conversation.display_title, 200)}” is already in this "
             "channel, "
             "up to date.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
 
 
@@ -219,7 +221,7 @@ async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None
     text = f"I stopped waiting for the Otter.ai conversation `{shown}`: {why}."
     log.warning("%s", text)
     if payload.response_url:
-        await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
+        await services.slack.respond(payload.response_url, text, thread=payload.thread)
         return
     await services.queue.submit(JOB_NOTICE, NoticeJob(text=f":hourglass: {text}"))
 
@@ -265,7 +267,7 @@ async def job_list_recent(services: Services, payload: RecentJob, run: JobRun) -
         payload.response_url,
         f"{len(found)} recent Otter.ai conversation{'s' if len(found) != 1 else ''}",
         build_recent_blocks(found, everyone=email is None),
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -282,6 +284,4 @@ async def tell_requester(
         )
     else:
         text = "Otter.ai is unavailable right now; please try again in a minute."
-    await services.slack.respond(
-        payload.response_url, truncate(text, 3000), thread_ts=payload.thread_ts
-    )
+    await services.slack.respond(payload.response_url, truncate(text, 3000), thread=payload.thread)

@@ -21,7 +21,7 @@ async def enqueue_summary(
     channel_id: str,
     user_id: str,
     response_url: str,
-    thread_ts: str | None = None,
+    in_thread: dict[str, str | None] | None = None,
 ) -> None:
     await services.queue.submit(
         jobs.JOB_SUMMARY,
@@ -30,7 +30,7 @@ async def enqueue_summary(
             channel_id=channel_id,
             user_id=user_id,
             response_url=response_url,
-            thread_ts=thread_ts,
+            **(in_thread or {}),
         ),
     )
 
@@ -76,7 +76,7 @@ async def handle_post_digest_button(
         conversation_id = conversation_id_from(str(action.get("value", "")))
     except ValueError:
         await tell_clicker(
-            ack, respond, body, "That button no longer works; run `/debrief recent` again."
+            ack, services, body, "That button no longer works; run `/debrief recent` again."
         )
         return
     click = click_of(body)
@@ -88,6 +88,6 @@ async def handle_post_digest_button(
         click.channel_id,
         click.user_id,
         click.response_url,
-        click.thread_ts,
+        click.in_thread(),
     )
     await ack()

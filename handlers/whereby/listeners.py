@@ -68,7 +68,7 @@ async def handle_end_button(
             team_id=click.team_id,
             user_id=click.user_id,
             response_url=click.response_url,
-            thread_ts=click.thread_ts,
+            **click.in_thread(),
         ),
     )
 
@@ -84,7 +84,7 @@ async def _link_click(
     click = click_of(body)
     room_id, item_id = read_value(str(action.get("value", "")))
     if item_id is None:
-        await tell_clicker(ack, respond, body, "That button no longer works.")
+        await tell_clicker(ack, services, body, "That button no longer works.")
         return
     await enqueue_then_ack(
         ack,
@@ -96,7 +96,7 @@ async def _link_click(
             item_id=item_id,
             team_id=click.team_id,
             response_url=click.response_url,
-            thread_ts=click.thread_ts,
+            **click.in_thread(),
             user_id=click.user_id,
         ),
     )

@@ -148,7 +148,7 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
             await services.slack.respond(
                 payload.response_url,
                 f"Whereby refused to create the room: {mrkdwn(exc.message, 500)}",
-                thread_ts=payload.thread_ts,
+                thread=payload.thread,
             )
             return
         end_at = meeting.end_date or end
@@ -183,7 +183,7 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
         payload.response_url,
         "Your Whereby room is open",
         build_host_blocks(shown, host_url, posted=posted),
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -209,7 +209,7 @@ async def create_room_failed(services: Services, payload: CreateRoomJob, error: 
             f"Your Whereby room is open{where}, but I could not post it in this channel. "
             "Share the link yourself."
         )
-    await services.slack.respond(payload.response_url, text, thread_ts=payload.thread_ts)
+    await services.slack.respond(payload.response_url, text, thread=payload.thread)
 
 
 def room(row: WherebyRoom) -> Belongs:
@@ -224,16 +224,16 @@ async def job_end_room(services: Services, payload: EndRoomJob, run: JobRun) -> 
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(
-            payload.response_url, "I do not know that room any more.", thread_ts=payload.thread_ts
+            payload.response_url, "I do not know that room any more.", thread=payload.thread
         )
         return
     verdict = await may_change(services, payload.user_id, room(row), "end")
     if not verdict.allowed:
-        await services.slack.respond(payload.response_url, verdict.why, thread_ts=payload.thread_ts)
+        await services.slack.respond(payload.response_url, verdict.why, thread=payload.thread)
         return
     if row.status != repo.OPEN:
         await services.slack.respond(
-            payload.response_url, "This room has already ended.", thread_ts=payload.thread_ts
+            payload.response_url, "This room has already ended.", thread=payload.thread
         )
         return
     if row.meeting_id is not None:
@@ -260,14 +260,14 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(
-            payload.response_url, "I do not know that room any more.", thread_ts=payload.thread_ts
+            payload.response_url, "I do not know that room any more.", thread=payload.thread
         )
         return
     if not await may_see(services, payload.user_id, room(row)):
         await services.slack.respond(
             payload.response_url,
             f"This room's {payload.kind} is for the members of the channel it was opened in.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     try:
@@ -283,14 +283,14 @@ async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
         await services.slack.respond(
             payload.response_url,
             f"Whereby no longer has this room's {payload.kind}.",
-            thread_ts=payload.thread_ts,
+            thread=payload.thread,
         )
         return
     await services.slack.respond(
         payload.response_url,
         f"Here is the {payload.kind}",
         build_link_blocks(payload.kind, link.access_link, link.expires_at),
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )
 
 
@@ -298,5 +298,5 @@ async def tell_requester(services: Services, payload: EndRoomJob | LinkJob, erro
     await services.slack.respond(
         payload.response_url,
         "Whereby is unavailable right now; please try again in a minute.",
-        thread_ts=payload.thread_ts,
+        thread=payload.thread,
     )

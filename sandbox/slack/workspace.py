@@ -132,13 +132,11 @@ class Workspace(Conversations):
                 thread_ts=body.get("thread_ts"),
             )
         else:
+            # As Slack does: a response_url's ephemeral answer shows in the channel whatever
+            # thread_ts says (only an in_channel one goes into the thread it names); a private
+            # answer in a thread takes chat.postEphemeral with thread_ts.
             self.post_ephemeral(
-                channel,
-                target.user,
-                text=text or "",
-                blocks=blocks,
-                attachments=attachments,
-                thread_ts=body.get("thread_ts"),
+                channel, target.user, text=text or "", blocks=blocks, attachments=attachments
             )
 
     def _replace_original(

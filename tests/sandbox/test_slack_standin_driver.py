@@ -432,9 +432,10 @@ async def test_response_url_ephemeral_in_channel_replace_and_delete(slack: Slack
     assert slack.messages("#general") == []
 
 
-async def test_response_url_answers_land_in_the_thread_they_name(slack: SlackStandIn) -> None:
-    """As Slack does: ``thread_ts`` puts a response_url answer in that thread; without it, the
-    answer is in the channel even when the click came from a thread."""
+async def test_response_url_answers_land_in_a_thread_only_for_everyone(slack: SlackStandIn) -> None:
+    """As Slack does: ``thread_ts`` puts an ``in_channel`` response_url answer in that thread;
+    an ephemeral one shows in the channel whatever it names (Slack's "Publishing responses in
+    thread" needs ``in_channel``), so a private answer in a thread is a chat.postEphemeral."""
     ws = slack.workspace
     parent = ws.post(ws.channels["C0GENERAL"], text="status")
     reply = ws.post(ws.channels["C0GENERAL"], text="digest", thread_ts=parent.ts)
@@ -445,7 +446,7 @@ async def test_response_url_answers_land_in_the_thread_they_name(slack: SlackSta
         url, {"text": "everyone", "response_type": "in_channel", "thread_ts": parent.ts}
     )
     assert [(e.text, e.thread_ts) for e in slack.ephemerals("U0ADA")] == [
-        ("in the thread", parent.ts),
+        ("in the thread", None),
         ("in the channel", None),
     ]
     assert [m.text for m in slack.thread("#general", parent.ts)] == ["status", "digest", "everyone"]
