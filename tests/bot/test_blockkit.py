@@ -3,9 +3,6 @@ it writes text of its own (the plain-text fallback of refused blocks, a file's t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
 import pytest
 
 from bot.blockkit import (
@@ -23,8 +20,7 @@ from bot.blockkit import (
     safe_url,
     user_mention,
 )
-from bot.slack import ChannelPacer, SlackMessenger, blocks_to_text, create_slack_client
-from bot.store.db import create_engine, create_sessionmaker
+from bot.slack import SlackMessenger, blocks_to_text
 from sandbox.slack import SlackStandIn
 
 HOSTILE = "<!channel> <@U0EVIL> <#C0EVIL> <https://evil.example|x> a & b"
@@ -109,21 +105,6 @@ def test_the_plain_text_fallback_escapes_a_plain_text_header() -> None:
     assert "<!channel>" not in text and "<@U0EVIL>" not in text
     assert "📝 &lt;!channel&gt; &amp; co" in text
     assert "*kept* &lt;as is&gt;" in text
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-async def messenger(slack: SlackStandIn, database_url: str) -> AsyncIterator[SlackMessenger]:
-    engine = create_engine(database_url)
-    async with aiohttp.ClientSession() as session:
-        client = create_slack_client(slack.bot_token, slack.api_url, session)
-        yield SlackMessenger(client, create_sessionmaker(engine), ChannelPacer(0))
-    await engine.dispose()
 
 
 async def test_refused_blocks_fall_back_to_text_that_pings_nobody(

@@ -15,12 +15,6 @@ from tests.conftest import FakeTime
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
 async def client(slack: SlackStandIn) -> AsyncIterator[AsyncWebClient]:
     async with aiohttp.ClientSession() as session:
         yield AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, session=session)

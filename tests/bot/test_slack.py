@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 
@@ -12,26 +9,9 @@ from bot.slack import (
     ChannelPacer,
     PostKey,
     SlackMessenger,
-    create_slack_client,
     is_permanent_slack_error,
 )
-from bot.store.db import create_engine, create_sessionmaker
 from sandbox.slack import SlackStandIn
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-async def messenger(slack: SlackStandIn, database_url: str) -> AsyncIterator[SlackMessenger]:
-    engine = create_engine(database_url)
-    async with aiohttp.ClientSession() as session:
-        client = create_slack_client(slack.bot_token, slack.api_url, session)
-        yield SlackMessenger(client, create_sessionmaker(engine), ChannelPacer(0))
-    await engine.dispose()
 
 
 async def test_a_429_is_retried_after_its_retry_after(
