@@ -115,7 +115,7 @@ async def handle_connect(request: web.Request) -> web.Response:
     settings = services.settings
     problem = access.connect_problem(settings)
     if problem is not None:
-        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=503)
+        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=404)
     token = request.query.get("t", "")
     try:
         claim = _link(services, token)
@@ -180,7 +180,7 @@ async def handle_continue(request: web.Request) -> web.Response:
     settings = services.settings
     problem = access.connect_problem(settings)
     if problem is not None:
-        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=503)
+        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=404)
     if _from_elsewhere(request, services):
         log.warning("claritalk connect confirmation refused: posted from another origin")
         return _not_from_the_page()
@@ -264,7 +264,7 @@ async def handle_callback(request: web.Request) -> web.Response:
         return start_again("Claritalk was not connected", "Claritalk sent no authorization code")
     problem = access.connect_problem(settings)
     if problem is not None:
-        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=503)
+        return page("Claritalk cannot be connected here", problem.replace("`", ""), status=404)
     try:
         token = await exchange_code(
             services.http,
@@ -308,7 +308,7 @@ async def handle_callback(request: web.Request) -> web.Response:
             "Claritalk cannot be connected here",
             "Debrief has no key to encrypt your Claritalk tokens with, and it never stores them "
             "unencrypted. Ask whoever runs Debrief to add one.",
-            status=503,
+            status=404,
         )
     log.info("claritalk connected for %s", taken.user_id)
     who = identity.name or identity.email if identity else None
