@@ -134,6 +134,8 @@ class Settings(BaseSettings):
         25 * 1024 * 1024, gt=0, alias="DEBRIEF_MAX_CLARITALK_WEBHOOK_BYTES"
     )
     max_slack_request_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_SLACK_REQUEST_BYTES")
+    # Earlier versions' single webhook limit (see body_limits); the per-route ones replace it.
+    max_webhook_bytes: int | None = Field(None, gt=0, alias="DEBRIEF_MAX_WEBHOOK_BYTES")
     # Bodies over DEBRIEF_INLINE_PARSE_BYTES are verified off the event loop (bot/offload.py):
     # HMACs in threads, Attendee's canonical JSON in worker processes; at most this many of
     # each at once, DEBRIEF_PARSE_QUEUE more waiting, and beyond that a 429.
@@ -161,13 +163,20 @@ class Settings(BaseSettings):
 
     def body_limits(self) -> dict[str, int]:
         """The body limit of each route that reads one: a provider's webhook, or ``slack``."""
-        return {
+        limits = {
             "attendee": self.max_attendee_webhook_bytes,
             "otter": self.max_otter_webhook_bytes,
             "whereby": self.max_whereby_webhook_bytes,
             "claritalk": self.max_claritalk_webhook_bytes,
-            "slack": self.max_slack_request_bytes,
         }
+        legacy = self.max_webhook_bytes
+        if legacy is not None:
+            # The one limit of earlier versions, still honoured where it was set: it caps every
+            # webhook, and sizes Claritalk's (the only large one) unless that has its own.
+            limits = {name: min(limit, legacy) for name, limit in limits.items()}
+            if "max_claritalk_webhook_bytes" not in self.model_fields_set:
+                limits["claritalk"] = legacy
+        return {**limits, "slack": self.max_slack_request_bytes}
 
     @property
     def is_sqlite(self) -> bool:

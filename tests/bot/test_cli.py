@@ -110,3 +110,17 @@ def test_doctor_without_settings_marks_each_line_and_leaves_no_file(tmp_path: Pa
     assert len(lines) == len(set(lines)), "no two lines alike"
     assert "✘ SLACK_BOT_TOKEN is not set" in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_earlier_single_webhook_limit_is_still_honoured() -> None:
+    from tests.conftest import make_settings
+
+    default = make_settings().body_limits()
+    assert default["claritalk"] == 25 * 1024 * 1024 and default["attendee"] == 256 * 1024
+    raised = make_settings(max_webhook_bytes=50 * 1024 * 1024).body_limits()
+    assert raised["claritalk"] == 50 * 1024 * 1024, "it sized the PDF deliveries"
+    assert raised["attendee"] == 256 * 1024, "never above a route's own limit"
+    lowered = make_settings(max_webhook_bytes=100_000).body_limits()
+    assert set(lowered.values()) - {lowered["slack"]} == {100_000}
+    both = make_settings(max_webhook_bytes=100_000, max_claritalk_webhook_bytes=2_000_000)
+    assert both.body_limits()["claritalk"] == 100_000
