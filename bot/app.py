@@ -67,7 +67,7 @@ class Runtime:
     """What runs in the background of one process, and what must be closed at the end."""
 
     engine: AsyncEngine
-    workers: list[Worker] = field(default_factory=list)
+    workers: list[Worker[Services]] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: Scheduler | None = None
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
@@ -90,7 +90,7 @@ class Options:
 
 
 async def create_services(
-    settings: Settings, registry: JobRegistry, options: Options
+    settings: Settings, registry: JobRegistry[Services], options: Options
 ) -> tuple[Services, Runtime]:
     """Open the database, the HTTP clients and the Slack client; nothing runs yet."""
     engine = create_engine(settings.database_url)
@@ -195,7 +195,7 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
         options: workers, scheduler and migration switches, and test injections.
     """
     options = options or Options()
-    registry = JobRegistry()
+    registry: JobRegistry[Services] = JobRegistry()
     services, runtime = await create_services(settings, registry, options)
     try:
         should_migrate = settings.is_sqlite if options.migrate is None else options.migrate

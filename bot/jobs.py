@@ -29,28 +29,39 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
 import pydantic
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import Table, and_, event, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.leases import LeaseHolder, running_job
 from bot.logs import trace_id
-from bot.slack import is_permanent_slack_error
 from bot.store.bulk import insert_new
 from bot.store.db import insert_ignore, rowcount, write
 from bot.store.models import Job, utcnow
-from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
 JOBS = cast(Table, Job.__table__)
 
 PayloadT = TypeVar("PayloadT", bound=pydantic.BaseModel)
+#: What job functions are given: ``bot.services.Services`` in the app, a recorder in tests.
+ServicesT = TypeVar("ServicesT")
+ErrorT = TypeVar("ErrorT", bound=BaseException)
 Clock = Callable[[], datetime]
 
 
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix; the job goes dead at once."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a failure declares about itself: whether a later attempt may succeed, and how long
+    to wait at least before it (the backoff applies when it is longer)."""
+
+    retryable: bool
+    retry_after: float | None = None
 
 
 class RetryLater(Exception):
@@ -75,37 +86,43 @@ class JobRun:
         return self.attempt >= self.max_attempts
 
 
-JobFunc = Callable[[Any, Any, JobRun], Awaitable[None]]
-DeadFunc = Callable[[Any, Any, str], Awaitable[None]]
+JobFunc = Callable[[ServicesT, PayloadT, JobRun], Awaitable[None]]
+DeadFunc = Callable[[ServicesT, PayloadT, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class JobSpec(Generic[PayloadT]):
+class JobSpec(Generic[ServicesT, PayloadT]):
     """A registered job kind: its function, payload model and what to do when it dies."""
 
     kind: str
-    func: Callable[[Any, PayloadT, JobRun], Awaitable[None]]
+    func: JobFunc[ServicesT, PayloadT]
     model: type[PayloadT]
-    on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None
+    on_dead: DeadFunc[ServicesT, PayloadT] | None = None
     max_attempts: int | None = None
     #: Empty the payload once the job is done: for payloads too large, or too private, to keep
     #: for the days a done job is kept (a dead job keeps its payload for the operators).
     forget_payload: bool = False
 
 
-class JobRegistry:
-    """Job kinds by name; features add theirs in ``register``."""
+class JobRegistry(Generic[ServicesT]):
+    """Job kinds by name, and how to judge failures no job declares; features add theirs in
+    ``register``.
+
+    Generic over what jobs are given, so that the type checker holds each job function to its
+    payload model and to the services it is run with.
+    """
 
     def __init__(self) -> None:
-        self._specs: dict[str, JobSpec[Any]] = {}
+        self._specs: dict[str, JobSpec[ServicesT, Any]] = {}
+        self._judges: dict[type[BaseException], Callable[[Any], Verdict]] = {}
 
     def add(
         self,
         kind: str,
-        func: Callable[[Any, PayloadT, JobRun], Awaitable[None]],
+        func: JobFunc[ServicesT, PayloadT],
         model: type[PayloadT],
         *,
-        on_dead: Callable[[Any, PayloadT, str], Awaitable[None]] | None = None,
+        on_dead: DeadFunc[ServicesT, PayloadT] | None = None,
         max_attempts: int | None = None,
         forget_payload: bool = False,
     ) -> None:
@@ -113,8 +130,31 @@ class JobRegistry:
             raise ValueError(f"job kind {kind!r} registered twice")
         self._specs[kind] = JobSpec(kind, func, model, on_dead, max_attempts, forget_payload)
 
-    def get(self, kind: str) -> JobSpec[Any] | None:
+    def get(self, kind: str) -> JobSpec[ServicesT, Any] | None:
         return self._specs.get(kind)
+
+    def judge(self, error: type[ErrorT], verdict: Callable[[ErrorT], Verdict]) -> None:
+        """Judge failures of type ``error`` (and its subclasses) with ``verdict``: for errors of
+        a library that cannot declare ``retryable`` themselves (Slack's)."""
+        if error in self._judges:
+            raise ValueError(f"failures of {error.__name__} judged twice")
+        self._judges[error] = verdict
+
+    def verdict(self, exc: BaseException) -> Verdict | None:
+        """What ``exc`` declares about retrying, or None for a failure nobody foresaw.
+
+        A judge registered for its type (the nearest in its class hierarchy) decides; else the
+        exception's own ``retryable`` and ``retry_after`` attributes.
+        """
+        for cls in type(exc).__mro__:
+            judge = self._judges.get(cls)
+            if judge is not None:
+                return judge(exc)
+        retryable = getattr(exc, "retryable", None)
+        if not isinstance(retryable, bool):
+            return None
+        retry_after = getattr(exc, "retry_after", None)
+        return Verdict(retryable, retry_after if isinstance(retry_after, int | float) else None)
 
     def kinds(self) -> list[str]:
         return sorted(self._specs)
@@ -159,7 +199,7 @@ class JobQueue:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        registry: JobRegistry,
+        registry: JobRegistry[Any],
         config: QueueConfig | None = None,
         *,
         clock: Clock = utcnow,
@@ -407,13 +447,25 @@ def _on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     event.listen(sync_session, "after_soft_rollback", after_rollback, once=True)
 
 
-class Worker:
+@dataclass(frozen=True)
+class Outcome:
+    """How one run of a job ended, for its log line."""
+
+    text: str
+    dead: bool = False
+
+
+DONE = Outcome("done")
+DEAD = Outcome("dead", dead=True)
+
+
+class Worker(Generic[ServicesT]):
     """Runs jobs from a queue until stopped; several may run in one process."""
 
     def __init__(
         self,
         queue: JobQueue,
-        services: Any,
+        services: ServicesT,
         *,
         name: str | None = None,
         on_dead: Callable[[Job, str], Awaitable[None]] | None = None,
@@ -458,13 +510,13 @@ class Worker:
         holder = running_job.set(LeaseHolder(job.id, self.name))
         started = time.perf_counter()
         heartbeat = asyncio.create_task(self._heartbeat(job))
-        outcome = "done"
+        outcome = DONE
         try:
             outcome = await self._execute(job)
         finally:
             heartbeat.cancel()
             elapsed = (time.perf_counter() - started) * 1000
-            level = logging.ERROR if outcome.startswith("dead") else logging.INFO
+            level = logging.ERROR if outcome.dead else logging.INFO
             log.log(
                 level,
                 "job %s %s attempt %d/%d %s in %.0fms",
@@ -472,22 +524,22 @@ class Worker:
                 job.kind,
                 job.attempts,
                 job.max_attempts,
-                outcome,
+                outcome.text,
                 elapsed,
             )
             running_job.reset(holder)
             trace_id.reset(token)
 
-    async def _execute(self, job: Job) -> str:
+    async def _execute(self, job: Job) -> Outcome:
         spec = self.queue.registry.get(job.kind)
         if spec is None:
             await self._bury(job, f"no job kind {job.kind!r} in this version", None, None)
-            return "dead (unknown kind)"
+            return Outcome("dead (unknown kind)", dead=True)
         try:
             payload = spec.model.model_validate(job.payload)
         except pydantic.ValidationError as exc:
             await self._bury(job, f"unreadable payload: {exc}", None, None)
-            return "dead (unreadable payload)"
+            return Outcome("dead (unreadable payload)", dead=True)
         run = JobRun(job.id, job.kind, job.attempts, job.max_attempts)
         try:
             await spec.func(self.services, payload, run)
@@ -495,24 +547,28 @@ class Worker:
             await self.queue.release(
                 job, self.name, delay=wait.delay, error=None, count_attempt=False
             )
-            return f"polling again in {wait.delay:.0f}s"
+            return Outcome(f"polling again in {wait.delay:.0f}s")
         except asyncio.CancelledError:
             # Shutting down mid-job: leave it to be re-claimed when the lease runs out.
             raise
         except Exception as exc:
-            error = _describe(exc)
-            if _is_permanent(exc) or job.attempts >= job.max_attempts:
+            verdict = self.queue.registry.verdict(exc)
+            # A failure that declares itself is a provider's or Slack's, and expected; only one
+            # nobody foresaw (our bug) is worth its traceback. It is retried: it may be passing.
+            expected = verdict is not None
+            error = _describe(exc, expected=expected)
+            if (verdict is not None and not verdict.retryable) or job.attempts >= job.max_attempts:
                 log.error(
                     "job %s %s failed for good: %s",
                     job.id,
                     job.kind,
                     error,
-                    exc_info=not _is_expected(exc),
+                    exc_info=not expected,
                 )
                 await self._bury(job, error, spec, payload)
-                return "dead"
+                return DEAD
             delay = max(
-                getattr(exc, "retry_after", None) or 0.0,
+                (verdict.retry_after if verdict is not None else None) or 0.0,
                 backoff_delay(
                     job.attempts,
                     self.queue.config.backoff_base,
@@ -526,14 +582,16 @@ class Worker:
                 job.kind,
                 error,
                 delay,
-                exc_info=not _is_expected(exc),
+                exc_info=not expected,
             )
             await self.queue.release(job, self.name, delay=delay, error=error)
-            return "failed, will retry"
+            return Outcome("failed, will retry")
         await self.queue.finish(job, self.name)
-        return "done"
+        return DONE
 
-    async def _bury(self, job: Job, error: str, spec: JobSpec[Any] | None, payload: Any) -> None:
+    async def _bury(
+        self, job: Job, error: str, spec: JobSpec[Any, Any] | None, payload: Any
+    ) -> None:
         if not await self.queue.bury(job, self.name, error):
             return
         if spec is not None and spec.on_dead is not None:
@@ -561,21 +619,9 @@ class Worker:
                 log.exception("job %s: could not renew the lease", job.id)
 
 
-def _is_permanent(exc: BaseException) -> bool:
-    if isinstance(exc, PermanentJobError) or is_permanent_slack_error(exc):
-        return True
-    retryable = getattr(exc, "retryable", None)
-    return retryable is False
-
-
-def _is_expected(exc: BaseException) -> bool:
-    """Failures of a provider or of Slack are expected; a traceback helps only for our bugs."""
-    return isinstance(exc, ProviderError | SlackApiError | PermanentJobError)
-
-
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, *, expected: bool) -> str:
     text = str(exc) or type(exc).__name__
-    if not _is_expected(exc):
+    if not expected:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
         text = f"{type(exc).__name__}: {text}{where}"

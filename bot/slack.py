@@ -35,6 +35,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.blockkit import MESSAGE_TEXT, escape, file_title, fit
+from bot.jobs import Verdict
 from bot.leases import LeaseHolder, job_holds, running_job
 from bot.store.db import insert_ignore, touched, write
 from bot.store.models import SlackPost, SlackPostIntent, utcnow
@@ -92,6 +93,15 @@ def slack_error(exc: SlackApiError) -> str:
 
 def is_permanent_slack_error(exc: BaseException) -> bool:
     return isinstance(exc, SlackApiError) and slack_error(exc) in PERMANENT_SLACK_ERRORS
+
+
+def slack_verdict(exc: SlackApiError) -> Verdict:
+    """How the job queue treats a Slack API failure: SlackApiError cannot say it itself.
+
+    A rate limit or a 5xx reaches a job only once the client's own retries ran out; the
+    queue's backoff is the next, longer wait.
+    """
+    return Verdict(retryable=slack_error(exc) not in PERMANENT_SLACK_ERRORS)
 
 
 def create_slack_client(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from slack_sdk.errors import SlackApiError
+
 from bot.config import Settings
+from bot.slack import slack_verdict
 from handlers import (
     action_items,
     attendee,
@@ -67,6 +70,8 @@ ACTION_IDS = (
 
 
 def register_all(wiring: Wiring) -> None:
+    # Every feature's jobs call Slack; its errors cannot declare their retryability themselves.
+    wiring.jobs.judge(SlackApiError, slack_verdict)
     for feature in FEATURES:
         feature.register(wiring)
 

@@ -161,6 +161,6 @@ class Wiring:
     """Everything a feature's ``register`` may attach to."""
 
     bolt: AsyncApp
-    jobs: JobRegistry
+    jobs: JobRegistry[Services]
     commands: Subcommands = field(default_factory=Subcommands)
     routes: web.RouteTableDef = field(default_factory=web.RouteTableDef)

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
+from bot.app import Options, create_web_app
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, RetryLater, Worker
 from bot.leases import LeaseHolder, running_job
+from bot.services import SERVICES
+from bot.slack import slack_verdict
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import Job
-from providers.errors import BadRequest, ProviderUnavailable
+from providers.errors import BadRequest, NotFound, ProviderUnavailable, RateLimited, ServerError
 from tests.conftest import make_settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Echo(BaseModel):
@@ -66,8 +77,9 @@ async def echo_dead(services: Recorder, payload: Echo, error: str) -> None:
 async def setup(database_url: str) -> Any:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
-    registry = JobRegistry()
+    registry: JobRegistry[Recorder] = JobRegistry()
     registry.add("test.echo", job_echo, Echo, on_dead=echo_dead, max_attempts=3)
+    registry.judge(SlackApiError, slack_verdict)  # as handlers.register_all does
     clock = FakeClock()
     queue = JobQueue(
         sessions, registry, QueueConfig(lease_seconds=30, backoff_base=1.0), clock=clock
@@ -292,3 +304,135 @@ async def test_workers_of_two_processes_never_run_one_job_twice(postgres_server:
     assert sorted(numbers) == list(range(300)), "every job ran exactly once"
     assert services.overlaps == 0
     assert {attempt for _, attempt in services.ran} == {1}
+
+
+def slack_failure(code: str) -> SlackApiError:
+    return SlackApiError(
+        f"The request failed: {code}", SimpleNamespace(data={"ok": False, "error": code})
+    )
+
+
+class OurTimeout(Exception):
+    """An error of no provider's, declaring itself: the queue reads the attribute, not the type."""
+
+    retryable = True
+    retry_after = 600.0
+
+
+class OurRefusal(Exception):
+    retryable = False
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (slack_failure("ratelimited"), ("queued", 1)),
+        (slack_failure("internal_error"), ("queued", 1)),
+        (slack_failure("channel_not_found"), ("dead", 1)),
+        (ServerError("attendee", "502 Bad Gateway", status_code=502), ("queued", 1)),
+        (ProviderUnavailable("otter", "timed out"), ("queued", 1)),
+        (RateLimited("whereby", "slow down", retry_after=5), ("queued", 1)),
+        (BadRequest("attendee", "meeting_url: Invalid", status_code=400), ("dead", 1)),
+        (NotFound("otter", "no such speech", status_code=404), ("dead", 1)),
+        (OurRefusal("no"), ("dead", 1)),
+        (OurTimeout("later"), ("queued", 1)),
+        (RuntimeError("a bug"), ("queued", 1)),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else None,
+)
+async def test_a_failures_outcome_follows_its_declared_retryability(
+    setup: Any, error: BaseException, outcome: tuple[str, int]
+) -> None:
+    queue, _clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [error]
+    await enqueue(queue, 1)
+    assert await Worker(queue, services, name="w1").run_one()
+    assert await statuses(queue) == {1: outcome}
+    assert bool(services.dead) == (outcome[0] == "dead")
+
+
+async def test_an_unforeseen_failure_is_retried_until_the_last_attempt(setup: Any) -> None:
+    queue, clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [RuntimeError(f"bug {i}") for i in range(3)]
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1")
+    for attempt in (1, 2):
+        assert await worker.run_one()
+        assert await statuses(queue) == {1: ("queued", attempt)}
+        clock.advance(3600)
+    assert await worker.run_one()
+    assert await statuses(queue) == {1: ("dead", 3)}
+    assert services.dead and "RuntimeError: bug 2" in services.dead[0][1]
+
+
+async def test_a_declared_wait_outlasts_the_backoff(setup: Any) -> None:
+    queue, clock, _ = setup
+    services = Recorder()
+    services.fail_with[1] = [OurTimeout("later")]
+    await enqueue(queue, 1)
+    worker = Worker(queue, services, name="w1")
+    assert await worker.run_one()
+    clock.advance(300)  # far past the backoff (about 1 s), short of the 600 s asked for
+    assert not await worker.run_one()
+    clock.advance(301)
+    assert await worker.run_one()
+    assert services.ran == [(1, 2)]
+
+
+async def test_the_app_judges_slack_failures(sqlite_url: str, aiohttp_client: Any) -> None:
+    app = await create_web_app(make_settings(database_url=sqlite_url), Options(workers=0))
+    await aiohttp_client(app)  # runs start-up and, at the end, clean-up
+    registry = app[SERVICES].queue.registry
+    permanent = registry.verdict(slack_failure("is_archived"))
+    transient = registry.verdict(slack_failure("ratelimited"))
+    assert permanent is not None and not permanent.retryable
+    assert transient is not None and transient.retryable
+
+
+MISMATCHED = """
+    from pydantic import BaseModel
+
+    from bot.jobs import JobRegistry, JobRun
+
+
+    class Ours:
+        pass
+
+
+    class A(BaseModel):
+        n: int
+
+
+    class B(BaseModel):
+        s: str
+
+
+    async def job_a(services: Ours, payload: A, run: JobRun) -> None:
+        return None
+
+
+    registry: JobRegistry[Ours] = JobRegistry()
+    registry.add("a", job_a, A)
+    registry.add("b", job_a, B)  # refused: the payload model is not the job's
+    others: JobRegistry[int] = JobRegistry()
+    others.add("a", job_a, A)  # refused: the services are not the job's
+"""
+
+
+def test_mypy_refuses_a_job_registered_with_another_payload_or_services(tmp_path: Path) -> None:
+    snippet = tmp_path / "registrations.py"
+    source = textwrap.dedent(MISMATCHED)
+    snippet.write_text(source)
+    refused = [str(n) for n, line in enumerate(source.splitlines(), 1) if "# refused" in line]
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary", str(snippet)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == refused, checked.stdout
+    assert all('"add" of "JobRegistry"' in line for line in errors), checked.stdout
