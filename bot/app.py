@@ -64,13 +64,17 @@ class SweepJob(BaseModel):
 
 @dataclass
 class Runtime:
-    """What runs in the background of one process, and what must be closed at the end."""
+    """What one process opened and runs in the background.
+
+    ``exits`` is the one place where all of it is closed, last opened first: the connections
+    and clients ``create_services`` opened, then the workers and scheduler started beside them.
+    """
 
     engine: AsyncEngine
+    exits: contextlib.AsyncExitStack
     workers: list[Worker[Services]] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: Scheduler | None = None
-    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -90,19 +94,29 @@ class Options:
 
 
 async def create_services(
-    settings: Settings, registry: JobRegistry[Services], options: Options
-) -> tuple[Services, Runtime]:
-    """Open the database, the HTTP clients and the Slack client; nothing runs yet."""
+    settings: Settings,
+    registry: JobRegistry[Services],
+    options: Options,
+    exits: contextlib.AsyncExitStack,
+) -> tuple[Services, AsyncEngine]:
+    """Open the database, the HTTP clients and the Slack client; nothing runs yet.
+
+    Args:
+        settings: the configuration.
+        registry: the job kinds the queue runs.
+        options: test injections (the HTTP transport, the queue's timings, the clock).
+        exits: where each resource is registered to be closed the moment it is open, so that
+            the caller closes all of them, and a failure half-way closes those already open.
+    """
     engine = create_engine(settings.database_url)
-    runtime = Runtime(engine=engine)
-    runtime.closers.append(engine.dispose)
+    exits.push_async_callback(engine.dispose)
     # Worker processes verifying big webhook bodies, if any were started (bot/offload.py).
-    runtime.closers.append(lambda: asyncio.to_thread(offload.shutdown))
+    exits.push_async_callback(asyncio.to_thread, offload.shutdown)
     sessions = create_sessionmaker(engine)
-    http = build_http_client(transport=options.http_transport)
-    runtime.closers.append(http.aclose)
-    slack_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    runtime.closers.append(slack_session.close)
+    http = await exits.enter_async_context(build_http_client(transport=options.http_transport))
+    slack_session = await exits.enter_async_context(
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    )
     client = create_slack_client(
         settings.secret("slack_bot_token"), settings.slack_api_url, slack_session
     )
@@ -153,7 +167,7 @@ async def create_services(
     services.claritalk = build_claritalk_client(
         settings, http, limiter=budgets.claritalk(), upload_limiter=budgets.claritalk_uploads()
     )
-    return services, runtime
+    return services, engine
 
 
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
@@ -190,92 +204,103 @@ def slack_signing_secret(settings: Settings) -> str:
 async def create_web_app(settings: Settings, options: Options | None = None) -> web.Application:
     """The whole of Debrief as one aiohttp application (``web.run_app`` accepts this coroutine).
 
+    What it opens is closed by the app's cleanup (its runner's ``cleanup()``, which
+    ``web.run_app`` calls), or before this returns when making the app fails.
+
     Args:
         settings: the configuration.
         options: workers, scheduler and migration switches, and test injections.
     """
     options = options or Options()
     registry: JobRegistry[Services] = JobRegistry()
-    services, runtime = await create_services(settings, registry, options)
-    try:
+    # Whatever fails (or is interrupted) before the app is made closes what was opened so far.
+    async with contextlib.AsyncExitStack() as opened:
+        services, engine = await create_services(settings, registry, options, opened)
         should_migrate = settings.is_sqlite if options.migrate is None else options.migrate
         if should_migrate:
-            await upgrade(runtime.engine)
-        elif missing := await pending(runtime.engine):
+            await upgrade(engine)
+        elif missing := await pending(engine):
             raise RuntimeError(
                 f"the database schema is behind ({len(missing)} migration(s) pending): "
                 "run `debrief migrate` first"
             )
         bolt = create_bolt_app(settings, services)
         replay = create_replay_guard(settings, services)
-    except BaseException:
-        await _close(runtime)
-        raise
-    wiring = Wiring(bolt=bolt, jobs=registry)
-    register_all(wiring)
-    registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
+        wiring = Wiring(bolt=bolt, jobs=registry)
+        register_all(wiring)
+        registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
 
-    quiet_malformed_http()
-    app = web.Application(
-        client_max_size=max(settings.body_limits().values()) + 64 * 1024,
-        # A body refused before it was read (a wrong token, a bad header, too big) is not read
-        # and thrown away afterwards, as aiohttp does by default for up to 10 s: up to 25 MB a
-        # forged request that way. The connection is closed instead.
-        handler_args={"lingering_time": 0},
-        middlewares=[request_log, close_unread],
-    )
-    app[SERVICES] = services
-    app[BOLT] = bolt
-    app[REPLAY] = replay
-    app[RUNTIME] = runtime
-    app.router.add_post("/slack/events", handle_slack_events)
-    app.router.add_get("/healthz", handle_healthz)
-    app.router.add_get("/metrics", handle_metrics)
-    app.add_routes(wiring.routes)
-    app.cleanup_ctx.append(_background(options))
-    app.on_cleanup.append(lambda app: _close(app[RUNTIME]))
-    services.metrics.gauge_source(lambda: _job_gauges(services))
-    return app
+        quiet_malformed_http()
+        app = web.Application(
+            client_max_size=max(settings.body_limits().values()) + 64 * 1024,
+            # A body refused before it was read (a wrong token, a bad header, too big) is not
+            # read and thrown away afterwards, as aiohttp does by default for up to 10 s: up to
+            # 25 MB a forged request that way. The connection is closed instead.
+            handler_args={"lingering_time": 0},
+            middlewares=[request_log, close_unread],
+        )
+        app[SERVICES] = services
+        app[BOLT] = bolt
+        app[REPLAY] = replay
+        app.router.add_post("/slack/events", handle_slack_events)
+        app.router.add_get("/healthz", handle_healthz)
+        app.router.add_get("/metrics", handle_metrics)
+        app.add_routes(wiring.routes)
+        services.metrics.gauge_source(lambda: _job_gauges(services))
+        # From here the app owns what is open, and its cleanup context closes it (_lifecycle).
+        app[RUNTIME] = Runtime(engine=engine, exits=opened.pop_all())
+        app.cleanup_ctx.append(_lifecycle(options))
+        return app
 
 
-def _background(options: Options) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def background(app: web.Application) -> AsyncIterator[None]:
-        services, runtime = app[SERVICES], app[RUNTIME]
-        settings = services.settings
-        count = settings.workers if options.workers is None else options.workers
+def _lifecycle(options: Options) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        runtime = app[RUNTIME]
+        # Leaving it closes everything this app opened, last opened first: the scheduler, the
+        # workers, then the connections they used; also when starting fails half-way.
+        async with runtime.exits:
+            await _start_background(app[SERVICES], runtime, options)
+            yield
 
-        async def on_dead(job: Job, error: str) -> None:
-            await notify_dead_job(services, job, error)
+    return lifecycle
 
-        for index in range(count):
-            worker = Worker(
-                services.queue, services, on_dead=on_dead, name=f"{uuid.uuid4().hex[:8]}-w{index}"
-            )
-            runtime.workers.append(worker)
-            runtime.tasks.append(asyncio.create_task(worker.run(), name=worker.name))
-        run_scheduler = settings.run_scheduler if options.scheduler is None else options.scheduler
-        if run_scheduler:
-            runtime.scheduler = Scheduler(
-                Leadership(runtime.engine),
-                [
-                    periodic(services, JOB_SWEEP, settings.sweep_interval_seconds),
-                    *(periodic(services, k, s) for k, s in periodic_jobs(settings)),
-                ],
-            )
-            await runtime.scheduler.start()
-        yield
-        if runtime.scheduler is not None:
-            await runtime.scheduler.stop()
-        for worker in runtime.workers:
-            worker.stop()
-        if runtime.tasks:
-            # Give running jobs a moment to finish; what is cut off is re-claimed after its lease.
-            _done, still = await asyncio.wait(runtime.tasks, timeout=5)
-            for task in still:
-                task.cancel()
-            await asyncio.gather(*still, return_exceptions=True)
 
-    return background
+async def _start_background(services: Services, runtime: Runtime, options: Options) -> None:
+    settings = services.settings
+    count = settings.workers if options.workers is None else options.workers
+
+    async def on_dead(job: Job, error: str) -> None:
+        await notify_dead_job(services, job, error)
+
+    runtime.exits.push_async_callback(_stop_workers, runtime)
+    for index in range(count):
+        worker = Worker(
+            services.queue, services, on_dead=on_dead, name=f"{uuid.uuid4().hex[:8]}-w{index}"
+        )
+        runtime.workers.append(worker)
+        runtime.tasks.append(asyncio.create_task(worker.run(), name=worker.name))
+    run_scheduler = settings.run_scheduler if options.scheduler is None else options.scheduler
+    if run_scheduler:
+        runtime.scheduler = Scheduler(
+            Leadership(runtime.engine),
+            [
+                periodic(services, JOB_SWEEP, settings.sweep_interval_seconds),
+                *(periodic(services, k, s) for k, s in periodic_jobs(settings)),
+            ],
+        )
+        await runtime.scheduler.start()
+        runtime.exits.push_async_callback(runtime.scheduler.stop)
+
+
+async def _stop_workers(runtime: Runtime) -> None:
+    for worker in runtime.workers:
+        worker.stop()
+    if runtime.tasks:
+        # Give running jobs a moment to finish; what is cut off is re-claimed after its lease.
+        _done, still = await asyncio.wait(runtime.tasks, timeout=5)
+        for task in still:
+            task.cancel()
+        await asyncio.gather(*still, return_exceptions=True)
 
 
 def periodic(services: Services, kind: str, seconds: float) -> Periodic:
@@ -293,15 +318,6 @@ async def enqueue_periodic(services: Services, kind: str, seconds: float) -> Non
 async def job_sweep(services: Services, payload: SweepJob, run: JobRun) -> None:
     """Return jobs of dead workers to the queue (old rows go in the retention purge)."""
     await services.queue.sweep()
-
-
-async def _close(runtime: Runtime) -> None:
-    for close in reversed(runtime.closers):
-        try:
-            await close()
-        except Exception:
-            log.warning("closing %s failed", close, exc_info=True)
-    runtime.closers.clear()
 
 
 @web.middleware

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import httpx
 import pytest
+from aiohttp import web
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import Options, create_web_app
+import bot.app
+from bot.app import RUNTIME, Options, create_web_app
 from bot.doctor import run_doctor
+from bot.scheduler import Scheduler
+from bot.services import SERVICES
 from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_healthz_reports_the_database_and_workers(
@@ -46,10 +63,235 @@ async def test_an_sqlite_database_is_migrated_on_start(aiohttp_client: Any, tmp_
     assert (tmp_path / "fresh.db").exists()
 
 
-async def test_a_database_behind_its_migrations_refuses_to_start(tmp_path: Path) -> None:
+async def test_a_database_behind_its_migrations_refuses_to_start(
+    opened: Opened, tmp_path: Path
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
     with pytest.raises(RuntimeError, match="debrief migrate"):
         await create_web_app(make_settings(database_url=url), Options(workers=0, migrate=False))
+    assert opened.closed() == ALL_CLOSED, "what it opened to find out is closed again"
+
+
+class Opened:
+    """The real engine and clients an app opens, caught as it opens them, and what they say
+    about themselves now."""
+
+    def __init__(self) -> None:
+        self.engine: AsyncEngine | None = None
+        self.engine_disposed = False
+        self.http: httpx.AsyncClient | None = None
+        self.slack: aiohttp.ClientSession | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.scheduler: Scheduler | None = None
+
+    def watch_engine(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+        def disposed(_engine: object) -> None:
+            self.engine_disposed = True
+
+        event.listen(engine.sync_engine, "engine_disposed", disposed)
+
+    def watch_app(self, app: web.Application) -> None:
+        services, runtime = app[SERVICES], app[RUNTIME]
+        self.watch_engine(runtime.engine)
+        self.http = services.http
+        self.slack = services.slack.client.session
+        self.tasks = runtime.tasks
+        self.scheduler = runtime.scheduler
+
+    def closed(self) -> dict[str, bool]:
+        """Which of them are closed (or stopped) right now."""
+        assert self.engine is not None and self.http is not None and self.slack is not None
+        return {
+            "scheduler": self.scheduler is None or not self.scheduler.running,
+            "workers": all(task.done() for task in self.tasks),
+            "slack": self.slack.closed,
+            "http": self.http.is_closed,
+            "engine": self.engine_disposed,
+        }
+
+
+ALL_CLOSED = {"scheduler": True, "workers": True, "slack": True, "http": True, "engine": True}
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> Opened:
+    """What ``create_web_app`` opens, caught on the way (the real objects, nothing faked)."""
+    caught = Opened()
+    real_engine, real_http = bot.app.create_engine, bot.app.build_http_client
+    real_slack_client = bot.app.create_slack_client
+
+    def create_engine(url: str) -> AsyncEngine:
+        engine = real_engine(url)
+        caught.watch_engine(engine)
+        return engine
+
+    def build_http_client(**kwargs: Any) -> httpx.AsyncClient:
+        caught.http = real_http(**kwargs)
+        return caught.http
+
+    def create_slack_client(token: str | None, url: str, session: aiohttp.ClientSession) -> Any:
+        caught.slack = session
+        return real_slack_client(token, url, session)
+
+    monkeypatch.setattr(bot.app, "create_engine", create_engine)
+    monkeypatch.setattr(bot.app, "build_http_client", build_http_client)
+    monkeypatch.setattr(bot.app, "create_slack_client", create_slack_client)
+    return caught
+
+
+def fail_with(error: BaseException) -> Callable[..., Any]:
+    def fail(*_args: object, **_kwargs: object) -> Any:
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        # Inside create_services: the HTTP client and the Slack session are open by then.
+        ("create_slack_client", RuntimeError("injected: Slack client")),
+        ("upgrade", asyncio.CancelledError()),  # Ctrl-C while migrating
+        ("register_all", RuntimeError("injected: a feature failed to register")),
+    ],
+)
+async def test_a_start_that_fails_half_way_closes_what_it_had_opened(
+    opened: Opened,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    where: str,
+    error: BaseException,
+) -> None:
+    if where == "create_slack_client":
+        real = bot.app.create_slack_client  # the fixture's, which catches the session
+
+        def create_slack_client(*args: Any) -> Any:
+            real(*args)
+            raise error
+
+        monkeypatch.setattr(bot.app, "create_slack_client", create_slack_client)
+    else:
+        monkeypatch.setattr(bot.app, where, fail_with(error))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'half.db'}"
+    with pytest.raises(type(error)):
+        await create_web_app(make_settings(database_url=url), Options(workers=0))
+    assert opened.closed() == ALL_CLOSED
+
+
+async def test_a_start_that_fails_in_the_background_stops_the_workers_and_closes_all(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """As ``web.run_app`` does, nothing is cleaned up after a failed start but by the app."""
+    monkeypatch.setattr(Scheduler, "start", fail_with(RuntimeError("injected: scheduler")))
+    app = await create_web_app(
+        make_settings(database_url=database_url, workers=2), Options(scheduler=True)
+    )
+    opened = Opened()
+    opened.watch_app(app)
+    runner = web.AppRunner(app)
+    with pytest.raises(RuntimeError, match="injected: scheduler"):
+        await runner.setup()
+    assert len(opened.tasks) == 2, "the workers had started"
+    assert opened.closed() == ALL_CLOSED
+
+
+class ToldTransport(httpx.AsyncHTTPTransport):
+    """The real transport, calling ``on_close`` as it is closed (either way httpx closes it)."""
+
+    def __init__(self, on_close: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_close = on_close
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.on_close()
+        await super().__aexit__(*exc)
+
+    async def aclose(self) -> None:
+        self.on_close()
+        await super().aclose()
+
+
+async def test_shutting_down_closes_everything_last_opened_first(database_url: str) -> None:
+    """Opened in this order: the engine, the HTTP client, the Slack session, the workers, the
+    scheduler; each is closed only once everything opened after it is."""
+    opened = Opened()
+    seen: dict[str, dict[str, bool]] = {}
+
+    def when(name: str) -> Callable[..., None]:
+        def record(*_args: object) -> None:
+            seen[name] = opened.closed()
+
+        return record
+
+    app = await create_web_app(
+        make_settings(database_url=database_url, workers=2),
+        Options(scheduler=True, http_transport=ToldTransport(when("http"))),
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    opened.watch_app(app)
+    assert opened.scheduler is not None
+    async with asyncio.timeout(30):
+        while True:  # it leads on its first turn: nobody else holds this database's lock
+            if opened.scheduler.running:
+                break
+            await asyncio.sleep(0.01)
+    assert opened.closed() == {name: False for name in ALL_CLOSED}
+    for task in opened.tasks:
+        # Runs before the shut-down goes on: this callback was added before the one that
+        # wakes it up, and callbacks run in order.
+        task.add_done_callback(when("workers"))
+    event.listen(app[RUNTIME].engine.sync_engine, "engine_disposed", when("engine"))
+    await runner.cleanup()
+    assert opened.closed() == ALL_CLOSED
+    opened_later = {"slack": False, "http": False, "engine": False}
+    assert seen["workers"] == {"scheduler": True, "workers": True, **opened_later}
+    assert seen["http"] == ALL_CLOSED | {"engine": False}
+    assert seen["engine"] == ALL_CLOSED
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_debrief_serve_starts_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'debrief.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-test-token-0000",
+        "SLACK_SIGNING_SECRET": "test-signing-secret-0000",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Debrief listening"), first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as health:
+            assert health.status == 200
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert "Unclosed" not in err, err
 
 
 async def test_doctor_reports_features_and_the_database(sqlite_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -247,8 +248,8 @@ async def test_the_app_paces_every_provider_on_the_database(database_url: str) -
         whereby_points_per_minute=100,
         claritalk_token="ctk-pat",
     )
-    services, runtime = await create_services(settings, JobRegistry(), Options())
-    try:
+    async with contextlib.AsyncExitStack() as exits:
+        services, _engine = await create_services(settings, JobRegistry(), Options(), exits)
         assert services.attendee and services.otter and services.whereby and services.claritalk
         limiters = {
             "attendee": services.attendee.limiter,
@@ -266,6 +267,3 @@ async def test_the_app_paces_every_provider_on_the_database(database_url: str) -
         for _ in range(100):
             await budget.acquire(1)
         assert await ledgers["whereby"].spend(1, now=0.0, span=60.0) > 50.0
-    finally:
-        for close in reversed(runtime.closers):
-            await close()
