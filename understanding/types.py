@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 
 class Turn(BaseModel):
-    """One speaker turn of a transcript: who spoke, what they said, when (seconds from the start)."""
+    """One speaker turn: who spoke, what they said, when (seconds from the start)."""
 
     speaker: str
     text: str
@@ -48,7 +48,7 @@ class Understanding(BaseModel):
     notice: str | None = None
 
     def public(self) -> dict[str, Any]:
-        """The JSON object ``debrief summarize`` prints: title, summary, decisions, items, topics."""
+        """What `debrief summarize` prints: title, summary, decisions, items, topics."""
         fields = {"title", "summary", "decisions", "action_items", "topics"}
         return self.model_dump(mode="json", include=fields)
 
