@@ -6,6 +6,24 @@ Pure: no Slack, no provider calls, no network of its own. Two engines behind one
 the caller hands in, so the HTTP client stays in ``providers/``).
 """
 
-from understanding.types import ActionItem, ChatModel, Engine, Topic, Turn, Understanding
+from understanding.types import (
+    ActionItem,
+    Answer,
+    ChatModel,
+    Engine,
+    Passage,
+    Topic,
+    Turn,
+    Understanding,
+)
 
-__all__ = ["ActionItem", "ChatModel", "Engine", "Topic", "Turn", "Understanding"]
+__all__ = [
+    "ActionItem",
+    "Answer",
+    "ChatModel",
+    "Engine",
+    "Passage",
+    "Topic",
+    "Turn",
+    "Understanding",
+]

@@ -83,3 +83,27 @@ class Engine(Protocol):
     async def understand(
         self, turns: list[Turn], *, meeting_date: date | None = None, words: int = 110
     ) -> Understanding: ...
+
+
+class Passage(BaseModel):
+    """A stretch of a stored meeting that search found: what ``/debrief ask`` answers from."""
+
+    #: Opaque to this package: the caller's handle for citing it (a meeting and a moment).
+    ref: str
+    text: str
+    speaker: str | None = None
+    start: float | None = None
+    #: The meeting's title, for a citation a person reads.
+    meeting_title: str | None = None
+    #: The full-text engine's score, higher is better (0 when unknown).
+    score: float = 0.0
+
+
+class Answer(BaseModel):
+    """An answer grounded in passages: the text, and the refs of the passages it rests on."""
+
+    text: str
+    citations: list[str] = Field(default_factory=list)
+    #: False when nothing in the passages answers the question: say so rather than guess.
+    found: bool = True
+    engine: Literal["embedded", "model"] = "embedded"
