@@ -204,8 +204,12 @@ class ProviderTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         content: bytes | None = None,
+        attempt_timeout: float | None = None,
     ) -> httpx.Response:
         """Send one logical request, retrying as the policy allows; return a 2xx/3xx response.
+
+        ``attempt_timeout`` (seconds) replaces the client's own for this request: a model
+        endpoint may think for a minute where a provider API answers in a second.
 
         Raises:
             ProviderStatusError: a subclass per status, when the provider refuses.
@@ -215,6 +219,9 @@ class ProviderTransport:
         safe = method in _SAFE_METHODS if idempotent is None else idempotent
         url = self.url(path)
         merged = {**self._headers, **(headers or {})}
+        per_request: dict[str, Any] = {}
+        if attempt_timeout is not None:
+            per_request["timeout"] = httpx.Timeout(attempt_timeout)
         attempts = max(1, self._retry.attempts)
         for attempt in range(1, attempts + 1):
             await self.limiter.acquire(self._cost(method))
@@ -227,6 +234,7 @@ class ProviderTransport:
                     data=data,
                     content=content,
                     headers=merged,
+                    **per_request,
                 )
             except httpx.TransportError as exc:
                 # A request that never left (connect failure) is safe to send again even when
