@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from providers.llm import settings as llm_settings
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
 
 
@@ -146,6 +148,8 @@ class Settings(BaseSettings):
     # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
     # because its whole world lives on loopback.
     allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")
+    #: The model engine's endpoint (DEBRIEF_LLM_*), read by its own settings model.
+    llm: llm_settings.LLMSettings = Field(default_factory=llm_settings.load)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -209,6 +213,7 @@ class Settings(BaseSettings):
                 if text:
                     values.append(text)
         values.extend(k for k in self.encryption_key_list() if k)
+        values.extend(filter(None, [self.llm.key()]))
         return values
 
     def encryption_key_list(self) -> list[str]:
@@ -283,6 +288,7 @@ class Settings(BaseSettings):
                     Problem(name, f"is not an http(s) URL: {value!r}", "unset it for the default")
                 )
         found.extend(self._database_problems())
+        found.extend(Problem(*problem) for problem in self.llm.problems())
         if self.log_level.upper() not in logging.getLevelNamesMapping():
             found.append(
                 Problem(

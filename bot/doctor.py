@@ -88,6 +88,8 @@ def _settings(settings: Settings, report: Report) -> None:
             report.line(
                 OFF, f"{feature.name}: off (to turn it on, set {', '.join(feature.missing)})"
             )
+    if not settings.llm.problems():
+        report.line(OK if settings.llm.enabled else OFF, settings.llm.describe())
     for problem in problems:
         report.line(FAIL, f"{problem.setting} {problem.problem}", problem.fix)
     if settings.public_url is None:
@@ -198,6 +200,7 @@ def _probes(settings: Settings, http: Any) -> list[tuple[str, str, Probe]]:
     """A cheap read per configured provider, named with the credential it tries."""
     from handlers.claritalk.access import build_client as build_claritalk_client
     from providers.attendee.client import AttendeeClient
+    from providers.llm import build_client as build_llm_client
     from providers.otter.client import OtterClient
     from providers.whereby.client import WherebyClient
 
@@ -218,4 +221,7 @@ def _probes(settings: Settings, http: Any) -> list[tuple[str, str, Probe]]:
             else "CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET"
         )
         probes.append(("Claritalk", credential, claritalk.current_user))
+    if chat := build_llm_client(settings.llm, http):
+        credential = "DEBRIEF_LLM_API_KEY" if settings.llm.key() else "DEBRIEF_LLM_URL"
+        probes.append(("The model endpoint", credential, chat.list_models))
     return probes
