@@ -25,15 +25,17 @@ from bot.jobs import QueueConfig
 from bot.services import SERVICES, Services
 from bot.store.models import utcnow
 from handlers.claritalk import CALLBACK_PATH, register_webhook
+from providers.llm import LLMSettings
 from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
+from sandbox.llm import LLMStandIn
 from sandbox.lock import SandboxLock
 from sandbox.otter import OtterStandIn
 from sandbox.slack import SlackStandIn
 from sandbox.whereby import WherebyStandIn
 
 #: Attributes of a World that may hold a provider stand-in, in the order the page lists them.
-PROVIDER_STAND_INS = ("attendee", "otter", "whereby", "claritalk")
+PROVIDER_STAND_INS = ("attendee", "otter", "whereby", "claritalk", "llm")
 
 
 @dataclass
@@ -100,6 +102,8 @@ class World:
             }
         )
         self.claritalk_webhook_secret = secrets.token_urlsafe(24)
+        # The model engine's endpoint: answers from the transcript, no weights.
+        self.llm = LLMStandIn(api_key="sk-sandbox-" + secrets.token_hex(12), lock=self.lock)
         self.encryption_key = SecretBox.generate_key()
         self._app_port = options.app_port
         self._runner: web.AppRunner | None = None
@@ -138,6 +142,9 @@ class World:
             "claritalk_token": self.claritalk_pat,
             "claritalk_webhook_secret": self.claritalk_webhook_secret,
             "encryption_keys": self.encryption_key,
+            "llm": LLMSettings(
+                url=self.llm.api_url, model=self.llm.model, api_key=self.llm.api_key
+            ),
             "workers": self.options.workers,
             "run_scheduler": self.options.scheduler,
             # The stand-ins pace nothing by default; a sandbox should feel instant.
@@ -152,6 +159,7 @@ class World:
         await self.otter.start(self.options.host)
         await self.whereby.start(self.options.host)
         await self.claritalk.start(self.options.host)
+        await self.llm.start(self.options.host)
         await self._start_app()
         # The sandbox page (served by the Slack stand-in) sends commands and clicks to the app
         # and drives whichever provider stand-ins this world runs.
@@ -223,6 +231,7 @@ class World:
             self._runner = None
         await self.whereby.stop()
         await self.claritalk.stop()
+        await self.llm.stop()
         await self.otter.stop()
         await self.attendee.stop()
         await self.slack.stop()

@@ -678,6 +678,7 @@ const PROVIDERS = {
   otter: { title: "Otter.ai", state: "otter/conversations", render: otterSection },
   whereby: { title: "Whereby", state: "whereby/state", render: wherebySection },
   claritalk: { title: "Claritalk", state: "claritalk/state", render: claritalkSection },
+  llm: { title: "Model endpoint", state: "llm/state", render: llmSection },
 };
 
 function providerUrl(name, path) {
@@ -867,6 +868,28 @@ function claritalkSection(root, state) {
   root.append(
     h("div", { className: "provider-actions" }, title,
       button("Process a meeting", () => providerCall("claritalk", "claritalk/meetings", { title: title.value || "Weekly standup" }, "Claritalk processed a meeting"), "bk-primary")),
+  );
+}
+
+// The model engine's stand-in: how many completions it served, and what the next ones will be.
+const LLM_ANSWERS = [
+  ["invalid_json", "Invalid JSON"],
+  ["schema_invalid", "Wrong schema"],
+  ["error", "500"],
+  ["rate_limited", "429"],
+  ["slow", "Slow"],
+];
+
+function llmSection(root, state) {
+  const next = (state.next || []).map((kind) => kind.replace(/_/g, " ")).join(", ") || "valid answers";
+  root.append(
+    h("div", { className: "provider-row" },
+      h("div", { className: "row-title" }, h("span", { className: "state live" }, state.model || "model"), ` ${state.calls || 0} request(s), ${state.served || 0} answered`),
+      h("div", { className: "row-meta" }, `Next: ${next}`)),
+    h("div", { className: "provider-actions" },
+      ...LLM_ANSWERS.map(([kind, label]) =>
+        button(label, () => providerCall("llm", "llm/next", { answer: kind }, `The next model answer: ${label}`))),
+      button("Reset", () => providerCall("llm", "llm/reset", {}, "The model answers normally again"))),
   );
 }
 

@@ -165,7 +165,8 @@ async def test_the_page_knows_the_app_and_the_providers(world: World) -> None:
         config = await response.json()
     assert config["app_url"] == world.app_url
     assert config["providers"]["attendee"] == world.attendee.url
-    assert set(config["providers"]) <= {"attendee", "otter", "whereby", "claritalk"}
+    assert set(config["providers"]) <= {"attendee", "otter", "whereby", "claritalk", "llm"}
+    assert config["providers"]["llm"] == world.llm.url
 
 
 async def test_a_taken_default_port_falls_back_and_a_taken_chosen_port_is_an_error(
