@@ -33,7 +33,7 @@ ANSWERS = ("invalid_json", "schema_invalid", "error", "rate_limited", "slow")
 _LINE = re.compile(
     r"^(?:\[(?P<clock>\d+:\d{2}(?::\d{2})?)\]\s*)?(?P<speaker>[^:\[\]]{1,80}):\s+(?P<text>.+)$"
 )
-_WORDS_BUDGET = re.compile(r"at most (\d+) words")
+_WORDS_BUDGET = re.compile(r"(?:summary: )?at most (\d+) words")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _COMMITMENT = re.compile(r"\b(?:I'll|I will|I'm going to|I can)\s+(.+)", re.IGNORECASE)
 _DECISION = re.compile(
@@ -354,8 +354,9 @@ def answer_for(schema: dict[str, Any], messages: list[dict[str, str]]) -> Any:
     """A valid answer to ``schema``, made from the transcript (or merge parts) in ``messages``."""
     system = "\n".join(m["content"] for m in messages if m["role"] == "system")
     user = next((m["content"] for m in messages if m["role"] == "user"), "")
-    budget = _WORDS_BUDGET.search(system)
-    words = int(budget.group(1)) if budget else 60
+    # The summary's budget ("summary: at most 110 words"), else the first one stated.
+    budgets = sorted(_WORDS_BUDGET.finditer(system), key=lambda m: not m.group(0).startswith("s"))
+    words = int(budgets[0].group(1)) if budgets else 60
     parts = re.findall(r"^Summary: (.+)$", user, re.MULTILINE)
     # A merge request carries the parts' summaries, not transcript lines.
     turns = [] if parts else read_transcript(user)

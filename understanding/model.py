@@ -362,9 +362,19 @@ class ModelEngine:
         return _Prompt(system, "\n".join(transcript_line(turn) for turn in part))
 
     async def _merge(self, answers: list[MeetingAnswer], words: int) -> MergeAnswer:
+        """One title and summary from the parts'; when their summaries do not fit one request
+        together, neighbouring ones are merged first, round after round."""
+        parts: list[BaseModel] = list(answers)
+        while True:
+            batches = _batches([_part_text(p) for p in parts], self.max_chars)
+            merged = [await self._merge_once([parts[i] for i in batch], words) for batch in batches]
+            if len(merged) == 1:
+                return merged[0]
+            parts = list(merged)
+
+    async def _merge_once(self, parts: list[BaseModel], words: int) -> MergeAnswer:
         text = "\n\n".join(
-            f"Part {i} of {len(answers)}\nTitle: {a.title}\nSummary: {a.summary}"
-            for i, a in enumerate(answers, start=1)
+            f"Part {i} of {len(parts)}\n{_part_text(part)}" for i, part in enumerate(parts, start=1)
         )
         prompt = _Prompt(MERGE_SYSTEM.format(words=words), text)
         return await self._ask(prompt, "meeting_merge", MergeAnswer, MERGE_SCHEMA, words)
@@ -401,6 +411,27 @@ class ModelEngine:
                 },
             ]
         raise InvalidAnswer(f"{name} still invalid after {self.reasks} re-asks: {problem}")
+
+
+def _part_text(part: BaseModel) -> str:
+    return f"Title: {getattr(part, 'title', '')}\nSummary: {getattr(part, 'summary', '')}"
+
+
+def _batches(texts: list[str], max_chars: int) -> list[list[int]]:
+    """Consecutive groups of ``texts`` (by index) within ``max_chars`` each; never a group of
+    one unless it is the last, so that every round of merging shrinks."""
+    batches: list[list[int]] = [[]]
+    size = 0
+    for index, text in enumerate(texts):
+        current = batches[-1]
+        if len(current) >= 2 and size + len(text) > max_chars:
+            batches.append([])
+            current, size = batches[-1], 0
+        current.append(index)
+        size += len(text) + 2
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2].extend(batches.pop())
+    return batches
 
 
 def _notice(exc: Exception) -> str:

@@ -301,3 +301,29 @@ async def test_the_fallback_is_logged_without_a_traceback_for_known_failures(
     await engine.understand(TURNS)
     [record] = [r for r in caplog.records if "model engine failed" in r.getMessage()]
     assert not record.exc_info and "ServerError" in record.getMessage()
+
+
+async def test_too_many_parts_for_one_merge_are_merged_in_rounds(
+    llm: LLMStandIn, http: httpx.AsyncClient
+) -> None:
+    turns = [
+        Turn(
+            speaker=("Ada", "Grace")[i % 2],
+            text=f"Point {i}: the supplier contract for warehouse {i} needs a careful second "
+            "reading before anyone signs it, because the penalties changed again.",
+            start=i * 20.0,
+        )
+        for i in range(80)
+    ]
+    engine, _ = engine_for(llm, http, context_tokens=600)
+    result = await engine.understand(turns, words=60)
+    assert result.engine == "model"
+    bodies = llm.completions()
+    merges = [b for b in bodies if b["response_format"]["json_schema"]["name"] == "meeting_merge"]
+    parts = len(split_turns(turns, engine.max_chars))
+    assert len(bodies) == parts + len(merges) and len(merges) >= 3
+    # Every merge request fits what the model reads; the last one merges the rounds before it.
+    for body in merges:
+        assert len(body["messages"][1]["content"]) <= engine.max_chars + 1200
+    assert merges[-1]["messages"][1]["content"].startswith("Part 1 of ")
+    assert bodies[-1] is merges[-1]
