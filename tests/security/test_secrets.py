@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 from bench.harness import (
     DIGEST_CHANNEL,
@@ -32,10 +33,15 @@ DEAD_END = "http://127.0.0.1:9"  # nothing listens: configured providers are nev
 
 
 def secret_names() -> list[str]:
-    """The environment names of every SecretStr setting."""
+    """The environment names of every SecretStr setting, those of nested settings models (the
+    model endpoint's) too."""
+    fields = list(Settings.model_fields.values())
+    for field in Settings.model_fields.values():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
+            fields.extend(field.annotation.model_fields.values())
     return sorted(
         str(field.alias)
-        for field in Settings.model_fields.values()
+        for field in fields
         if SecretStr in getattr(field.annotation, "__args__", (field.annotation,))
     )
 
@@ -69,6 +75,7 @@ async def test_no_secret_in_logs_database_or_slack(tmp_path: Path) -> None:
         assert stage.slack is not None and stage.attendee is not None
         values = every_secret(stage)
         assert {"SLACK_BOT_TOKEN", "OTTER_API_KEY", "CLARITALK_CLIENT_SECRET"} <= set(values)
+        assert "DEBRIEF_LLM_API_KEY" in values
         env = stage.env(
             f"sqlite+aiosqlite:///{database}",
             **values,
@@ -76,6 +83,8 @@ async def test_no_secret_in_logs_database_or_slack(tmp_path: Path) -> None:
             OTTER_API_URL=DEAD_END,
             WHEREBY_API_URL=DEAD_END,
             CLARITALK_API_URL=DEAD_END,
+            DEBRIEF_LLM_URL=f"{DEAD_END}/v1",
+            DEBRIEF_LLM_MODEL="llama3.1:8b",
             CLARITALK_CLIENT_ID="debrief-client",
             DEBRIEF_WORKERS="2",
             DEBRIEF_JOB_POLL_SECONDS="0.2",
