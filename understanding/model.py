@@ -295,6 +295,10 @@ class ModelEngine:
         self, turns: list[Turn], *, meeting_date: date | None = None, words: int = 110
     ) -> Understanding:
         """The model's understanding of ``turns``, or the fallback's with a notice."""
+        if not any(t.text.strip() for t in turns):
+            # Nothing for a model to read: the fallback says what little there is to say, and
+            # no notice, since the model did not fail.
+            return await self.fallback.understand(turns, meeting_date=meeting_date, words=words)
         try:
             return await self._understand(turns, meeting_date=meeting_date, words=words)
         except InvalidAnswer as exc:
@@ -319,8 +323,6 @@ class ModelEngine:
         self, turns: list[Turn], *, meeting_date: date | None, words: int
     ) -> Understanding:
         spoken = [t for t in turns if t.text.strip()]
-        if not spoken:
-            raise InvalidAnswer("no transcript to read")
         parts = split_turns(spoken, self.max_chars)
         answers = []
         for index, part in enumerate(parts, start=1):

@@ -271,10 +271,12 @@ async def test_a_huge_single_turn_is_cut_on_spaces() -> None:
     assert sum(len(p[0].text.split()) for p in parts) == 2000
 
 
-async def test_no_words_fall_back_without_calling_the_model() -> None:
+async def test_no_words_go_to_the_fallback_without_calling_the_model() -> None:
     chat = Scripted()
-    result = await ModelEngine(chat, FirstLineEngine()).understand([Turn(speaker="A", text=" ")])
-    assert result.notice == UNUSABLE and not chat.requests
+    fallback = FirstLineEngine()
+    result = await ModelEngine(chat, fallback).understand([Turn(speaker="A", text=" ")])
+    assert result.engine == "embedded" and result.notice is None
+    assert not chat.requests and len(fallback.calls) == 1
 
 
 async def test_build_engine_picks_the_model_only_when_configured(
