@@ -34,6 +34,7 @@ from understanding.retrieval import (
     parse_question,
     sentences,
     terms,
+    tidy,
     utterances,
 )
 from understanding.types import Answer, ChatModel, Passage
@@ -50,8 +51,14 @@ NEIGHBOUR = 0.3
 #: Two question words within this many content words of each other are "close".
 WINDOW = 8
 PROXIMITY = 0.15
-#: A passage matching less than this share of the question's weight is not an answer.
-FOUND_SHARE = 0.3
+#: An answer needs a passage matching this share of the question's (idf-weighted) words, and
+#: this share of the question's words said somewhere in the passages. Measured on QMSum
+#: (docs/BENCHMARKS.md): the pair keeps most answerable questions and turns away most questions
+#: asked of another corpus's meeting; either alone trades one for the other much worse.
+FOUND_SHARE = 0.2
+FOUND_COVERAGE = 0.5
+#: What a sentence that asks a question is worth, as part of an answer.
+QUESTIONED = 0.5
 #: The extractive answer's length, in words.
 ANSWER_WORDS = 100
 NOT_FOUND = "I couldn't find anything about that in the meetings I can search."
@@ -65,6 +72,8 @@ class _Scored:
     share: float
     #: Share of the passage's words said by a speaker the question names (0..1).
     spoken: float
+    #: Share of the question's words (unweighted by idf) said in any of the passages (0..1).
+    coverage: float = 1.0
 
 
 def _group_key(passage: Passage) -> str | None:
@@ -119,6 +128,8 @@ def _score(query: Query, passages: Sequence[Passage]) -> list[_Scored]:
         for term in query.weights
     }
     mass = sum(query.weights[t] * idf[t] for t in query.weights) or 1.0
+    said = sum(w for t, w in query.weights.items() if frequency[t])
+    coverage = said / sum(query.weights.values()) if query.weights else 1.0
     wanted = set(query.weights)
     scored: list[_Scored] = []
     for passage, doc, share_spoken in zip(passages, docs, spoken, strict=True):
@@ -137,7 +148,7 @@ def _score(query: Query, passages: Sequence[Passage]) -> list[_Scored]:
         if query.speakers:
             # With nothing else to go on, who spoke is the whole score.
             score = score * (1 + SPEAKER * share_spoken) if query.weights else share_spoken
-        scored.append(_Scored(passage, score, share, share_spoken))
+        scored.append(_Scored(passage, score, share, share_spoken, coverage))
     return _smooth(scored)
 
 
@@ -180,7 +191,7 @@ def _found(query: Query, best: _Scored | None) -> bool:
     if best is None or best.score <= 0:
         return False
     if query.weights:
-        return best.share >= FOUND_SHARE
+        return best.share >= FOUND_SHARE and best.coverage >= FOUND_COVERAGE
     return best.spoken > 0
 
 
@@ -190,8 +201,9 @@ def _sentences(query: Query, top: Sequence[_Scored]) -> list[tuple[float, int, s
     order = 0
     for rank_index, item in enumerate(top):
         for speaker, text in utterances(item.passage.text, item.passage.speaker):
-            for sentence in sentences(text):
+            for said in sentences(text):
                 order += 1
+                sentence = tidy(said)
                 size = len(sentence.split())
                 if size < 4:
                     continue
@@ -202,6 +214,9 @@ def _sentences(query: Query, top: Sequence[_Scored]) -> list[tuple[float, int, s
                 score = hit / math.sqrt(len(stems)) + 0.15 * min(size, 25) / 25
                 if speaker in query.speakers:
                     score += 0.5
+                if sentence.endswith("?"):
+                    # Asking about it is not answering it: a question restates its words.
+                    score *= QUESTIONED
                 score /= 1 + 0.25 * rank_index
                 candidates.append((score, order, speaker or "", sentence))
     return candidates

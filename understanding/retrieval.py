@@ -174,8 +174,13 @@ def stem(word: str) -> str:
     return word
 
 
+#: Spelled-out acronyms as some transcripts write them: "L_C_D_", "T_V_".
+_SPELLED = re.compile(r"\b(?:[A-Za-z]_){2,}")
+
+
 def words(text: str) -> list[str]:
-    """Lower-case words and numbers, in order."""
+    """Lower-case words and numbers, in order ("L_C_D_" is "lcd")."""
+    text = _SPELLED.sub(lambda m: m[0].replace("_", ""), text)
     return _WORD.findall(text.lower())
 
 
@@ -250,6 +255,16 @@ def parse_question(question: str, speakers: Iterable[str] = ()) -> Query:
         term = stem(word)
         weights[term] = max(weights.get(term, 0.0), weight)
     return Query(weights=weights, speakers=frozenset(named))
+
+
+#: Hesitations a reader can do without.
+_FILLER = re.compile(r"(?i)(?<!\w)(?:mm-hmm|uh-huh|uhm|uh|um|erm|er|mm|hmm)(?!\w)[ ,]*")
+
+
+def tidy(sentence: str) -> str:
+    """A sentence without its hesitations ("uh", "um"), for a person to read."""
+    sentence = _SPELLED.sub(lambda m: m[0].replace("_", ""), sentence)
+    return " ".join(_FILLER.sub("", sentence).split())
 
 
 def sentences(text: str) -> list[str]:

@@ -144,3 +144,39 @@ def test_a_question_with_nothing_to_look_for_is_not_answered(question: str) -> N
 def test_no_passages_no_answer() -> None:
     assert rank("budget?", []) == []
     assert not answer("What about the budget?", []).found
+
+
+def test_spelled_out_acronyms_match_and_read_as_acronyms() -> None:
+    lunch = [Passage(ref=f"l{i}", text=f"Grace: Lunch is at {i}.") for i in range(4)]
+    screen = Passage(ref="lcd", text="Industrial Designer: The L_C_D_ will cost us two euros more.")
+    reply = answer("What did they say about the LCD?", [*lunch, screen])
+    assert reply.citations[0] == "lcd"
+    assert reply.text.startswith("Industrial Designer: The LCD will cost us two euros more.")
+
+
+def test_the_answer_leaves_out_hesitations() -> None:
+    said = Passage(
+        ref="p", text="Ada: Uh so the um budget is, uh, ten thousand euros for the launch."
+    )
+    reply = answer("What is the budget for the launch?", [said])
+    assert reply.text == "Ada: so the budget is, ten thousand euros for the launch."
+
+
+def test_a_sentence_asking_the_question_is_not_the_answer() -> None:
+    talk = Passage(
+        ref="p",
+        text=(
+            "Hefin David: Is the launch budget for the remote going to be ten thousand euros?\n"
+            "Grace Hopper: Yes, we set the launch budget at ten thousand euros last week."
+        ),
+    )
+    reply = answer("What is the launch budget for the remote?", [talk])
+    assert reply.text.startswith("Grace Hopper: Yes, we set the launch budget")
+
+
+def test_a_question_mostly_about_words_nobody_said_is_not_answered() -> None:
+    found = [Passage(ref=f"l{i}", text=f"Grace: Lunch is at {i} today.") for i in range(9)]
+    found.append(Passage(ref="b", text="Ada: The budget is ten thousand euros."))
+    # "budget" is said; "embassy" and "reception" nowhere: a guess, not an answer.
+    assert not answer("What was the budget of the embassy reception?", found).found
+    assert answer("What was the budget?", found).found
