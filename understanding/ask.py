@@ -128,8 +128,8 @@ def _score(query: Query, passages: Sequence[Passage]) -> list[_Scored]:
         for term in query.weights
     }
     mass = sum(query.weights[t] * idf[t] for t in query.weights) or 1.0
-    said = sum(w for t, w in query.weights.items() if frequency[t])
-    coverage = said / sum(query.weights.values()) if query.weights else 1.0
+    present = sum(w for t, w in query.weights.items() if frequency[t])
+    coverage = present / sum(query.weights.values()) if query.weights else 1.0
     wanted = set(query.weights)
     scored: list[_Scored] = []
     for passage, doc, share_spoken in zip(passages, docs, spoken, strict=True):
