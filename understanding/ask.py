@@ -210,6 +210,9 @@ def _sentences(query: Query, top: Sequence[_Scored]) -> list[tuple[float, int, s
                 stems = set(terms(sentence))
                 if not stems:
                     continue
+                # The question's words it holds, not drowned in a long sentence; a little for
+                # a sentence long enough to say something; the named speaker's; the best
+                # passages' sentences before the others'.
                 hit = sum(query.weights.get(t, 0.0) for t in stems)
                 score = hit / math.sqrt(len(stems)) + 0.15 * min(size, 25) / 25
                 if speaker in query.speakers:
@@ -250,8 +253,8 @@ def _extract(query: Query, top: Sequence[_Scored], words: int) -> str:
             lines.append(sentence)
         previous = speaker
     text = "\n".join(lines)
-    cut = text.split(" ")
-    return text if len(text.split()) <= words * 1.2 else " ".join(cut[: int(words * 1.2)])
+    most = int(words * 1.2)  # one sentence alone may run long: cut it, and say so
+    return text if len(text.split()) <= most else " ".join(text.split(" ")[:most]) + " …"
 
 
 def answer(question: str, passages: list[Passage], *, limit: int = 3) -> Answer:

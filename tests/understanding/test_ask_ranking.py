@@ -180,3 +180,10 @@ def test_a_question_mostly_about_words_nobody_said_is_not_answered() -> None:
     # "budget" is said; "embassy" and "reception" nowhere: a guess, not an answer.
     assert not answer("What was the budget of the embassy reception?", found).found
     assert answer("What was the budget?", found).found
+
+
+def test_a_sentence_too_long_for_an_answer_is_cut_and_says_so() -> None:
+    rambling = " ".join(["the budget grows"] * 100)  # 300 words, no full stop
+    reply = answer("What about the budget?", [Passage(ref="p", text=f"Ada: {rambling}")])
+    assert reply.text.endswith(" …")
+    assert len(reply.text.split()) <= 121
