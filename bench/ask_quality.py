@@ -17,6 +17,7 @@ not there the section says so. Needs the ``bench`` extra (``pip install -e '.[be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import understanding.ask
+import understanding.retrieval
 from bench.harness import ROOT
 from bench.report import Section, run_one, table
 from understanding.ask import ANSWER_WORDS, answer, rank
@@ -188,6 +191,41 @@ HEADER = [
 ]
 
 
+#: Each of the ranker's choices left out in turn (same meetings, same run): what each is worth.
+ABLATIONS: dict[str, list[tuple[Any, str, Any]]] = {
+    "without the question-frame stop words": [
+        (understanding.retrieval, "FRAME_WORDS", frozenset()),
+    ],
+    "without stemming": [(understanding.retrieval, "stem", lambda word: word)],
+    "without the named speaker": [(understanding.ask, "SPEAKER", 0.0)],
+    "without neighbour smoothing": [(understanding.ask, "NEIGHBOUR", 0.0)],
+    "without the coverage bonus": [(understanding.ask, "COVERAGE", 0.0)],
+    "without the proximity bonus": [(understanding.ask, "PROXIMITY", 0.0)],
+}
+
+
+@contextlib.contextmanager
+def left_out(changes: list[tuple[Any, str, Any]]) -> Any:
+    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
+    try:
+        for module, name, value in changes:
+            setattr(module, name, value)
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+def ablations(files: Sequence[Path]) -> str:
+    out: list[list[object]] = []
+    for label, changes in ABLATIONS.items():
+        with left_out(changes):
+            overall, _ = evaluate(files)
+        row = rows(overall)[0]
+        out.append([label, *row[1:]])
+    return table(["understanding.ask", *HEADER[1:]], out)
+
+
 def section(folder: Path, quick: bool) -> Section:
     title = "Ask: retrieval and answers on QMSum meetings"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -219,6 +257,14 @@ def section(folder: Path, quick: bool) -> Section:
             [[fam, *row] for fam, tallies in sorted(by_family.items()) for row in rows(tallies)],
         ),
     ]
+    if not quick:
+        lines += [
+            "",
+            "Each of the ranker's choices left out in turn (the same meetings; the full ranker "
+            "is the first table's first row):",
+            "",
+            ablations(files),
+        ]
     return Section(NAME, title, "\n".join(lines))
 
 
