@@ -199,8 +199,6 @@ ABLATIONS: dict[str, list[tuple[Any, str, Any]]] = {
     "without stemming": [(understanding.retrieval, "stem", lambda word: word)],
     "without the named speaker": [(understanding.ask, "SPEAKER", 0.0)],
     "without neighbour smoothing": [(understanding.ask, "NEIGHBOUR", 0.0)],
-    "without the coverage bonus": [(understanding.ask, "COVERAGE", 0.0)],
-    "without the proximity bonus": [(understanding.ask, "PROXIMITY", 0.0)],
 }
 
 

@@ -213,12 +213,27 @@ class Query:
         return not self.weights and not self.speakers
 
 
+#: Honorifics and post-nominals around a person's name ("Hon. Bill Morneau", "Julie Morgan AM").
+_TITLES = _listed("hon right mr mrs ms miss dr sir dame am mp mla mep mpp the")
+
+
+def _surname(speaker: str) -> str | None:
+    """A person's last name as written ("Morneau" in "Hon. Bill Morneau"), if it looks like one."""
+    name = re.sub(r"\([^)]*\)", " ", speaker)
+    parts = [p for p in re.findall(r"[^\W\d_][\w'-]*", name) if p.lower() not in _TITLES]
+    if len(parts) < 2 or not parts[-1][:1].isupper() or len(parts[-1]) < 3:
+        return None
+    return parts[-1]
+
+
 def _named(question: str, speaker: str) -> tuple[int, set[str]] | None:
-    """How closely the question names ``speaker`` (2: by its letter or full name, 1: by its
-    role alone) and the question's words that do it; None when it does not name them.
+    """How closely the question names ``speaker`` (3: by its letter or its whole name, 2: by a
+    person's last name, 1: by a role alone) and the question's words that do it; None when it
+    does not name them.
 
     "Project Manager" is named by "the project manager"; "Professor B" by "the professor" or
-    "B"; "PhD C" by "PhD C" or a capital ``C`` standing alone (a corpus's lettered speakers).
+    "B"; "PhD C" by "PhD C" or a capital ``C`` standing alone (a corpus's lettered speakers);
+    "Hon. Bill Morneau" by "Bill Morneau" or "Morneau".
     """
     said = words(question)
     full = [p for p in words(speaker) if len(p) > 1 and p not in STOP_WORDS]
@@ -226,9 +241,12 @@ def _named(question: str, speaker: str) -> tuple[int, set[str]] | None:
     for letter in letters:
         # A lone capital, not the article "A" opening the question or a sentence.
         if re.search(rf"(?<!^)(?<![.?!] )\b{letter}\b(?!')", question.strip()):
-            return 2, {*full, letter.lower()}
+            return 3, {*full, letter.lower()}
     if full and all(p in said for p in full):
-        return (1 if letters else 2), set(full)
+        return (1 if letters else 3), set(full)
+    surname = _surname(speaker)
+    if surname and re.search(rf"\b{re.escape(surname)}\b", question):
+        return 2, {p for p in words(surname)}
     # A role's leading word alone ("marketing", "professor") when it is specific enough.
     if full and len(full[0]) >= 6 and full[0] in said and full[0] not in FRAME_WORDS:
         return 1, {full[0]}

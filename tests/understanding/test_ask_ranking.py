@@ -187,3 +187,11 @@ def test_a_sentence_too_long_for_an_answer_is_cut_and_says_so() -> None:
     reply = answer("What about the budget?", [Passage(ref="p", text=f"Ada: {rambling}")])
     assert reply.text.endswith(" …")
     assert len(reply.text.split()) <= 121
+
+
+def test_a_person_is_named_by_their_last_name() -> None:
+    speakers = ["The Chair", "Hon. Bill Morneau", "Hon. Navdeep Bains", "Julie Morgan AM"]
+    query = parse_question("What did Morneau say about the debt?", speakers)
+    assert query.speakers == {"Hon. Bill Morneau"}
+    assert set(query.weights) == {stem("debt")}
+    assert parse_question("What did the Chair say?", speakers).speakers == {"The Chair"}
