@@ -195,3 +195,12 @@ def test_a_person_is_named_by_their_last_name() -> None:
     assert query.speakers == {"Hon. Bill Morneau"}
     assert set(query.weights) == {stem("debt")}
     assert parse_question("What did the Chair say?", speakers).speakers == {"The Chair"}
+
+
+def test_a_passage_without_speaker_lines_is_spoken_by_its_speaker() -> None:
+    pm = Passage(ref="pm", text="The budget is tight this quarter.", speaker="Project Manager")
+    them = Passage(ref="them", text="The budget is tight this quarter.", speaker="Marketing")
+    ranked = rank("What did the project manager say about the budget?", [them, pm])
+    assert ranked[0].ref == "pm"
+    reply = answer("What did the project manager say about the budget?", [them, pm])
+    assert reply.text.startswith("Project Manager: The budget is tight")
