@@ -22,7 +22,6 @@ def test_the_wheel_carries_the_code_the_migrations_and_the_sandbox_page(tmp_path
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-q",
             "-w",
             str(tmp_path),
