@@ -172,9 +172,15 @@ async def create_services(
 
 def create_bolt_app(settings: Settings, services: Services) -> AsyncApp:
     """The Bolt app, verifying Slack's signatures and handing every listener ``services``."""
+    # Over Socket Mode Slack's requests are authenticated by the socket itself, and Bolt checks
+    # no signature on them; a signing secret is then needed only for /slack/events.
+    signing_secret = settings.secret("slack_signing_secret")
+    if not settings.socket_mode:
+        signing_secret = slack_signing_secret(settings)
     bolt = AsyncApp(
         client=services.slack.client,
-        signing_secret=slack_signing_secret(settings),
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
         # Listeners must finish their own work before answering; see handlers/commands.py.
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -225,7 +231,6 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
                 "run `debrief migrate` first"
             )
         bolt = create_bolt_app(settings, services)
-        replay = create_replay_guard(settings, services)
         wiring = Wiring(bolt=bolt, jobs=registry)
         register_all(wiring)
         registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
@@ -241,8 +246,10 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
         )
         app[SERVICES] = services
         app[BOLT] = bolt
-        app[REPLAY] = replay
-        app.router.add_post("/slack/events", handle_slack_events)
+        if settings.secret("slack_signing_secret"):
+            # Over HTTP; in Socket Mode too when a signing secret is also set (moving over).
+            app[REPLAY] = create_replay_guard(settings, services)
+            app.router.add_post("/slack/events", handle_slack_events)
         app.router.add_get("/healthz", handle_healthz)
         app.router.add_get("/metrics", handle_metrics)
         app.add_routes(wiring.routes)
@@ -260,6 +267,8 @@ def _lifecycle(options: Options) -> Callable[[web.Application], AsyncIterator[No
         # workers, then the connections they used; also when starting fails half-way.
         async with runtime.exits:
             await _start_background(app[SERVICES], runtime, options)
+            if app[SERVICES].settings.socket_mode:
+                await _connect_socket_mode(app[BOLT], app[SERVICES], runtime)
             yield
 
     return lifecycle
@@ -290,6 +299,20 @@ async def _start_background(services: Services, runtime: Runtime, options: Optio
         )
         await runtime.scheduler.start()
         runtime.exits.push_async_callback(runtime.scheduler.stop)
+
+
+async def _connect_socket_mode(bolt: AsyncApp, services: Services, runtime: Runtime) -> None:
+    """Slack's commands, clicks and events over Socket Mode (Bolt's aiohttp adapter): the app
+    opens a websocket to Slack, so Slack needs no public URL. It reconnects by itself when Slack
+    asks it to or the connection drops; closing the app closes the socket."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(
+        bolt, app_token=services.settings.secret("slack_app_token"), web_client=bolt.client
+    )
+    runtime.exits.push_async_callback(handler.close_async)
+    await handler.connect_async()
+    log.info("Slack requests arrive over Socket Mode")
 
 
 async def _stop_workers(runtime: Runtime) -> None:

@@ -16,11 +16,20 @@ from providers.llm import settings as llm_settings
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
 
 
+#: The settings file read beside the process (its working directory); `.env.example` lists them.
+ENV_FILE = ".env"
+
+
 class Settings(BaseSettings):
     """Everything Debrief can be configured with; all optional until a feature needs it."""
 
+    # A `.env` file in the working directory is read too; environment variables win over it.
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
     )
 
     port: int = Field(3000, alias="PORT")
@@ -31,6 +40,8 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    # An app-level token (xapp-…): Slack's requests then arrive over Socket Mode, no public URL.
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
     digest_channel: str | None = Field(None, alias="DEBRIEF_DIGEST_CHANNEL")
     ops_channel: str | None = Field(None, alias="DEBRIEF_OPS_CHANNEL")
@@ -222,6 +233,11 @@ class Settings(BaseSettings):
             return []
         return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
 
+    @property
+    def socket_mode(self) -> bool:
+        """Whether Slack's requests arrive over Socket Mode (an app-level token is set)."""
+        return bool(self.secret("slack_app_token"))
+
     def secret(self, name: str) -> str | None:
         """The clear value of a ``SecretStr`` setting, or ``None`` when unset or empty."""
         value: Any = getattr(self, name)
@@ -232,7 +248,10 @@ class Settings(BaseSettings):
 
     def features(self) -> Iterator[Feature]:
         """What each feature needs, and whether it has it (for ``debrief doctor``)."""
-        yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), self)
+        if self.socket_mode:
+            yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"), self)
+        else:
+            yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), self)
         yield Feature("Attendee notetakers", ("ATTENDEE_API_KEY", "ATTENDEE_WEBHOOK_SECRET"), self)
         yield Feature("Otter.ai summaries", ("OTTER_API_KEY",), self, ("OTTER_WEBHOOK_SECRET",))
         yield Feature("Whereby rooms", ("WHEREBY_API_KEY",), self, ("WHEREBY_WEBHOOK_SECRET",))
@@ -277,6 +296,15 @@ class Settings(BaseSettings):
                     "SLACK_BOT_TOKEN",
                     "is not a bot token (they start with xoxb-)",
                     SLACK_WHERE["SLACK_BOT_TOKEN"],
+                )
+            )
+        app_token = self.secret("slack_app_token")
+        if app_token and not app_token.startswith("xapp-"):
+            found.append(
+                Problem(
+                    "SLACK_APP_TOKEN",
+                    "is not an app-level token (they start with xapp-)",
+                    SLACK_WHERE["SLACK_APP_TOKEN"],
                 )
             )
         for name, value in (("PUBLIC_URL", self.public_url), ("SLACK_API_URL", self.slack_api_url)):
@@ -349,6 +377,8 @@ SLACK_WHERE = {
     "OAuth & Permissions page (docs/DEPLOYMENT.md)",
     "SLACK_SIGNING_SECRET": "copy the Signing Secret from your Slack app's Basic Information "
     "page (docs/DEPLOYMENT.md)",
+    "SLACK_APP_TOKEN": "generate an app-level token with the connections:write scope on your "
+    "Slack app's Basic Information page (docs/DEPLOYMENT.md, Socket Mode)",
 }
 URL_FIX = {
     "PUBLIC_URL": "set it to the https:// address Slack and the providers reach Debrief at",

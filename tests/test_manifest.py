@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,28 @@ def test_interactivity_is_on_when_there_are_actions(manifest: dict[str, Any]) ->
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(handlers.ACTION_IDS)
     assert len(set(handlers.ACTION_IDS)) == len(handlers.ACTION_IDS), "action ids are unique"
     assert all(0 < len(a) <= 255 for a in handlers.ACTION_IDS)
+
+
+def socket_mode_variant(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The change docs/DEPLOYMENT.md ("Socket Mode") tells operators to make to manifest.yml."""
+    variant = copy.deepcopy(manifest)
+    settings = variant["settings"]
+    settings["socket_mode_enabled"] = True
+    settings["interactivity"].pop("request_url", None)
+    settings["event_subscriptions"].pop("request_url", None)
+    for command in variant["features"]["slash_commands"]:
+        command.pop("url", None)
+    return variant
+
+
+def test_the_socket_mode_variant_is_valid_too(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    variant = socket_mode_variant(manifest)
+    jsonschema.Draft7Validator(schema).validate(variant)
+    assert "request_url" not in str(variant) and variant["settings"]["socket_mode_enabled"]
+    # Nothing else differs: the same scopes, events and command.
+    assert variant["oauth_config"] == manifest["oauth_config"]
+    assert (
+        variant["settings"]["event_subscriptions"]["bot_events"]
+        == manifest["settings"]["event_subscriptions"]["bot_events"]
+    )

@@ -20,6 +20,7 @@ from sandbox.slack import driver
 from sandbox.slack.api import METHODS, NO_AUTH, decode_args
 from sandbox.slack.pacing import Pacer
 from sandbox.slack.signing import signed_headers
+from sandbox.slack.socket_mode import SocketMode
 from sandbox.slack.state import Ephemeral, Json, Message, View
 from sandbox.slack.ui import SandboxUI
 from sandbox.slack.workspace import Change, SlackError, Workspace
@@ -72,8 +73,11 @@ class SlackStandIn(StandIn):
         default_channel: str = "C0GENERAL",
         events_path: str = "/slack/events",
         lock: SandboxLock | None = None,
+        app_token: str | None = None,
     ) -> None:
         self.signing_secret = signing_secret
+        #: With an app-level token, requests reach the app over Socket Mode instead of HTTP.
+        self.socket = SocketMode(app_token) if app_token else None
         self.bot_token = bot_token
         self.verification_token = verification_token
         self.clock = clock
@@ -101,12 +105,21 @@ class SlackStandIn(StandIn):
         router.add_post("/hooks/response/{team}/{token}", self._response_url)
         router.add_get("/_sandbox/state", self._state)
         router.add_get("/_sandbox/events", self._events)
+        if self.socket is not None:
+            self.socket.add_routes(router)
         self.ui.add_routes(self.app)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         url = await super().start(host, port)
         self.workspace.base_url = url
+        if self.socket is not None:
+            self.socket.base_url = url
         return url
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        await super().stop()
 
     async def __aenter__(self) -> SlackStandIn:
         await self.start()
@@ -129,6 +142,9 @@ class SlackStandIn(StandIn):
         args, arg_token = decode_args(
             request.query, request.headers.get("Content-Type", ""), await request.read()
         )
+        if method == "apps.connections.open" and self.socket is not None:
+            token = _bearer(request.headers.get("Authorization")) or arg_token
+            return web.json_response(self.socket.connections_open(token))
         handler = METHODS.get(method)
         if handler is None:
             return web.json_response(
@@ -353,7 +369,14 @@ class SlackStandIn(StandIn):
         signature: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Delivery:
-        """POST ``body`` signed as Slack does; override ``timestamp``/``signature`` in tests."""
+        """POST ``body`` signed as Slack does; override ``timestamp``/``signature`` in tests.
+
+        In Socket Mode (an app token given) the same request travels as an envelope on the
+        app's socket instead, and the ack's payload is the answer.
+        """
+        if self.socket is not None:
+            status, text, elapsed = await self.socket.deliver(body, content_type, headers or {})
+            return Delivery(status, text, elapsed)
         stamp = int(self.clock()) if timestamp is None else timestamp
         sent = signed_headers(self.signing_secret, stamp, body, content_type)
         if signature is not None:
