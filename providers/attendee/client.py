@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 import pydantic
 
+from providers.attendee.calendars import CalendarApi
 from providers.attendee.models import Bot, BotPage, CreateBot, Recording, Transcript, Utterance
 from providers.budget import BudgetLedger, WindowBudget
 from providers.errors import BadRequest, Conflict, NotFound, ProviderResponseError
@@ -165,6 +166,11 @@ class AttendeeClient:
     def limiter(self) -> RateLimiter:
         """The limiter pacing this client's POSTs."""
         return self._transport.limiter
+
+    @property
+    def calendars(self) -> CalendarApi:
+        """The calendar API (``providers.attendee.calendars``), on this client's budget."""
+        return CalendarApi(self._transport)
 
     async def create_bot(self, bot: CreateBot | None = None, /, **fields: Any) -> Bot:
         """Send a bot to a meeting (state ``joining``, or ``scheduled`` with ``join_at``).

@@ -242,9 +242,13 @@ class BotImage(_Request):
 
 
 class CreateBot(_Request):
-    """The body of ``POST /bots``; see :meth:`to_request`."""
+    """The body of ``POST /bots``; see :meth:`to_request`.
 
-    meeting_url: str
+    A bot for a calendar event gives ``calendar_event_id`` and neither ``meeting_url`` nor
+    ``join_at``: Attendee takes both from the event (and refuses either one given as well).
+    """
+
+    meeting_url: str | None = None
     bot_name: str
     metadata: dict[str, Any] | None = None
     join_at: AwareDatetime | None = None
@@ -259,6 +263,17 @@ class CreateBot(_Request):
     zoom_settings: dict[str, Any] | None = None
     google_meet_settings: dict[str, Any] | None = None
     teams_settings: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _link_or_event(self) -> CreateBot:
+        if self.calendar_event_id is None and not self.meeting_url:
+            raise ValueError("a bot needs a meeting_url, or a calendar_event_id to take it from")
+        if self.calendar_event_id is not None and (self.meeting_url or self.join_at):
+            raise ValueError(
+                "a calendar event's bot takes meeting_url and join_at from the event: give "
+                "neither with calendar_event_id"
+            )
+        return self
 
     @field_serializer("join_at")
     def _join_at_in_utc(self, value: datetime | None) -> str | None:
