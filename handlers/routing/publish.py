@@ -21,6 +21,7 @@ from bot.store.db import transaction
 from handlers.digest import JOB_DELIVER, DeliveredDigest, DeliverJob, deliver_digest
 from handlers.digest.render import provider_name
 from handlers.digest.text import mrkdwn
+from handlers.digest.understand import understand_meeting
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import repo
 from handlers.routing.rules import EXTERNAL, choose, external_emails
@@ -96,7 +97,9 @@ async def route_for(services: Services, meeting: Meeting) -> str | None:
 
 
 async def publish_digest(services: Services, meeting: Meeting) -> DeliveredDigest | None:
-    """Deliver ``meeting``'s digest where its route says, or hold it (None) if nowhere."""
+    """Fill in what the provider left out, then deliver ``meeting``'s digest where its route
+    says (a ``title:`` rule sees the engine's title), or hold it (None) if nowhere."""
+    meeting = await understand_meeting(services, meeting)
     channel = await route_for(services, meeting)
     if channel is None:
         await hold_digest(services, meeting)
