@@ -96,6 +96,8 @@ EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES = (
 )
 #: Set by ``handlers.digest.understand``: what the engine filled in, and its notice.
 EXTRA_FILLED, EXTRA_NOTICE = "filled", "understanding_notice"
+#: Why the provider's own summary is missing (Whereby's failed), said above the engine's.
+EXTRA_PROVIDER_NOTICE = "provider_notice"
 TALK_TIME, TRANSCRIPT = "🗣 Talk time", "💬 Transcript"
 
 
@@ -239,6 +241,9 @@ def understanding_notes(meeting: Meeting) -> list[str]:
     """What the reader is told of the engine's part: that it wrote what the provider did not,
     and its notice when it fell back (the model failed; the embedded engine's result stands)."""
     notes = []
+    missing = str(meeting.extras.get(EXTRA_PROVIDER_NOTICE) or "").strip()
+    if missing:
+        notes.append(f"ℹ️ {mrkdwn(missing, 500)}")
     filled = meeting.extras.get(EXTRA_FILLED) or []
     wrote = [
         name
