@@ -10,10 +10,11 @@ from typing import Any
 from bot.meetings import ActionItem, Meeting, OutlineSection, Person, Utterance
 from handlers.digest import deliver_digest
 from handlers.digest.understand import GENERIC_TITLE, UNDERSTOOD, understand_meeting
+from handlers.otter.mapping import to_meeting as otter_meeting
 from handlers.routing import publish_digest
 from handlers.routing.repo import save_route
 from tests.engines import FixedEngine, known
-from tests.handlers.digest.support import rig, text_of
+from tests.handlers.digest.support import otter_conversation, rig, text_of
 
 CHANNEL = "C0MEETINGS"
 STARTED = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -149,3 +150,24 @@ async def test_a_title_rule_routes_on_the_filled_title(database_url: str) -> Non
         assert delivered is not None and delivered.channel == "C0ENG"
         (parent,) = r.slack.messages("C0ENG")
         assert "Slack integration launch" in text_of(parent.blocks)
+
+
+async def test_otter_without_a_summary_keeps_its_items_and_gets_a_summary(
+    database_url: str,
+) -> None:
+    conversation = otter_conversation("conversation_all")
+    meeting = otter_meeting(conversation)
+    assert meeting.transcript and meeting.summary, "the recording has both"
+    meeting = meeting.model_copy(
+        update={"summary": None, "action_items": [ActionItem(text="Otter's own item")]}
+    )
+    async with rig(database_url, digest_channel=CHANNEL) as r:
+        engine = FixedEngine()
+        r.services.understanding = engine
+        await publish_digest(r.services, meeting)
+        (parent,) = r.slack.messages(CHANNEL)
+        shown = text_of(parent.blocks)
+        assert "The team agreed to ship the Slack integration on Friday." in shown
+        assert "Otter's own item" in shown and "Write the release notes" not in shown
+        assert f"📝 {meeting.title}" in shown, "Otter's title is a real one"
+        assert len(engine.calls) == 1
