@@ -5,10 +5,11 @@ default), next to the same path with nothing left to fill (the anchor).
 One meeting at a time, so that what is measured is one meeting's latency, not a queue: the app
 (in this process, over real HTTP, against the Slack and Attendee stand-ins, SQLite) is sent a
 notetaker with `/debrief join`, the notetaker joins, the transcript (a real meeting of about
-9,100 words once the corpus' markers are dropped: QMSum's TS3009b, copied under ``tests/payloads/qmsum`` with its licence) is given
-to it, and the meeting ends. The clock runs from the stand-in's ``end_meeting`` (it sends
-``post_processing_completed`` ``STEP_DELAY`` later, included) to the digest's
-``chat.postMessage`` reaching the Slack stand-in.
+9,100 words once the corpus' markers are dropped: QMSum's TS3009b, copied under
+``tests/payloads/qmsum`` with its licence) is given to it, and the meeting ends. The clock
+runs from the stand-in's ``end_meeting`` (it sends ``post_processing_completed``
+``STEP_DELAY`` later, included) to the digest's ``chat.postMessage`` reaching the Slack
+stand-in.
 
 The anchor runs the same meetings with an engine that answers at once with the embedded
 engine's own result, computed beforehand: the meeting as if its provider had sent a summary
