@@ -14,8 +14,10 @@ is handed to ``services.understanding``; what the provider gave always stays:
 - the outline, from the engine's topics with where each starts, only when missing;
 - the engine's ``notice`` (the model failed and the embedded engine stood in), for the digest.
 
-A filled meeting is marked (``UNDERSTOOD``) and never filled again: a retried or re-routed
-delivery renders what the first one decided, so action items keep their places.
+A filled meeting is marked (``UNDERSTOOD``) and never filled again, and a meeting delivered
+before (a retried job, a re-delivery, another channel) takes what its earlier delivery was
+filled with rather than asking the engine again: one meeting has one understanding, so its
+action items keep their places even with an engine whose answers vary (the model's).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import asyncio
 import logging
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy import select
+
 from bot.meetings import ActionItem, Meeting, OutlineSection, Person
 from bot.services import Services
+from bot.store.models import Digest
 from understanding.types import Engine, Turn, Understanding
 
 log = logging.getLogger(__name__)
@@ -90,6 +95,9 @@ async def understand_meeting(
     missing = wants(filled)
     if not missing:
         return filled
+    earlier = await earlier_fill(services, filled)
+    if earlier is not None:
+        return reuse(filled, earlier, missing)
     engine = services.understanding
     started = filled.started_at
     understanding = await run_engine(engine, turns_of(filled), started.date() if started else None)
@@ -136,6 +144,46 @@ def apply(
     if understanding.notice:
         meeting.extras[NOTICE] = understanding.notice
     log.info("%s %s: %s filled by %s", meeting.provider, meeting.meeting_id, done, engine)
+    return meeting
+
+
+async def earlier_fill(services: Services, meeting: Meeting) -> Meeting | None:
+    """The meeting as an earlier delivery stored it, when the engine filled it in then."""
+    async with services.sessions() as session:
+        rows = await session.execute(
+            select(Digest.meeting)
+            .where(
+                Digest.provider == meeting.provider,
+                Digest.meeting_id == meeting.meeting_id,
+                Digest.meeting.is_not(None),
+            )
+            .order_by(Digest.delivered_at.desc())
+        )
+        stored = list(rows.scalars())
+    for value in stored:
+        earlier = Meeting.model_validate(value)
+        if earlier.extras.get(UNDERSTOOD):
+            return earlier
+    return None
+
+
+def reuse(meeting: Meeting, earlier: Meeting, missing: list[str]) -> Meeting:
+    """Fill ``meeting`` (in place, and returned) with what ``earlier`` was filled with."""
+    filled = set(earlier.extras.get(FILLED) or [])
+    if "title" in missing and "title" in filled:
+        meeting.title = earlier.title
+        meeting.extras.pop(GENERIC_TITLE, None)
+    if "summary" in missing and "summary" in filled:
+        meeting.summary = earlier.summary
+    if not meeting.decisions and "decisions" in filled:
+        meeting.decisions = list(earlier.decisions)
+    if "action_items" in missing and "action_items" in filled:
+        meeting.action_items = [item.model_copy() for item in earlier.action_items]
+    if not meeting.outline and "outline" in filled:
+        meeting.outline = [section.model_copy() for section in earlier.outline]
+    for key in (UNDERSTOOD, FILLED, NOTICE):
+        if key in earlier.extras:
+            meeting.extras[key] = earlier.extras[key]
     return meeting
 
 

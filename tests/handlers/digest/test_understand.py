@@ -3,11 +3,14 @@ it gave stays. The engine is a test one with known answers (``tests.engines``)."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from bot.meetings import ActionItem, Meeting, OutlineSection, Person, Utterance
+from bot.services import Services
 from handlers.digest import deliver_digest
 from handlers.digest.understand import GENERIC_TITLE, UNDERSTOOD, understand_meeting
 from handlers.otter.mapping import to_meeting as otter_meeting
@@ -18,6 +21,7 @@ from tests.handlers.digest.support import otter_conversation, rig, text_of
 
 CHANNEL = "C0MEETINGS"
 STARTED = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+WithEngine = Callable[[FixedEngine], Services]
 
 
 def transcribed(**fields: Any) -> Meeting:
@@ -41,11 +45,21 @@ def transcribed(**fields: Any) -> Meeting:
     return Meeting.model_validate(values)
 
 
-def services_with(engine: FixedEngine) -> Any:
-    return SimpleNamespace(understanding=engine)
+@pytest.fixture
+async def services_with(sqlite_url: str) -> AsyncIterator[WithEngine]:
+    """The app's services on a fresh database, with a test engine."""
+    async with rig(sqlite_url) as r:
+
+        def with_engine(engine: FixedEngine) -> Services:
+            r.services.understanding = engine
+            return r.services
+
+        yield with_engine
 
 
-async def test_a_transcript_only_meeting_is_filled_in() -> None:
+async def test_a_transcript_only_meeting_is_filled_in(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine()
     filled = await understand_meeting(services_with(engine), transcribed())
     (turns, day), *_ = engine.calls
@@ -67,7 +81,9 @@ async def test_a_transcript_only_meeting_is_filled_in() -> None:
     assert filled.extras[UNDERSTOOD] == "fixed" and GENERIC_TITLE not in filled.extras
 
 
-async def test_what_the_provider_gave_stays() -> None:
+async def test_what_the_provider_gave_stays(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine()
     given = transcribed(
         provider="otter",
@@ -87,7 +103,9 @@ async def test_what_the_provider_gave_stays() -> None:
     ]
 
 
-async def test_a_meeting_with_everything_is_not_sent_to_the_engine() -> None:
+async def test_a_meeting_with_everything_is_not_sent_to_the_engine(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine()
     whole = transcribed(
         title="Weekly product sync",
@@ -102,14 +120,18 @@ async def test_a_meeting_with_everything_is_not_sent_to_the_engine() -> None:
     assert engine.calls == [], "nothing to read"
 
 
-async def test_the_title_a_person_gave_wins() -> None:
+async def test_the_title_a_person_gave_wins(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine()
     filled = await understand_meeting(services_with(engine), transcribed(), title=" Board review ")
     assert filled.title == "Board review"
     assert filled.summary == known().summary, "the rest is still filled in"
 
 
-async def test_a_filled_meeting_is_not_filled_again() -> None:
+async def test_a_filled_meeting_is_not_filled_again(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine()
     filled = await understand_meeting(services_with(engine), transcribed())
     engine.answer = known(summary="A different summary.")
@@ -117,7 +139,9 @@ async def test_a_filled_meeting_is_not_filled_again() -> None:
     assert again.summary == filled.summary and len(engine.calls) == 1
 
 
-async def test_the_engines_notice_is_kept_for_the_digest() -> None:
+async def test_the_engines_notice_is_kept_for_the_digest(
+    services_with: Callable[[FixedEngine], Services],
+) -> None:
     engine = FixedEngine(known(notice="The model failed; this is the embedded summary."))
     filled = await understand_meeting(services_with(engine), transcribed())
     assert (
@@ -170,4 +194,20 @@ async def test_otter_without_a_summary_keeps_its_items_and_gets_a_summary(
         assert "The team agreed to ship the Slack integration on Friday." in shown
         assert "Otter's own item" in shown and "Write the release notes" not in shown
         assert f"📝 {meeting.title}" in shown, "Otter's title is a real one"
+        assert len(engine.calls) == 1
+
+
+async def test_a_meeting_delivered_before_keeps_its_understanding(database_url: str) -> None:
+    async with rig(database_url) as r:
+        engine = FixedEngine()
+        r.services.understanding = engine
+        await deliver_digest(r.services, transcribed(meeting_id="bot_3"), CHANNEL)
+        # The job runs again from the provider's raw meeting (a retry, another channel), and
+        # the engine would now answer otherwise: the earlier understanding stands.
+        engine.answer = known(summary="Another summary.", action_items=[])
+        await deliver_digest(r.services, transcribed(meeting_id="bot_3"), "C0ENG")
+        (elsewhere,) = r.slack.messages("C0ENG")
+        shown = text_of(elsewhere.blocks)
+        assert "The team agreed to ship the Slack integration on Friday." in shown
+        assert "Write the release notes" in shown and "Another summary." not in shown
         assert len(engine.calls) == 1
