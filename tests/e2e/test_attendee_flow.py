@@ -174,7 +174,8 @@ async def test_the_recording_button_fetches_a_fresh_link(world: World) -> None:
     world.attendee.join(bot_id)
     world.attendee.say(bot_id, "Ada Lovelace", "Short meeting.")
     world.attendee.end_meeting(bot_id)
-    (digest,) = await world.eventually(
+    # The digest's parent (the first reply); its details follow it in the thread.
+    digest, *_ = await world.eventually(
         lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     )
     await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0GRACE")
