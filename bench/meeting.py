@@ -121,7 +121,8 @@ async def measure(
         scheduler=False,
         queue=QueueConfig(lease_seconds=30, poll_seconds=0.5, backoff_base=0.2),
         attendee={"step_delay": STEP_DELAY, "webhook_backoff": 0.05},
-        settings={"slack_channel_interval": 0.0},
+        # One person sends every notetaker: the per-person hourly limit is off.
+        settings={"slack_channel_interval": 0.0, "limit_notetakers_per_hour": 0},
     )
     watch = DigestWatch()
     async with World(options) as world:
