@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.store.models import Job
+from handlers.action_items.policy import requester
 from handlers.whereby.blocks import ACTION_TRANSCRIPT
 from handlers.whereby.events import JOB_POLL, MAX_POLL_DELAY, next_poll_delay
 from sandbox.slack import Message, validate_blocks
@@ -118,6 +119,9 @@ async def test_a_summary_that_does_not_come_is_written_from_the_transcript(
         assert {t.speaker for t in turns} <= {"Ada Lovelace", "Grace Hopper"}
         assert "No summary this time" not in text_of(message.blocks)
         assert not validate_blocks(digest.blocks)
+        # The engine's items are the room's: its opener may act on them like on any room's.
+        async with rr.r.services.sessions() as session:
+            assert await requester(session, "whereby", transcription_id) == "U0ADA"
 
 
 @pytest.mark.parametrize("how", ["failed", "never"])
