@@ -49,6 +49,7 @@ from providers.attendee import AttendeeClient
 from providers.http import build_http_client
 from providers.otter import OtterClient
 from providers.whereby import WherebyClient
+from understanding.embedded import EmbeddedEngine
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ async def create_services(
         metrics=Metrics(),
         http=http,
         clock=options.clock,
+        understanding=EmbeddedEngine(),
     )
     # Budgets on the database, so that every process on it spends from the same ones.
     budgets = SharedBudgets(sessions)

@@ -90,6 +90,9 @@ class Meeting(BaseModel):
     owner: Person | None = None
     participants: list[Person] = Field(default_factory=list)
     summary: str | None = None
+    #: What the meeting decided, one sentence each (from the understanding engine when the
+    #: provider says nothing of it).
+    decisions: list[str] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)
     #: Plain strings are accepted and read as insights without a topic.
     insights: list[Insight] = Field(default_factory=list)

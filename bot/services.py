@@ -18,6 +18,8 @@ from bot.membership import SlackMembership
 from bot.metrics import Metrics
 from bot.slack import SlackMessenger
 from bot.store.models import utcnow
+from understanding.embedded import EmbeddedEngine
+from understanding.types import Engine
 
 if TYPE_CHECKING:
     from providers.attendee import AttendeeClient
@@ -43,6 +45,8 @@ class Services:
     #: Debrief's own Claritalk access: a Personal Access Token, else the service account.
     claritalk: ClaritalkClient | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    #: Fills what a provider left out of a meeting (title, summary, decisions, action items).
+    understanding: Engine = field(default_factory=EmbeddedEngine)
 
     def require_attendee(self) -> AttendeeClient:
         """The Attendee client, or a clear refusal when Attendee is not configured."""

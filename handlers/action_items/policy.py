@@ -27,8 +27,13 @@ VERBS: dict[Kind, str] = {
 async def requester(session: AsyncSession, provider: str, meeting_id: str) -> str | None:
     """Who asked for the meeting from Slack (a room's opener, a notetaker's sender), if anyone."""
     if provider == "whereby":
+        # A session's digest in the room's thread is keyed by its transcription.
         query = select(WherebyRoom.creator_id).where(
-            or_(WherebyRoom.meeting_id == meeting_id, WherebyRoom.id == meeting_id)
+            or_(
+                WherebyRoom.meeting_id == meeting_id,
+                WherebyRoom.id == meeting_id,
+                WherebyRoom.transcription_id == meeting_id,
+            )
         )
     elif provider == "attendee":
         query = select(AttendeeBot.user_id).where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,10 +28,28 @@ ACTION_CANCEL = "attendee.cancel"
 ACTION_RECORDING = "attendee.recording"
 #: A status line's longest headline (Attendee's reasons are words it chose).
 HEADLINE = 500
+#: The status of a meeting whose digest a routing rule sent to another channel.
+ROUTED_HEADLINE = "Meeting over: the digest is in another channel"
 
 
-def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = None) -> list[Block]:
-    """The message a channel watches while its notetaker works."""
+@dataclass(frozen=True)
+class DigestPlace:
+    """Where a meeting's digest went, when not in the status message's thread."""
+
+    channel: str
+    #: Its permalink; None when Slack could not say.
+    url: str | None = None
+
+
+def build_status_blocks(
+    row: AttendeeBot,
+    status: Status,
+    detail: str | None = None,
+    *,
+    digest: DigestPlace | None = None,
+) -> list[Block]:
+    """The message a channel watches while its notetaker works; once its digest went to
+    another channel (``digest``), a line that says where, with a link to it."""
     # Who cancelled it is part of the headline: it is all there is to say of it.
     by = f" by {user_mention(row.stopped_by)}" if row.state == CANCELLED and row.stopped_by else ""
     headline = f"{status.emoji} *{mrkdwn(status.headline, HEADLINE)}{by}*"
@@ -38,6 +57,10 @@ def build_status_blocks(row: AttendeeBot, status: Status, detail: str | None = N
         headline += f" to join {slack_time(row.join_at)}"
     if detail:
         headline += f"\n{mrkdwn(detail, 500)}"
+    if digest is not None:
+        where = channel_mention(digest.channel)
+        opened = f" · {link(digest.url, 'Open the digest')}" if digest.url else ""
+        headline += f"\n📝 The digest is in {where}{opened}"
     # The meeting link is as long as whoever typed it made it: a URL too long for the block
     # becomes the words "meeting link" alone, so that the block (and the button) stay valid.
     where = link(row.meeting_url, "meeting link", url_limit=CONTEXT_TEXT - 200)

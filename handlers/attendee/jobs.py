@@ -17,9 +17,12 @@ from bot.slack import Block, PostKey, show_settled
 from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
 from handlers.access import Belongs, may_change, may_see, prepare_listing
+from handlers.action_items.links import digest_posts, permalink
 from handlers.attendee import repo
 from handlers.attendee.blocks import (
     ACTION_RECORDING,
+    ROUTED_HEADLINE,
+    DigestPlace,
     build_bots_blocks,
     build_recording_blocks,
     build_status_blocks,
@@ -27,7 +30,11 @@ from handlers.attendee.blocks import (
 )
 from handlers.attendee.parsing import When
 from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
-from handlers.digest import post_parts, render_digest, transcript_is_cut
+from handlers.digest import deliver_digest, transcript_is_cut
+from handlers.digest.items import PARENT_PART
+from handlers.digest.render import EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES
+from handlers.digest.understand import GENERIC_TITLE, understand_meeting
+from handlers.routing import route_for
 from handlers.wiring import InThread
 from providers.attendee import (
     ACTIVE_STATES,
@@ -57,11 +64,15 @@ JOB_LIST = "attendee.list_bots"
 JOB_RECORDING = "attendee.recording_link"
 
 TRANSCRIPT_FILE_PART = "transcript.file"
+#: The key of the bot's Attendee metadata that holds the title the person gave the meeting.
+TITLE_METADATA = "debrief_title"
 
 
 class CreateBotJob(BaseModel):
     request_id: str
     when: str | None = None
+    #: The title the person gave (`as "<title>"`): kept in the bot's metadata at Attendee.
+    title: str | None = None
 
 
 class EventJob(BaseModel):
@@ -124,7 +135,11 @@ async def refresh_status(
 
     async def show(row: AttendeeBot) -> None:
         explained = event_state is None or row.state == event_state
-        rendering = render_status(row, *((event_type, sub_type) if explained else (None, None)))
+        rendering = render_status(
+            row,
+            *((event_type, sub_type) if explained else (None, None)),
+            digest=await digest_elsewhere(services, row),
+        )
         await services.slack.upsert(status_key(row), *rendering)
 
     row = await show_settled(lambda: repo.get(services.sessions, request_id), show, snapshot)
@@ -133,13 +148,29 @@ async def refresh_status(
     return row
 
 
+async def digest_elsewhere(services: Services, row: AttendeeBot) -> DigestPlace | None:
+    """Where the meeting's digest went when a routing rule sent it to another channel than the
+    one the notetaker was sent from; None while it has none there."""
+    if row.bot_id is None or row.state != BotState.ENDED:
+        return None
+    posts = await digest_posts(services, PROVIDER, row.bot_id, PARENT_PART)
+    away = next((p for p in posts if p.channel_id != row.channel_id), None)
+    if away is None:
+        return None
+    return DigestPlace(away.channel_id, await permalink(services, away.channel_id, away.ts))
+
+
 def snapshot(row: AttendeeBot) -> dict[str, Any]:
     """Everything a status message can show of the row."""
     return {column.key: getattr(row, column.key) for column in AttendeeBot.__table__.columns}
 
 
 def render_status(
-    row: AttendeeBot, event_type: str | None, sub_type: str | None
+    row: AttendeeBot,
+    event_type: str | None,
+    sub_type: str | None,
+    *,
+    digest: DigestPlace | None = None,
 ) -> tuple[str, list[Block]]:
     status = describe(row.state, event_type, sub_type)
     detail = row.state_detail
@@ -147,7 +178,9 @@ def render_status(
         # A failure's reason is stored as its headline (``job_handle_event``): a later rendering
         # has no event left to explain it. It is the headline, never a line repeating it.
         status, detail = replace(status, headline=detail), None
-    return status_text(status), build_status_blocks(row, status, detail)
+    if digest is not None:
+        status = replace(status, headline=ROUTED_HEADLINE)
+    return status_text(status), build_status_blocks(row, status, detail, digest=digest)
 
 
 async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
@@ -170,15 +203,19 @@ async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun)
                 "triggers": [str(WebhookTrigger.BOT_STATE_CHANGE)],
             }
         ]
+    metadata = {
+        "slack_team_id": row.team_id,
+        "slack_channel_id": row.channel_id,
+        "slack_user_id": row.user_id,
+        "debrief_request_id": row.id,
+    }
+    if payload.title:
+        # Kept with the bot at Attendee, which gives it back with the finished meeting.
+        metadata[TITLE_METADATA] = payload.title
     request = CreateBot(
         meeting_url=row.meeting_url,
         bot_name=settings.attendee_bot_name,
-        metadata={
-            "slack_team_id": row.team_id,
-            "slack_channel_id": row.channel_id,
-            "slack_user_id": row.user_id,
-            "debrief_request_id": row.id,
-        },
+        metadata=metadata,
         join_at=join_at,
         deduplication_key=row.dedup_key,
         webhooks=webhooks,
@@ -327,17 +364,33 @@ def to_meeting(
         ended_at=ended,
         participants=list(people.values()),
         transcript=transcript,
+        # A platform and a day name no meeting: the understanding engine's title replaces it.
+        extras={GENERIC_TITLE: True},
     )
     for person in meeting.participants:
         person.talk_seconds = next((s for n, s, _ in meeting.talk_time() if n == person.name), 0.0)
     return meeting
 
 
-async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -> None:
-    """Post the transcript digest in the status message's thread (updated, never twinned).
+def recording_button(request_id: str) -> Block:
+    """The digest's button that fetches a fresh recording link at the moment of the click."""
+    return {
+        "type": "button",
+        "action_id": ACTION_RECORDING,
+        "text": {"type": "plain_text", "text": "🎬 Recording"},
+        "value": request_id,
+    }
 
-    The digest's parts are keyed under the request (``status_key(row, "digest")`` …), not under
-    a ``digests`` row: it follows the status message, and Attendee gives no action items.
+
+async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -> None:
+    """Post the meeting's digest through the common path, updated, never twinned.
+
+    The transcript is mapped to the neutral ``Meeting``, filled in by the understanding engine
+    (title, unless the person gave one, summary, decisions, action items, outline), routed and
+    delivered under the meeting's key like any provider's (``deliver_digest``): its action items
+    are people's to assign and close. With no routing rule more specific than ``default`` it
+    goes in the status message's thread, as it always has; a rule (``provider:attendee``,
+    ``title:``, ``external:``) sends it elsewhere, and the status message then links to it.
     """
     attendee = services.require_attendee()
     row = await refresh_status(services, payload.request_id)
@@ -349,35 +402,38 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     except NotFound:
         utterances = []
     meeting = to_meeting(row, bot, utterances, await services.slack.user_timezone(row.user_id))
+    given = (bot.metadata or {}).get(TITLE_METADATA)
+    meeting = await understand_meeting(
+        services, meeting, title=given if isinstance(given, str) else None
+    )
     attach = transcript_is_cut(meeting)
-    recording: Block = {
-        "type": "button",
-        "action_id": ACTION_RECORDING,
-        "text": {"type": "plain_text", "text": "🎬 Recording"},
-        "value": row.id,
-    }
-    rendered = render_digest(
-        meeting, actions=[recording], transcript_attached=attach, summarises=False
+    meeting.extras.update(
+        {
+            EXTRA_ACTIONS: [recording_button(row.id)],
+            EXTRA_ATTACHED: attach,
+            EXTRA_SUMMARISES: False,
+        }
     )
+    channel = await route_for(services, meeting, home=row.channel_id) or row.channel_id
     status_post = await services.slack.find(status_key(row))
-    posted = await post_parts(
-        services,
-        (PROVIDER, row.id, row.channel_id),
-        rendered,
-        thread_ts=status_post.ts if status_post else None,
+    status_ts = status_post.ts if status_post is not None else None
+    in_status_thread = channel == row.channel_id and status_ts is not None
+    delivered = await deliver_digest(
+        services, meeting, channel, thread_ts=status_ts if in_status_thread else None
     )
+    thread_ts = status_ts if in_status_thread and status_ts else delivered.ts
     if attach and await services.slack.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
         await services.slack.upload_text(
-            row.channel_id,
-            posted.thread_ts,
+            channel,
+            thread_ts,
             f"transcript-{row.bot_id}.txt",
             meeting.transcript_text(),
             f"Transcript: {meeting.title}",
         )
         # Remember the upload so that a retry of this job does not attach it twice.
-        await services.slack.remember(
-            status_key(row, TRANSCRIPT_FILE_PART), "file", posted.thread_ts
-        )
+        await services.slack.remember(status_key(row, TRANSCRIPT_FILE_PART), "file", thread_ts)
+    if channel != row.channel_id:
+        await refresh_status(services, row.id)  # its last line now links to the digest
 
 
 async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool:

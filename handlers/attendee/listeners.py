@@ -34,7 +34,7 @@ def notetaker_limit(services: Services) -> PersonalLimit:
 
 
 async def handle_join(ctx: CommandContext) -> Reply:
-    """`/debrief join <meeting-url> [at <time>]`."""
+    """`/debrief join <meeting-url> [at <time>] [as "<title>"]`."""
     services = ctx.services
     services.require_attendee()
     request = parse_join(ctx.args)
@@ -66,7 +66,9 @@ async def handle_join(ctx: CommandContext) -> Reply:
                 session,
                 jobs.JOB_CREATE,
                 jobs.CreateBotJob(
-                    request_id=row.id, when=request.when.text if request.when else None
+                    request_id=row.id,
+                    when=request.when.text if request.when else None,
+                    title=request.title,
                 ),
             )
     if earlier is not None:
@@ -78,7 +80,7 @@ async def handle_join(ctx: CommandContext) -> Reply:
     when = f" ({mrkdwn(request.when.text, 100)}, your time)" if request.when else ""
     return (
         f"Sending a notetaker to your {request.link.platform} meeting{when}. "
-        "I'll post its status in this channel and the transcript in the thread."
+        "I'll post its status in this channel and the meeting's digest in the thread."
     )
 
 

@@ -1,4 +1,5 @@
-"""Reading `/debrief join <meeting-url> [at <time>]`: which meetings we accept, and when."""
+"""Reading `/debrief join <meeting-url> [at <time>] [as "<title>"]`: which meetings we accept,
+when, and what the person calls the meeting."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.blockkit import unescape
 from bot.errors import UserFacingError
 from bot.urls import MeetingId, meeting_id
 
-JOIN_USAGE = "join <meeting-url> [at <time>]"
+JOIN_USAGE = 'join <meeting-url> [at <time>] [as "<title>"]'
+#: The longest title a person may give a meeting (a digest's header holds 150 characters).
+TITLE_MAX = 140
+_AS = re.compile(r"(?:^|\s)as(?:\s+|(?=[\"“”‘’']))(?P<title>.*)$", re.IGNORECASE | re.DOTALL)
+_QUOTES = "\"'“”‘’"
 JOIN_EXAMPLE = "`/debrief join https://zoom.us/j/123456789 at 14:30`"
 
 
@@ -136,22 +142,44 @@ def _future(when: datetime, now: datetime, text: str) -> datetime:
 class JoinRequest:
     link: MeetingLink
     when: When | None
+    #: The meeting's name for its digest, as the person gave it (`as "<title>"`).
+    title: str | None = None
+
+
+def split_title(tail: str) -> tuple[str, str | None]:
+    """``at 14:30 as "Weekly sync"`` -> (``at 14:30``, ``Weekly sync``); no ``as``: no title.
+
+    Raises:
+        UserFacingError: ``as`` with no title after it, or one too long.
+    """
+    found = _AS.search(tail)
+    if found is None:
+        return tail, None
+    title = " ".join(unescape(found["title"]).strip().strip(_QUOTES).split())
+    if not title:
+        raise UserFacingError(
+            f'Give the meeting\'s title after `as`, e.g. `as "Weekly sync"`. '
+            f"Usage: `/debrief {JOIN_USAGE}`."
+        )
+    if len(title) > TITLE_MAX:
+        raise UserFacingError(f"That title is too long: keep it under {TITLE_MAX} characters.")
+    return tail[: found.start()].strip(), title
 
 
 def parse_join(args: str) -> JoinRequest:
-    """Split `<meeting-url> [at <time>]` and check both parts' syntax."""
+    """Split `<meeting-url> [at <time>] [as "<title>"]` and check each part's syntax."""
     words = args.split(maxsplit=1)
     if not words:
         raise UserFacingError(f"Usage: `/debrief {JOIN_USAGE}` — for example {JOIN_EXAMPLE}.")
     link = meeting_link(words[0])
     when = None
-    if len(words) > 1:
-        tail = words[1].strip()
+    tail, title = split_title(words[1].strip()) if len(words) > 1 else ("", None)
+    if tail:
         keyword, _, time_text = tail.partition(" ")
         if keyword.lower() != "at":
             raise UserFacingError(f"I did not understand `{tail}`. Usage: `/debrief {JOIN_USAGE}`.")
         when = When(time_text.strip())
-    return JoinRequest(link, when)
+    return JoinRequest(link, when, title)
 
 
 def deduplication_key(team_id: str, channel_id: str, meeting: MeetingId, when: When | None) -> str:

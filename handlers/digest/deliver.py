@@ -37,6 +37,7 @@ from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
 from handlers.digest.render import Part, RenderedDigest, render_digest
+from handlers.digest.understand import understand_meeting
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +85,27 @@ class PostedParts:
         return self.parent.thread_ts or self.parent.ts
 
 
-async def deliver_digest(services: Services, meeting: Meeting, channel: str) -> DeliveredDigest:
+async def deliver_digest(
+    services: Services, meeting: Meeting, channel: str, *, thread_ts: str | None = None
+) -> DeliveredDigest:
     """Post or update the digest of ``meeting`` in ``channel``; never posts a twin.
+
+    What the provider left out is filled in first (``handlers.digest.understand``; a meeting
+    filled already is left as it is). With ``thread_ts``, the digest is a reply in that thread
+    (Attendee's status message) rather than a message of its own.
 
     Raises:
         RetryLater: another delivery of the same digest is under way.
         SlackApiError: Slack refused (``channel_not_found``, ``not_in_channel`` … are permanent).
     """
+    meeting = await understand_meeting(services, meeting)
     key = (meeting.provider, meeting.meeting_id, channel)
     holder = current_holder()
     await _take_lease(services, key, meeting.title, holder)
     try:
         await sync_items(services, meeting)
         items = await item_views(services.sessions, meeting.provider, meeting.meeting_id)
-        posted = await post_parts(services, key, render_digest(meeting, items))
+        posted = await post_parts(services, key, render_digest(meeting, items), thread_ts=thread_ts)
     except BaseException:
         await _release_lease(services, key, holder)
         raise

@@ -83,6 +83,21 @@ CHUNK = SECTION_TEXT - 100
 HEADER_ROOM = HEADER_TEXT - 4
 
 OUTLINE, INSIGHTS, SUMMARY = "📋 Outline", "💡 Insights", "📄 Summary"
+DECISIONS = "🧭 Decisions"
+#: Sections of decisions in the parent; more continue in the thread.
+DECISION_SECTIONS_IN_PARENT = 1
+#: ``Meeting.extras`` keys a caller sets so that every rendering of the digest (a refresh after
+#: an item changed included) shows the same: its own interactive elements for the parent, that
+#: the whole transcript is attached, and that the provider never summarises.
+EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES = (
+    "digest_actions",
+    "transcript_attached",
+    "provider_summarises",
+)
+#: Set by ``handlers.digest.understand``: what the engine filled in, and its notice.
+EXTRA_FILLED, EXTRA_NOTICE = "filled", "understanding_notice"
+#: Why the provider's own summary is missing (Whereby's failed), said above the engine's.
+EXTRA_PROVIDER_NOTICE = "provider_notice"
 TALK_TIME, TRANSCRIPT = "🗣 Talk time", "💬 Transcript"
 
 
@@ -217,6 +232,37 @@ def summary_chunks(meeting: Meeting) -> list[str]:
     return split_text(escape(summary), CHUNK) if summary else []
 
 
+def decision_chunks(meeting: Meeting) -> list[str]:
+    lines = [f"• {escape(d.strip())}" for d in meeting.decisions if d.strip()]
+    return split_text("\n".join(lines), CHUNK) if lines else []
+
+
+def understanding_notes(meeting: Meeting) -> list[str]:
+    """What the reader is told of the engine's part: that it wrote what the provider did not,
+    and its notice when it fell back (the model failed; the embedded engine's result stands)."""
+    notes = []
+    missing = str(meeting.extras.get(EXTRA_PROVIDER_NOTICE) or "").strip()
+    if missing:
+        notes.append(f"ℹ️ {mrkdwn(missing, 500)}")
+    filled = meeting.extras.get(EXTRA_FILLED) or []
+    wrote = [
+        name
+        for field, name in (
+            ("summary", "summary"),
+            ("decisions", "decisions"),
+            ("action_items", "action items"),
+        )
+        if field in filled
+    ]
+    if wrote:
+        what = ", ".join(wrote[:-1]) + (" and " if len(wrote) > 1 else "") + wrote[-1]
+        notes.append(f"🤖 Written by Debrief from the transcript: {what}.")
+    notice = str(meeting.extras.get(EXTRA_NOTICE) or "").strip()
+    if notice:
+        notes.append(f"⚠️ {mrkdwn(notice, 500)}")
+    return notes
+
+
 def build_fields(meeting: Meeting) -> list[Block]:
     fields: list[tuple[str, str]] = []
     if meeting.started_at is not None:
@@ -300,6 +346,14 @@ def build_parent(
         blocks.extend(chain.from_iterable(pack(details)))
     else:
         blocks.append(section(f"_{provider_name(meeting.provider)} gave no summary._"))
+    decisions = decision_chunks(meeting)
+    for index, chunk in enumerate(decisions[:DECISION_SECTIONS_IN_PARENT]):
+        blocks.append(section((f"*{DECISIONS}*\n" if index == 0 else "") + chunk))
+    if len(decisions) > DECISION_SECTIONS_IN_PARENT:
+        blocks.append(context("_The decisions continue in the thread._"))
+    notes = understanding_notes(meeting)
+    if notes:
+        blocks.append(context(*notes))
     total = len(meeting.action_items)
     if total:
         shown = min(total, ITEMS_IN_PARENT)
@@ -416,6 +470,8 @@ def build_thread(
     def details() -> Iterator[tuple[str, Block]]:
         for chunk in summary_chunks(meeting)[SUMMARY_SECTIONS_IN_PARENT:]:
             yield SUMMARY, section(chunk)
+        for chunk in decision_chunks(meeting)[DECISION_SECTIONS_IN_PARENT:]:
+            yield DECISIONS, section(chunk)
         for block in outline_blocks(meeting):
             yield OUTLINE, block
         for block in insight_blocks(meeting):
@@ -452,7 +508,15 @@ def render_digest(
             thread (see :func:`transcript_is_cut`); a cut excerpt points there.
         summarises: whether the provider summarises meetings at all; one that only transcribes
             (a notetaker) gets a digest that leads with talk time and the transcript.
+
+    The last three default to what the meeting's ``extras`` say (``EXTRA_ACTIONS``,
+    ``EXTRA_ATTACHED``, ``EXTRA_SUMMARISES``), so that a stored meeting renders the same again.
     """
+    extras = meeting.extras
+    if not actions:
+        actions = list(extras.get(EXTRA_ACTIONS) or ())
+    transcript_attached = transcript_attached or bool(extras.get(EXTRA_ATTACHED))
+    summarises = summarises and extras.get(EXTRA_SUMMARISES) is not False
     thread = build_thread(
         meeting, items, transcript_attached=transcript_attached, summarises=summarises
     )

@@ -21,9 +21,10 @@ from bot.store.db import transaction
 from handlers.digest import JOB_DELIVER, DeliveredDigest, DeliverJob, deliver_digest
 from handlers.digest.render import provider_name
 from handlers.digest.text import mrkdwn
+from handlers.digest.understand import understand_meeting
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import repo
-from handlers.routing.rules import EXTERNAL, choose, external_emails
+from handlers.routing.rules import DEFAULT, EXTERNAL, choose, external_emails
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +84,29 @@ async def internal_domains(services: Services) -> frozenset[str]:
     return frozenset(domains)
 
 
-async def route_for(services: Services, meeting: Meeting) -> str | None:
-    """The channel for ``meeting``'s digest, or None when nothing says where it goes."""
+async def route_for(services: Services, meeting: Meeting, *, home: str | None = None) -> str | None:
+    """The channel for ``meeting``'s digest, or None when nothing says where it goes.
+
+    ``home`` is the channel a meeting was asked for from (an Attendee notetaker's): it takes
+    the place of the ``default`` rule and ``DEBRIEF_DIGEST_CHANNEL``, so only a more specific
+    rule (``title:``, ``external:``, ``provider:`` …) sends the digest elsewhere.
+    """
     rules = await repo.list_routes(services.sessions)
+    if home is not None:
+        rules = [rule for rule in rules if rule.kind != DEFAULT]
     external = False
     if any(rule.kind == EXTERNAL for rule in rules):
         external = bool(external_emails(meeting, await internal_domains(services)))
     rule = choose(rules, meeting, external=external)
     if rule is not None:
         return rule.channel
-    return services.settings.digest_channel or None
+    return home or services.settings.digest_channel or None
 
 
 async def publish_digest(services: Services, meeting: Meeting) -> DeliveredDigest | None:
-    """Deliver ``meeting``'s digest where its route says, or hold it (None) if nowhere."""
+    """Fill in what the provider left out, then deliver ``meeting``'s digest where its route
+    says (a ``title:`` rule sees the engine's title), or hold it (None) if nowhere."""
+    meeting = await understand_meeting(services, meeting)
     channel = await route_for(services, meeting)
     if channel is None:
         await hold_digest(services, meeting)

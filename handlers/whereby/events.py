@@ -13,18 +13,21 @@ from pydantic import BaseModel
 
 from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
+from bot.meetings import Utterance
 from bot.services import Services
 from bot.slack import PostKey
 from bot.store.models import WherebyRoom
-from handlers.digest import post_parts, render_digest
+from handlers.digest import deliver_digest
+from handlers.digest.render import EXTRA_ACTIONS, EXTRA_PROVIDER_NOTICE
+from handlers.digest.understand import understand_meeting
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
 from handlers.whereby import repo
 from handlers.whereby.blocks import build_notice_blocks, transcript_button
-from handlers.whereby.mapping import to_meeting
+from handlers.whereby.mapping import parse_transcript, to_meeting
 from handlers.whereby.rooms import PROVIDER, show_room
 from handlers.whereby.session import RoomEvent
-from providers.errors import BadRequest, NotFound
+from providers.errors import BadRequest, NotFound, ProviderError
 from providers.whereby import Summary, WherebyEvent, WherebyEventType, normalize_room_name
 
 log = logging.getLogger(__name__)
@@ -151,11 +154,12 @@ async def request_summary(services: Services, transcription_id: str) -> None:
             await repo.change(
                 services.sessions, row.id, transcription_id=transcription_id, summary_id=None
             )
-            await post_notice(
+            await summarise_ourselves(
                 services,
                 row,
                 transcription_id,
                 f"⚠️ Whereby would not summarise this session: {mrkdwn(exc.message, 300)}",
+                reason=f"Whereby would not summarise this session: {exc.message[:300]}",
             )
             return
         await repo.change(
@@ -214,24 +218,27 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
         await post_digest(services, row, summary, payload.transcription_id)
         return
     if summary.is_failed:
-        await post_notice(
+        await summarise_ourselves(
             services,
             row,
             payload.transcription_id,
             "⚠️ Whereby could not summarise this session. The transcript is still there:",
+            reason="Whereby could not summarise this session.",
         )
         return
     settings = services.settings
     waited = (services.clock() - payload.since).total_seconds()
     if waited >= settings.whereby_summary_timeout_seconds:
         minutes = max(1, round(waited / 60))
-        await post_notice(
+        await summarise_ourselves(
             services,
             row,
             payload.transcription_id,
             f"⌛ Whereby's summary of this session did not arrive within {minutes} "
             f"minute{'s' if minutes != 1 else ''}, so "
             "I stopped waiting for it. The transcript is still there:",
+            reason=f"Whereby's summary did not arrive within {minutes} "
+            f"minute{'s' if minutes != 1 else ''}.",
         )
         return
     delay = next_poll_delay(
@@ -245,30 +252,76 @@ async def poll_failed(services: Services, payload: PollSummaryJob, error: str) -
     row = await repo.get(services.sessions, payload.room_id)
     if row is None:
         return
-    await post_notice(
+    await summarise_ourselves(
         services,
         row,
         payload.transcription_id,
         "⚠️ I could not fetch Whereby's summary of this session (Whereby kept failing). "
         "The transcript may still be there:",
+        reason="I could not fetch Whereby's summary of this session (Whereby kept failing).",
     )
 
 
 async def post_digest(
-    services: Services, row: WherebyRoom, summary: Summary, transcription_id: str
+    services: Services,
+    row: WherebyRoom,
+    summary: Summary | None,
+    transcription_id: str,
+    *,
+    transcript: list[Utterance] | None = None,
+    reason: str | None = None,
 ) -> None:
-    """The digest of a summarised session, in the room message's thread (routed, when the room
-    message could not be posted), with a button that fetches a fresh transcript link."""
-    meeting = to_meeting(row, summary)
+    """The digest of a session, in the room message's thread (routed, when the room message
+    could not be posted), with a button that fetches a fresh transcript link.
+
+    Whereby's summary stays when it wrote one; without it (``summary`` None or empty) the
+    transcript is fetched and the understanding engine writes the summary, decisions and
+    action items, like any provider's meeting's (``handlers.digest.understand``); ``reason``
+    (why Whereby's is missing) is said in the digest.
+    """
+    if transcript is None and (summary is None or not (summary.text or "").strip()):
+        transcript = await fetch_transcript(services, transcription_id)
+    meeting = to_meeting(
+        row, summary, transcription_id=transcription_id, transcript=transcript or []
+    )
+    if reason:
+        meeting.extras[EXTRA_PROVIDER_NOTICE] = reason
     if row.message_ts is None:
         await publish_digest(services, meeting)
     else:
-        rendered = render_digest(meeting, actions=[transcript_button(row.id, transcription_id)])
-        await post_parts(
-            services, digest_key(row, transcription_id), rendered, thread_ts=row.message_ts
-        )
+        meeting = await understand_meeting(services, meeting)
+        # One digest per session (a room holds many): its key is the transcription's.
+        meeting.meeting_id = digest_key(row, transcription_id)[1]
+        meeting.extras[EXTRA_ACTIONS] = [transcript_button(row.id, transcription_id)]
+        await deliver_digest(services, meeting, row.channel_id, thread_ts=row.message_ts)
     await repo.set_digest_state(services.sessions, row.id, transcription_id, "posted")
     await show_room(services, row.id)
+
+
+async def fetch_transcript(services: Services, transcription_id: str) -> list[Utterance]:
+    """The session's transcript, or nothing when Whereby cannot give it (then there is
+    nothing for the engine to read, and the notice says why)."""
+    try:
+        text = await services.require_whereby().download_transcript(transcription_id)
+    except ProviderError as exc:
+        log.info("whereby transcript %s cannot be read: %s", transcription_id, exc)
+        return []
+    return parse_transcript(text)
+
+
+async def summarise_ourselves(
+    services: Services, row: WherebyRoom, transcription_id: str, text: str, *, reason: str
+) -> None:
+    """Whereby wrote no summary: the digest from the session's transcript, filled in by the
+    understanding engine and saying ``reason``; the notice ``text`` (why no summary came) when
+    there is no transcript to read."""
+    transcript = await fetch_transcript(services, transcription_id)
+    if transcript:
+        await post_digest(
+            services, row, None, transcription_id, transcript=transcript, reason=reason
+        )
+        return
+    await post_notice(services, row, transcription_id, text)
 
 
 async def post_notice(

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from providers.errors import NotFound, ProviderResponseError
+from providers.errors import NotFound, ProviderResponseError, ProviderUnavailable
 from providers.http import ProviderTransport, RateLimiter, RetryPolicy, Sleep
 from providers.whereby.budget import GROW_POINTS_PER_MINUTE, PointBudget, request_cost, retry_after
 from providers.whereby.models import (
@@ -32,6 +32,8 @@ from providers.whereby.models import (
 PROVIDER = "whereby"
 DEFAULT_BASE_URL = "https://api.whereby.dev/v1"
 MAX_ACCESS_LINK_SECONDS = 43200
+#: The largest transcript file read (a long meeting is ~100 KB of Markdown).
+TRANSCRIPT_BYTES = 4_000_000
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
@@ -70,6 +72,7 @@ class WherebyClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.limiter: RateLimiter = limiter or PointBudget(points_per_minute, sleep=sleep)
+        self._http = http_client
         self._transport = ProviderTransport(
             PROVIDER,
             http_client,
@@ -263,6 +266,44 @@ class WherebyClient:
         return await self._access_link(
             f"/transcriptions/{_segment(transcription_id)}", valid_for_seconds
         )
+
+    async def download_transcript(
+        self, transcription_id: str, *, limit: int = TRANSCRIPT_BYTES
+    ) -> str:
+        """A ready transcription's text (Markdown), through a fresh access link.
+
+        The file is fetched without Whereby's API key (the link is its own credential), and
+        refused past ``limit`` bytes rather than read into memory.
+
+        Raises:
+            NotFound: no such transcription, or its file is gone.
+            ProviderResponseError: the file is larger than ``limit``.
+            ProviderUnavailable: the file could not be fetched.
+            AuthenticationFailed, RateLimited, ProviderResponseError (the access link).
+        """
+        link = await self.transcription_access_link(transcription_id)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with self._http.stream(
+                "GET", link.access_link, headers={"Accept": "text/markdown, text/plain"}
+            ) as response:
+                if response.status_code == 404:
+                    raise NotFound(PROVIDER, "the transcript file is gone", status_code=404)
+                if response.status_code >= 400:
+                    raise ProviderUnavailable(
+                        PROVIDER, f"the transcript file answered {response.status_code}"
+                    )
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ProviderResponseError(
+                            PROVIDER, f"the transcript is larger than {limit} bytes"
+                        )
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(PROVIDER, f"the transcript file: {exc!r}") from exc
+        return b"".join(chunks).decode("utf-8", errors="replace")
 
     # --- summaries --------------------------------------------------------------------------
 

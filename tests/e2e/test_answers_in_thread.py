@@ -24,7 +24,8 @@ async def attendee_digest(world: World) -> tuple[str, Message, Message]:
     world.attendee.join(bot_id)
     world.attendee.say(bot_id, "Ada Lovelace", "Short meeting.")
     world.attendee.end_meeting(bot_id)
-    (digest,) = await world.eventually(
+    # The digest's parent (the first reply); its details follow it in the thread.
+    digest, *_ = await world.eventually(
         lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     )
     assert digest.thread_ts == status.ts, "the digest is a reply in the status message's thread"

@@ -1,4 +1,4 @@
-"""From a signed `/debrief join` to the transcript digest in the thread, through real HTTP."""
+"""From a signed `/debrief join` to the meeting's digest in the thread, through real HTTP."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from handlers.attendee.jobs import JOB_DIGEST, DigestJob
 from sandbox.world import World
 from tests.e2e.conftest import world_options
+from tests.engines import FixedEngine
 
 CHANNEL = "C0MEETINGS"
 ZOOM = "https://us05web.zoom.us/j/84315220467?pwd=abc"
@@ -47,6 +48,7 @@ async def send_notetaker(world: World, text: str = f"join {ZOOM}") -> tuple[str,
 
 
 async def test_join_follow_and_digest(world: World) -> None:
+    world.services.understanding = FixedEngine()
     bot_id, status = await send_notetaker(world)
     created = world.attendee.calls_to("/api/v1/bots", "POST")[0].json
     assert created["metadata"] == {
@@ -68,15 +70,17 @@ async def test_join_follow_and_digest(world: World) -> None:
     )
     world.attendee.end_meeting(bot_id)
 
-    thread = await world.eventually(
-        lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
-    )
-    digest = block_text(thread[0])
-    assert "Talk time" in digest
-    assert "Ada Lovelace" in digest and "Grace Hopper" in digest
-    assert "ship the Slack integration" in digest
-    assert "Recording" in digest
     await world.eventually(lambda: "transcript is in the thread" in block_text(status))
+    await world.settle()
+    # The digest (updated: it was a transcript dump) leads with the engine's summary; talk
+    # time and the transcript follow in the thread.
+    parent, details = [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
+    digest = block_text(parent)
+    assert "Slack integration launch" in digest and "Summary" in digest
+    assert "Ada Lovelace" in digest and "Grace Hopper" in digest
+    assert "Recording" in digest
+    assert "Talk time" in block_text(details)
+    assert "ship the Slack integration" in block_text(details)
     assert len(top_level(world)) == 1, "the status message was updated in place, never re-posted"
 
 
@@ -133,6 +137,7 @@ async def test_typos_get_a_usage_line(world: World) -> None:
 
 
 async def test_a_long_transcript_is_attached_as_a_file(world: World) -> None:
+    world.services.understanding = FixedEngine()
     bot_id, status = await send_notetaker(world)
     world.attendee.join(bot_id)
     lines = [
@@ -146,11 +151,12 @@ async def test_a_long_transcript_is_attached_as_a_file(world: World) -> None:
     (upload,) = world.slack.calls_of("files.completeUploadExternal")
     assert upload.get("thread_ts") == status.ts
     thread = world.slack.thread(CHANNEL, status.ts)
-    digest, file = [m for m in thread if m.ts != status.ts]
+    # The digest (updated: it was a transcript dump), its details, then the file.
+    digest, details, file = [m for m in thread if m.ts != status.ts]
     assert [f["name"] for f in file.files] == [f"transcript-{bot_id}.txt"]
-    assert "The full transcript is attached in this thread" in block_text(digest)
-    assert "Point number 0 about" in block_text(digest), "an excerpt, from the start"
-    assert "Talk time" in block_text(digest) and "Recording" in block_text(digest)
+    assert "The full transcript is attached in this thread" in block_text(details)
+    assert "Point number 0 about" in block_text(details), "an excerpt, from the start"
+    assert "Talk time" in block_text(details) and "Recording" in block_text(digest)
 
     # The job run again (a retry after a crash) changes nothing: no twin, no second file.
     request_id = world.attendee.calls_to("/api/v1/bots", "POST")[0].json["metadata"]
@@ -168,7 +174,8 @@ async def test_the_recording_button_fetches_a_fresh_link(world: World) -> None:
     world.attendee.join(bot_id)
     world.attendee.say(bot_id, "Ada Lovelace", "Short meeting.")
     world.attendee.end_meeting(bot_id)
-    (digest,) = await world.eventually(
+    # The digest's parent (the first reply); its details follow it in the thread.
+    digest, *_ = await world.eventually(
         lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     )
     await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0GRACE")

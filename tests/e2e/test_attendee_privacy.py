@@ -111,7 +111,8 @@ async def test_a_recording_link_is_fetched_only_for_the_channels_members(world: 
     world.attendee.set_recording(bot_id, True)
     world.attendee.say(bot_id, "Grace Hopper", "Short meeting.")
     world.attendee.end_meeting(bot_id)
-    (digest,) = await world.eventually(
+    # The digest's parent (the first reply); its details follow it in the thread.
+    digest, *_ = await world.eventually(
         lambda: [m for m in world.slack.thread(PRIVATE, status.ts) if m.ts != status.ts]
     )
     await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0ALAN")

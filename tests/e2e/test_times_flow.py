@@ -10,6 +10,7 @@ from bot.blockkit import slack_time
 from sandbox.world import World
 from tests.e2e.conftest import world_options
 from tests.e2e.test_attendee_flow import ZOOM, block_text, top_level
+from tests.engines import FixedEngine, known
 
 CHANNEL = "C0MEETINGS"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -43,6 +44,8 @@ async def test_the_attendee_digest_title_is_dated_in_the_requesters_zone(
         assert delivery.status == 200, delivery.body
         (bot_id,) = await world.eventually(lambda: list(world.attendee.bots))
         (status,) = await world.eventually(lambda: top_level(world))
+        # An engine that names no title: the made-up one (a platform and a day) stands.
+        world.services.understanding = FixedEngine(known(title=""))
         world.attendee.join(bot_id)
         world.attendee.say(bot_id, "Grace Hopper", "Late-night release check.")
         world.attendee.end_meeting(bot_id)

@@ -95,6 +95,36 @@ def test_parse_join_splits_url_and_time() -> None:
         parse_join("https://zoom.us/j/1234 tomorrow")
 
 
+@pytest.mark.parametrize(
+    ("args", "when", "title"),
+    [
+        ('https://zoom.us/j/1234 as "Weekly sync"', None, "Weekly sync"),
+        ("https://zoom.us/j/1234 at 16:00 as “Board review”", "16:00", "Board review"),
+        (
+            "https://zoom.us/j/1234 at tomorrow 9:00 AS Plans &amp; bets",
+            "tomorrow 9:00",
+            "Plans & bets",
+        ),
+        ('https://zoom.us/j/1234 as "Sync as usual"', None, "Sync as usual"),
+        ("https://zoom.us/j/1234 at 16:00", "16:00", None),
+    ],
+)
+def test_parse_join_reads_the_title_given_with_as(
+    args: str, when: str | None, title: str | None
+) -> None:
+    request = parse_join(args)
+    assert request.link.url == "https://zoom.us/j/1234"
+    assert (request.when.text if request.when else None) == when
+    assert request.title == title
+
+
+def test_a_missing_or_overlong_title_gets_a_usage_line() -> None:
+    with pytest.raises(UserFacingError, match="title after `as`"):
+        parse_join('https://zoom.us/j/1234 as ""')
+    with pytest.raises(UserFacingError, match="too long"):
+        parse_join("https://zoom.us/j/1234 as " + "x" * 200)
+
+
 def test_the_same_request_gets_the_same_key_and_others_do_not() -> None:
     def key(team: str, channel: str, url: str, when: str | None = None) -> str:
         meeting = meeting_link(url).meeting

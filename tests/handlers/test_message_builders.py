@@ -122,6 +122,7 @@ def meeting(i: Inputs, provider: str = "otter") -> Meeting:
         owner=Person(name=i.name, email="host@example.com", is_host=True),
         participants=[Person(name=f"{i.name} {n}", email=f"p{n}@example.com") for n in range(3)],
         summary=i.text,
+        decisions=[i.text, i.text, i.text],
         action_items=[
             ActionItem(text=i.text, assignee_name=i.name, assignee_email="a@example.com")
             for _ in range(12)
@@ -134,6 +135,7 @@ def meeting(i: Inputs, provider: str = "otter") -> Meeting:
         ],
         links=Links(provider_page=i.url, recording=i.url + "r", transcript=i.url + "t", call=i.url),
         provider_channels=[i.text],
+        extras={"understanding_notice": i.text, "filled": ["summary", "decisions"]},
     )
 
 
@@ -381,6 +383,12 @@ RENDERERS: dict[str, Callable[[Inputs], Output]] = {
     ),
     "handlers.digest.render:summary_chunks": lambda i: Output(
         blocks=[[render.section(c) for c in render.summary_chunks(meeting(i))]]
+    ),
+    "handlers.digest.render:decision_chunks": lambda i: Output(
+        blocks=[[render.section(c) for c in render.decision_chunks(meeting(i))]]
+    ),
+    "handlers.digest.render:understanding_notes": lambda i: Output(
+        blocks=[[render.context(*render.understanding_notes(meeting(i)))]]
     ),
     "handlers.digest.render:outline_blocks": lambda i: Output(
         blocks=[list(render.outline_blocks(meeting(i)))]

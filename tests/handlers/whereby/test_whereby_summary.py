@@ -1,5 +1,6 @@
 """transcription.finished → a summary requested, polled with backoff through durable jobs, and
-posted as the digest in the room's thread; failures end in a visible notice there."""
+posted as the digest in the room's thread; without Whereby's summary the understanding engine
+writes one from the transcript, and when even that cannot be read, a visible notice says so."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import pytest
 from sqlalchemy import update
 
 from bot.store.models import Job
+from handlers.action_items.policy import requester
 from handlers.whereby.blocks import ACTION_TRANSCRIPT
 from handlers.whereby.events import JOB_POLL, MAX_POLL_DELAY, next_poll_delay
 from sandbox.slack import Message, validate_blocks
 from sandbox.whereby import WherebyStandIn
+from tests.engines import FixedEngine
 from tests.handlers.digest.support import text_of
 from tests.handlers.whereby.conftest import SECRET, RoomRig, event, now, room_rig
 from tests.handlers.whereby.test_whereby_rooms import buttons
@@ -89,12 +92,45 @@ async def test_a_repeated_transcription_event_asks_for_one_summary(
         assert len(rr.thread(message)) == 1
 
 
+#: The transcript file cannot be fetched: there is nothing for the engine to read.
+UNREADABLE = r"^/files/transcriptions/"
+
+
+@pytest.mark.parametrize("how", ["failed", "never"])
+async def test_a_summary_that_does_not_come_is_written_from_the_transcript(
+    sqlite_url: str, whereby: WherebyStandIn, how: str
+) -> None:
+    whereby.configure_summaries(fail=how == "failed", never=how == "never")
+    async with room_rig(sqlite_url, whereby, whereby_summary_timeout_seconds=0.2) as rr:
+        engine = FixedEngine()
+        rr.r.services.understanding = engine
+        _, message, transcription_id = await session_with_transcript(rr)
+        await settle(rr, rounds=400)
+        digest, *details = rr.thread(message)
+        assert all("details" in d.text for d in details), "the rest of the digest, in order"
+        shown = text_of(digest.blocks)
+        assert "The team agreed to ship the Slack integration on Friday." in shown
+        assert "Decisions" in shown and "Write the release notes" in shown
+        assert "could not summarise" in shown if how == "failed" else "did not arrive" in shown
+        assert buttons(digest.blocks)[ACTION_TRANSCRIPT]["value"].endswith(transcription_id)
+        # The engine read the stand-in's transcript file, speakers and words.
+        (turns, _), *_ = engine.calls
+        assert "I will draft the announcement by Friday." in [t.text for t in turns]
+        assert {t.speaker for t in turns} <= {"Ada Lovelace", "Grace Hopper"}
+        assert "No summary this time" not in text_of(message.blocks)
+        assert not validate_blocks(digest.blocks)
+        # The engine's items are the room's: its opener may act on them like on any room's.
+        async with rr.r.services.sessions() as session:
+            assert await requester(session, "whereby", transcription_id) == "U0ADA"
+
+
 @pytest.mark.parametrize("how", ["failed", "never"])
 async def test_a_summary_that_does_not_come_ends_in_a_notice(
     sqlite_url: str, whereby: WherebyStandIn, how: str
 ) -> None:
     whereby.configure_summaries(fail=how == "failed", never=how == "never")
     async with room_rig(sqlite_url, whereby, whereby_summary_timeout_seconds=0.2) as rr:
+        whereby.fail(UNREADABLE, status=404, times=50)
         _, message, transcription_id = await session_with_transcript(rr)
         await settle(rr, rounds=400)
         (notice,) = rr.thread(message)
@@ -131,6 +167,7 @@ async def test_a_poller_that_keeps_failing_leaves_a_notice(
     async with room_rig(sqlite_url, whereby) as rr:
         _, message, _ = await session_with_transcript(rr)
         whereby.fail(r"^/v1/summaries/", status=404, times=50)
+        whereby.fail(UNREADABLE, status=404, times=50)
         await settle(rr)
         (notice,) = rr.thread(message)
         assert "could not fetch Whereby's summary" in text_of(notice.blocks)

@@ -273,3 +273,24 @@ async def test_wrong_key(standin: WherebyStandIn, http: httpx.AsyncClient) -> No
     client = WherebyClient(http, api_key="nope", base_url=standin.api_url)
     with pytest.raises(AuthenticationFailed):
         await client.get_recording("1")
+
+
+async def test_a_transcript_is_downloaded_without_the_api_key(mock: Any, payload: Load) -> None:
+    client, rec = mock(
+        ok(payload("api/access_link")),
+        httpx.Response(200, text="**Ada**: Hello.", headers={"Content-Type": "text/markdown"}),
+    )
+    assert await client.download_transcript("t-1") == "**Ada**: Hello."
+    link, file = rec.requests
+    assert link.url.path.endswith("/transcriptions/t-1/access-link")
+    assert "authorization" in link.headers and "authorization" not in file.headers
+    assert str(file.url).startswith("https://s3.")
+
+
+async def test_a_transcript_too_large_or_gone_is_refused(mock: Any, payload: Load) -> None:
+    client, _ = mock(ok(payload("api/access_link")), httpx.Response(200, text="x" * 2000))
+    with pytest.raises(ProviderResponseError, match="larger than"):
+        await client.download_transcript("t-1", limit=1000)
+    client, _ = mock(ok(payload("api/access_link")), httpx.Response(404, text="gone"))
+    with pytest.raises(NotFound):
+        await client.download_transcript("t-1")
