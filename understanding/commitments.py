@@ -82,7 +82,8 @@ def sentences(text: str) -> list[str]:
 
 #: A cheap test on the raw text: could this turn hold any trigger?
 _CUE = re.compile(
-    r"'ll|\b(?:will|can|could|would|let|lets|please|agreed|decided|decision|going|gonna|need|"
+    r"'ll|'m\b|\b(?:will|won't|not|can|could|would|let|lets|please|agreed|decided|decision|going|"
+    r"gonna|need|plan|"
     r"like you|if you|shall|got it|on it)\b",
     re.I,
 )
@@ -96,7 +97,12 @@ _SELF = (
     + r"|i'm going to|i am going to|i shall|let me|i can"
     + _NOT
     + r"|i'm on it|i've got it"
+    # "Next I'm picking up the export": the present for what comes next.
+    + r"|(?:next|then|today|tomorrow|later|after that|this afternoon|this week),? "
+    + r"i'm(?= (?!going\b)\w+ing\b)"
 )
+#: "Quentin, you'll own the release notes": an assignment only when the person is named.
+_YOU_WILL = r"you'll|you will" + _NOT + r"|you're going to|you are going to"
 _REQUEST = (
     r"can you" + _NOT + r"|could you|would you mind|would you|will you|can you please|"
     r"could you please|i need you to|i'd like you to|if you could|please"
@@ -105,10 +111,13 @@ _DECISION = (
     r"we(?:'ve| have)? (?:all )?(?:agreed|decided)(?: on| to| that)?|(?:it's|it is) decided|"
     r"the decision is(?: to| that)?|we're agreed(?: on| that)?|we are agreed(?: on| that)?|"
     r"let's|let us|we'll|we will" + _NOT + r"|we're going with|we are going with|"
-    r"we're going to|we are going to"
+    r"we're going to|we are going to|the plan is(?: to| that)?|"
+    r"we're not|we are not|we won't|we will not"
 )
 _TRIGGER = re.compile(
-    rf"\b(?:(?P<self>{_SELF})|(?P<request>{_REQUEST})|(?P<decision>{_DECISION}))\b", re.I
+    rf"\b(?:(?P<self>{_SELF})|(?P<request>{_REQUEST})|(?P<decision>{_DECISION})|"
+    rf"(?P<you_will>{_YOU_WILL}))\b",
+    re.I,
 )
 #: A named person who will do something: "Priya will", "Dev, will", "Sofia from our side will".
 _NAMED = re.compile(
@@ -131,9 +140,10 @@ _BOUNDARY = re.compile(
 
 _FIGURES = re.compile(
     r"^(?:be honest|be frank|be blunt|tell you what|say this|say that|tell you|admit|bet|guess|"
-    r"see\b|see what|see how|think|take that|take it as|cross that bridge|hold you to|"
+    r"see\b|see what|see how|think|take (?:that|it) as|cross that bridge|hold you to|"
     r"remember that|believe|be quick|be brief|keep it short|keep this short|let you go|"
-    r"leave it there|leave it at|pass\b|go first|start$|start (?:with|off|by|us)\b|kick off|"
+    r"leave it there|leave it at|pass\b|say\b|note that|point out|"
+    r"show (?:you|them|us)\b|go first|start$|start (?:with|off|by|us)\b|kick off|"
     r"kick things off|hand (?:it )?over|share my screen|"
     r"stop sharing|repeat|rephrase|put it this way|be right back|be back|mute|unmute|jump in|"
     r"interrupt|just say|debrief|say it again|eat my|never|try my best|give you an example|explain|"
@@ -390,15 +400,18 @@ def extract_located(
         joke = bool(_JOKE.search(text))
         for sentence in sentences(text):
             decided = False
-            for kind, prefix, body, owner_hint in _triggers(sentence, people):
+            for kind, prefix, body, owner_hint, said in _triggers(sentence, people):
                 if joke:
                     continue
                 if kind == "decision":
-                    statement = None if decided else _decision(prefix, body)
+                    statement = None if decided else _decision(prefix, body, said)
                     if statement:
                         decisions.append((index, statement))
                         decided = True
                     continue
+                if kind == "self" and re.search(r"i'm$", said, re.I):
+                    body = _base_form(body)
+                    prefix += said  # "today I'm fixing…": the day is in the trigger's words
                 candidate = _item(
                     kind, prefix, body, owner_hint, index, turns, people, meeting_date, sentence
                 )
@@ -407,11 +420,9 @@ def extract_located(
     return _unique_decisions(decisions), _merge(candidates)
 
 
-def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str | None]]:
-    """Each (kind, words before, words after, named owner) that starts a commitment or decision.
-
-    "Words before" run from the end of the previous trigger's words (or the sentence's start).
-    """
+def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str | None, str]]:
+    """Each (kind, words before in the sentence, its own words, named owner, the trigger's words)
+    that starts a commitment or a decision; its own words end at the next trigger or boundary."""
     found: list[tuple[int, int, str, str | None]] = []
     for match in _TRIGGER.finditer(sentence):
         kind = match.lastgroup or "self"
@@ -437,7 +448,7 @@ def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str |
         if kept and trigger[0] < kept[-1][1]:
             continue
         kept.append(trigger)
-    out: list[tuple[str, str, str, str | None]] = []
+    out: list[tuple[str, str, str, str | None, str]] = []
     for i, (start, end, kind, person) in enumerate(kept):
         stop = kept[i + 1][0] if i + 1 < len(kept) else len(sentence)
         body = sentence[end:stop]
@@ -453,8 +464,15 @@ def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str |
         ):
             # "…so I can install the app": a purpose, not a promise.
             continue
-        out.append((kind, before, body.strip(" ,.?!;:"), person))
+        out.append((kind, before, body.strip(" ,.?!;:"), person, sentence[start:end]))
     return out
+
+
+#: What follows "Priya will" or "you'll" when it is not a task ("you'll love it").
+_NOT_TASKS = (
+    r"^(?:be|have|probably|need|like|love|hate|want|see|notice|find|get|enjoy|know|remember|"
+    r"understand|agree|never|also be|just be)\b"
+)
 
 
 def _item(
@@ -494,8 +512,13 @@ def _item(
         owner = _addressee(prefix, body, people, speaker) or _next_speaker(turns, index)
         action = _strip_address(action, owner)
         listener = owner
+    elif kind == "you_will":
+        owner = _addressee(prefix, body, people, speaker)
+        if owner is None or _FIGURES.search(action) or re.match(_NOT_TASKS, action, re.I):
+            return None
+        listener = _previous_speaker(turns, index) or _next_speaker(turns, index)
     else:  # named, ask_named
-        if _FIGURES.search(action) or re.match(r"^(?:be|have|probably|need|like|want)\b", action):
+        if _FIGURES.search(action) or re.match(_NOT_TASKS, action, re.I):
             return None
         owner = named
         listener = _previous_speaker(turns, index) or _next_speaker(turns, index)
@@ -505,8 +528,12 @@ def _item(
         action = (action[: due_in.start] + " " + action[due_in.end :]).strip()
     elif (early := find_due(_own_clause(prefix), meeting_date)) is not None:
         due = early.when
+    if _INFO_REQUEST.match(action) and kind != "self" and due is None:
+        return None  # "can you give us an idea of…": answered in the meeting, not a to-do
+    if re.match(r"^have\b", action, re.I) and due is None and not _HAVE_READY.search(action):
+        return None  # "I'll have concerns", "we'll have some kind of map"
     text = _to_do(action, speaker=speaker, owner=owner, listener=listener)
-    if not text or (len(text.split()) < 2 and not _VAGUE.match(text)):
+    if not text or (len(text.split()) < 2 and not _VAGUE.match(text)) or _garbled(text):
         return None
     return _Candidate(index, kind, owner, text, due, vague=bool(_VAGUE.match(text)))
 
@@ -519,11 +546,29 @@ def _own_clause(prefix: str) -> str:
 
 _LEADING = re.compile(
     r"^(?:(?:also|just|then|probably|definitely|actually|quickly|personally|first|now|still|"
-    r"please|go ahead and|try to|try and|make sure to|make sure that|make sure|need to|have to|"
+    r"please|go ahead and|try to|try and|make sure to|need to|have to|"
     r"want to|be able to|get to|aim to|plan to|start to|take care of|try|all|so|and|too|myself|"
     r"maybe|mind|kindly|,)\s*)+",
     re.I,
 )
+
+
+def _base_form(body: str) -> str:
+    """ "picking up the export" -> "pick up the export" (a rough rule: enough for a to-do)."""
+    first, _, rest = body.partition(" ")
+    lowered = first.lower()
+    if not lowered.endswith("ing") or len(lowered) < 5:
+        return body
+    stem = first[:-3]
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # getting -> get
+    elif re.search(r"[^aeiou][aeiouy][^aeiouwxy]$", stem.lower()) and not re.search(
+        r"(?:en|er|on|it|et|ck)$", stem.lower()
+    ):
+        stem += "e"  # making -> make, writing -> write
+    elif re.search(r"(?:at|iz|us|rv|dg|nc|rg|[^i]ng|ov|lv|rit|vit|cit)$", stem.lower()):
+        stem += "e"  # updating -> update, using -> use
+    return f"{stem} {rest}".strip()
 
 
 def _strip_lead(body: str) -> str:
@@ -541,6 +586,52 @@ _TRAILING = re.compile(
     r"or so|and all|thanks))+$",
     re.I,
 )
+
+
+#: Requests answered in the meeting itself (committee questions, "can you give us a sense of…").
+_INFO_REQUEST = re.compile(
+    r"^(?:give (?:us|me) (?:an? |some |any )?(?:idea|sense|snapshot|flavour|flavor|overview|"
+    r"example|examples|indication|feel|picture|breakdown|update)|outline|describe|expand|"
+    r"elaborate|comment|talk (?:us|me) through|confirm (?:whether|if|that|what|how)|"
+    r"say (?:a bit|a little|more|something)|tell the committee|"
+    r"update (?:us|me|the committee) on)\b",
+    re.I,
+)
+_HAVE_READY = re.compile(r"\b(?:ready|done|finished|up|over to|out|back to)\b", re.I)
+#: Verbs that make "we'll…" or "let's…" a decision rather than a prediction or process talk.
+_DECISION_VERBS = re.compile(
+    r"^(?:launch|ship|release|go with|go live|go ahead with|use|move|keep|stick with|stick to|"
+    r"switch|drop|cut|postpone|delay|push|freeze|stop|cancel|hold off|meet|do a|do the|renew|"
+    r"adopt|announce|roll out|run|skip|target|prioriti[sz]e|hire|offer|make|plan to|pick|"
+    r"choose|select|change|replace|remove|add|build|buy|sign|approve|reject|limit|set|fix|"
+    r"merge|split|give|charge|raise|lower|reduce|increase|start|kill|sunset|deprecate|"
+    r"deliver|close|open|publish|send|invite|book|schedule|reschedule|not|never|no longer|"
+    r"[a-z]+ing\b)",
+    re.I,
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_NOT_VERBS = _words(
+    "oh well so uh um like the a an that this it is are was were where what how why when who "
+    "doing being based if and but or because just now then there here we they you he she i my "
+    "your our can could would should will may might must no yes yeah okay ok right sure very "
+    "really quite more most some any all both each every something anything"
+)
+
+
+def _garbled(text: str, *, verb_first: bool = True) -> bool:
+    """Disfluent speech ("Oh, w Oh", "Record the Wi"): not something to show as a to-do."""
+    words = [w.strip(",.;:!") for w in text.split()]
+    if not words or not words[0][:1].isalpha():
+        return True
+    if verb_first and words[0].lower() in _NOT_VERBS:
+        return True
+    cut = any(len(w) == 1 and w.isalpha() and w not in {"a", "A", "I"} for w in words)
+    return cut or "?" in text
 
 
 def _to_do(action: str, *, speaker: str, owner: str | None, listener: str | None) -> str:
@@ -637,9 +728,28 @@ def _merge(candidates: list[_Candidate]) -> list[tuple[int, ActionItem]]:
     return items
 
 
-def _decision(prefix: str, body: str) -> str | None:
+_NEGATIVE = re.compile(r"\b(?:not|won't)$", re.I)
+_NOT_DECIDED = re.compile(
+    r"^(?:sure|there|ready|able|aware|done|clear|certain|happy|going|doing|trying|talking|saying|"
+    r"looking|asking|getting|seeing|expecting|planning)\b",
+    re.I,
+)
+
+
+def _decision(prefix: str, body: str, said: str) -> str | None:
     if _REPORTED.search(prefix) or _HYPOTHETICAL.search(prefix):
         return None
+    if _NEGATIVE.search(said):
+        # "We're not moving the date", "we won't ship on Friday": only with a verb of doing.
+        first = body.split()[0].lower() if body.split() else ""
+        doing = (
+            first.endswith("ing")
+            if said.lower().endswith("not")
+            else bool(_DECISION_VERBS.match(body))
+        )
+        if not doing or _NOT_DECIDED.match(body) or _DECISION_FIGURES.match(body):
+            return None
+        return said[:1].upper() + said[1:] + " " + _TRAILING.sub("", body).strip(" ,.?!;:")
     statement = re.sub(
         r"^(?:(?:last|this|on|earlier|yesterday|today|week|month|\w+day)\s+){0,3}(?:to|that|on)\s+",
         "",
@@ -648,6 +758,12 @@ def _decision(prefix: str, body: str) -> str | None:
     )
     statement = _LEADING.sub("", statement)
     if not statement or _DECISION_FIGURES.search(statement):
+        return None
+    if not re.search(
+        r"agreed|decided|decision|plan|going with", said, re.I
+    ) and not _DECISION_VERBS.match(statement):
+        return None  # "we'll get through it", "let's do belief": not a decision
+    if _garbled(statement, verb_first=False) or len(statement.split()) < 3:
         return None
     if re.search(r"\?$", body.strip()) and not re.search(r"\bright\s*\??$", body.strip(), re.I):
         return None
