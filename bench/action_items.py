@@ -4,8 +4,10 @@ The labelled set is ``bench/data/actions/*.json``: short meetings written for th
 (standups, sales and customer calls, planning, support, 1:1s, reviews; three in speech-recognition
 style), every turn labelled with its action items (owner, due date), its decisions, and whether it
 is a trap (a figure of speech, call talk, a hypothetical, reported speech, a question about the
-past, a joke). Each file is in the ``dev`` split (the rules were developed looking at them) or the
-``test`` split (not looked at while writing the rules); figures are given for both and for all.
+past, a joke). Each file is in a split: ``dev`` (the rules were written looking at them), ``test``
+(scored once before its errors were looked at; rules were then fixed on it too) and ``holdout``
+(written afterwards, scored once, then also used). The first-look figures of the last two are
+kept in ``FIRST_LOOK``: they are the honest estimate on unseen text; the table is the current one.
 
 An extracted item matches a labelled one when it comes from the same turn and has the same owner
 (each labelled item matched at most once); owner accuracy is over labelled items found in the
@@ -37,6 +39,12 @@ QMSUM = ROOT.parent / "shared" / "eval" / "qmsum" / "val"
 WORDS_PER_MINUTE = 150
 #: The goals of issue #16 for action items.
 GOAL_PRECISION, GOAL_RECALL = 0.9, 0.8
+#: Each split's figures the first time the rules met it (items P/R, decisions P/R), by hand.
+FIRST_LOOK = {
+    "test": "items P 0.96 / R 0.95, decisions P 0.93 / R 1.00 (the very first run)",
+    "holdout": "items P 0.96 / R 0.85, decisions P 0.75 / R 0.60 (rules of commit a9be97f)",
+}
+SPLITS = ("dev", "test", "holdout")
 
 
 @dataclass
@@ -221,10 +229,8 @@ QMSUM_DIR = QMSUM
 
 async def run(quick: bool) -> Section:
     meetings = load()
-    scores = {
-        name: evaluate(meetings, split)
-        for name, split in (("dev", "dev"), ("test", "test"), ("all", None))
-    }
+    scores = {name: evaluate(meetings, name) for name in SPLITS}
+    scores["all"] = evaluate(meetings, None)
     header = [
         "split",
         "meetings",
@@ -242,13 +248,21 @@ async def run(quick: bool) -> Section:
     ]
     body = [
         "Labelled transcripts in `bench/data/actions/` "
-        f"({len(meetings)} meetings: {scores['dev'].meetings} dev, "
-        f"{scores['test'].meetings} test; {sum(len(m.turns) for m in meetings)} turns). "
+        f"({len(meetings)} meetings: "
+        + ", ".join(f"{scores[n].meetings} {n}" for n in SPLITS)
+        + f"; {sum(len(m.turns) for m in meetings)} turns; "
+        f"{scores['all'].labelled} items, {scores['all'].decisions_labelled} decisions and "
+        f"{scores['all'].traps} traps labelled). "
         "An item matches when it comes from the labelled turn with the labelled owner; owner "
         "accuracy is over items found in a labelled turn, due accuracy over matched items. "
         f"Goal (issue #16): precision >= {GOAL_PRECISION}, recall >= {GOAL_RECALL} on all.",
         "",
-        table(header, [scores[n].row(n) for n in ("dev", "test", "all")]),
+        table(header, [scores[n].row(n) for n in (*SPLITS, "all")]),
+        "",
+        "First look at text the rules had not been written on (before any fix made after "
+        "seeing its errors): "
+        + "; ".join(f"{split}: {figures}" for split, figures in FIRST_LOOK.items())
+        + ". Those are the better estimate for meetings nobody has labelled.",
         "",
     ]
     if QMSUM_DIR.is_dir():
@@ -273,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     QMSUM_DIR = args.qmsum
     if args.errors:
-        for split in ("dev", "test"):
+        for split in SPLITS:
             score = evaluate(load(), split)
             print(f"--- {split}: misses")
             print("\n".join(score.misses))
