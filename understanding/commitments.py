@@ -126,7 +126,7 @@ _NAMED = re.compile(
 )
 _NAMED_CONTRACTED = re.compile(r"\b(?P<name>[A-Za-z][a-z]+)(?:'ll|'s going to)\b")
 #: A request about a third person: "could Wendy send me…".
-_ASK_NAMED = re.compile(r"\b(?:can|could|would|will) (?P<name>[A-Za-z][a-z]+) (?=\w)", re.I)
+_ASK_NAMED = re.compile(r"\b(?:can|could|would) (?P<name>[A-Za-z][a-z]+) (?=\w)", re.I)
 
 #: What ends the words of one commitment inside a sentence (ASR text has no punctuation).
 _BOUNDARY = re.compile(
@@ -143,6 +143,12 @@ _FIGURES = re.compile(
     r"see\b|see what|see how|think|take (?:that|it) as|cross that bridge|hold you to|"
     r"remember that|believe|be quick|be brief|keep it short|keep this short|let you go|"
     r"leave it there|leave it at|pass\b|say\b|note that|point out|"
+    r"talk (?:to (?:you|everyone|you all|the committee) )?about|go over|turn (?:it )?over|"
+    r"point to|back up|run through|view it|"
+    r"make an example|draw (?:it|that|this)|give (?:you|us|them|\w+) (?:an? )?(?:clear |quick |"
+    r"brief )?(?:example|illustration|idea|sense|flavour|overview)|cite|read (?:it|that|this)|"
+    r"go home|always|continue to|come up with|state|assure|report that|suggest|argue|remind|"
+    r"stress|emphasi[sz]e|describe|speak|briefly|"
     r"show (?:you|them|us)\b|go first|start$|start (?:with|off|by|us)\b|kick off|"
     r"kick things off|hand (?:it )?over|share my screen|"
     r"stop sharing|repeat|rephrase|put it this way|be right back|be back|mute|unmute|jump in|"
@@ -169,11 +175,12 @@ _CALL_TALK = re.compile(
     r"introduce yourself|stop sharing|scroll|zoom|"
     r"move (?:it|that) (?:up|down)|go back|check (?:my|your) (?:mic|audio|camera)|"
     r"have (?:been|\w+ed|\w+en)\b|"
-    r"please\b|let me know|tell me)",
+    r"please\b|let me know|tell me|note|be advised|bear with|welcome|rise|stand|sit|order|"
+    r"slow down|direct (?:your|their) remarks|keep (?:your|it|them) (?:brief|short))",
     re.I,
 )
 _REPORTED = re.compile(
-    r"\b(?:said|says|told|tells|asked|asks|mentioned|promised|claimed|claims|thinks|"
+    r"\b(?:said|says|say|saying|told|tells|asked|asks|mentioned|promised|claimed|claims|thinks|"
     r"thought|wrote|writes|emailed|texted|suggested)\b",
     re.I,
 )
@@ -193,7 +200,8 @@ _DECISION_FIGURES = re.compile(
     r"^(?:see|get started|start|begin|move on|go round|go around|walk through|talk about|"
     r"discuss|think|not\b|take a (?:look|step back|break|minute|second)|be honest|say|look at|"
     r"hear|wrap (?:up|it up)|recap|go through|dive|jump|get going|focus|circle back|"
-    r"take (?:this|it) offline|try|keep going|cross that bridge|figure (?:it|that) out|need|"
+    r"take (?:this|it) offline|try|keep going|keep (?:working|trying|doing|at it|an eye)|"
+    r"continue|cross that bridge|figure (?:it|that) out|need|"
     r"have to|probably|maybe|likely|be\b|get there|talk|catch up|hope|pray|find out|"
     r"assume|say|call it|leave it|do (?:a )?quick|do introductions|go ahead|get into|"
     r"pick (?:this|it|that) up|continue|chat|speak|meet\b|stop here|end here|finish here|"
@@ -326,6 +334,25 @@ _NOT_NAMES = frozenset(
         "some",
         "any",
         "either",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "of",
+        "by",
+        "from",
+        "perhaps",
+        "designer",
+        "manager",
+        "government",
+        "minister",
+        "chair",
+        "members",
+        "committee",
+        "house",
+        "party",
         "neither",
     }
 )
@@ -404,7 +431,7 @@ def extract_located(
                 if joke:
                     continue
                 if kind == "decision":
-                    statement = None if decided else _decision(prefix, body, said)
+                    statement = None if decided else _decision(prefix, body, said, sentence)
                     if statement:
                         decisions.append((index, statement))
                         decided = True
@@ -413,7 +440,16 @@ def extract_located(
                     body = _base_form(body)
                     prefix += said  # "today I'm fixing…": the day is in the trigger's words
                 candidate = _item(
-                    kind, prefix, body, owner_hint, index, turns, people, meeting_date, sentence
+                    kind,
+                    prefix,
+                    body,
+                    owner_hint,
+                    index,
+                    turns,
+                    people,
+                    meeting_date,
+                    sentence,
+                    said,
                 )
                 if candidate:
                     candidates.append(candidate)
@@ -468,10 +504,37 @@ def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str |
     return out
 
 
+#: What may come before "I can" when it offers to do something: nothing, or a reply word.
+_OPENING = re.compile(
+    r"^\s*(?:(?:yes|yeah|yep|sure|okay|ok|well|and|so|then|also|oh|great|fine|no problem|but|"
+    r"actually|alright|right|i mean|of course|absolutely)[\s,.!]*)*$",
+    re.I,
+)
+#: Things done during the call itself.
+_IN_THE_MEETING = re.compile(
+    r"\b(?:in a sec(?:ond)?|right now|for a (?:sec|second|moment|minute)|just now)\b|"
+    r"\b(?:here|now)\s*$",
+    re.I,
+)
+#: Moving through slides and documents during the call.
+_ON_SCREEN = re.compile(
+    r"^(?:take (?:a )?notes?\b|take (?:the )?minutes|next slide|skip|open (?:it|this|that|them)|"
+    r"share (?:it|this|that)|show (?:it|this|that)|present|pull (?:it|this|that) up|scroll|click|"
+    r"go to the next|move (?:on )?to|bring (?:it|this|that) up|put (?:it|this|that) up|"
+    r"\w+ (?:this|it) up$|read (?:it|this|that|them) out)",
+    re.I,
+)
+#: "…all I can do", "the best thing I can come up with": the trigger is inside a noun phrase.
+_RELATIVE = re.compile(
+    r"\b(?:all|what|which|that|than|everything|anything|something|nothing|thing|things|way|"
+    r"one|as|how|where|whatever|whether|much|more|only)\s*$",
+    re.I,
+)
+
 #: What follows "Priya will" or "you'll" when it is not a task ("you'll love it").
 _NOT_TASKS = (
-    r"^(?:be|have|probably|need|like|love|hate|want|see|notice|find|get|enjoy|know|remember|"
-    r"understand|agree|never|also be|just be)\b"
+    r"^(?:be|have(?! to)|probably|need|like|love|hate|want|see|notice|find|get|enjoy|know|remember|"
+    r"understand|agree|never|also be|just be|always|continue to|be \w+ing)\b"
 )
 
 
@@ -485,6 +548,7 @@ def _item(
     people: _People,
     meeting_date: date | None,
     sentence: str,
+    said: str,
 ) -> _Candidate | None:
     speaker = turns[index].speaker
     if _REPORTED.search(prefix) or (_HYPOTHETICAL.search(prefix) and kind != "request"):
@@ -497,6 +561,10 @@ def _item(
     if kind == "self":
         if _FIGURES.search(action) and not re.search(r"\bget back to\b", action, re.I):
             return None
+        if _RELATIVE.search(prefix):
+            return None  # "all I can do with the time I have", "what I'm going to talk about"
+        if said.lower() == "i can" and not _OPENING.match(_own_clause(prefix)):
+            return None  # "I think I can make it difficult": ability, not a promise
         owner: str | None = speaker
         listener = _previous_speaker(turns, index) or _next_speaker(turns, index)
     elif kind == "request":
@@ -518,7 +586,7 @@ def _item(
             return None
         listener = _previous_speaker(turns, index) or _next_speaker(turns, index)
     else:  # named, ask_named
-        if _FIGURES.search(action) or re.match(_NOT_TASKS, action, re.I):
+        if _FIGURES.search(action) or re.match(_NOT_TASKS, body.strip(), re.I):
             return None
         owner = named
         listener = _previous_speaker(turns, index) or _next_speaker(turns, index)
@@ -528,6 +596,14 @@ def _item(
         action = (action[: due_in.start] + " " + action[due_in.end :]).strip()
     elif (early := find_due(_own_clause(prefix), meeting_date)) is not None:
         due = early.when
+    if kind in {"self", "named"} and sentence.rstrip().endswith("?"):
+        return None  # a commitment is not a question ("will you be doing it?")
+    if _IN_THE_MEETING.search(action) or _ON_SCREEN.match(action):
+        return None  # "I'll switch that back here", "I'll pursue that in a sec"
+    if kind in {"request", "ask_named"} and re.search(
+        r"\b(?:how|why|what|where|when|who)\s*$", _own_clause(prefix), re.I
+    ):
+        return None  # "how can you make it easier?": a question, not a request
     if _INFO_REQUEST.match(action) and kind != "self" and due is None:
         return None  # "can you give us an idea of…": answered in the meeting, not a to-do
     if re.match(r"^have\b", action, re.I) and due is None and not _HAVE_READY.search(action):
@@ -535,7 +611,22 @@ def _item(
     text = _to_do(action, speaker=speaker, owner=owner, listener=listener)
     if not text or (len(text.split()) < 2 and not _VAGUE.match(text)) or _garbled(text):
         return None
-    return _Candidate(index, kind, owner, text, due, vague=bool(_VAGUE.match(text)))
+    vague = bool(_VAGUE.match(text))
+    if vague and kind == "self" and (context := _context(turns, index)):
+        # "Oh, I'll sort that out today" answers the turn before: say what "that" is.
+        text, vague = f"{text} (re: {context})", False
+    return _Candidate(index, kind, owner, text, due, vague=vague)
+
+
+def _context(turns: Sequence[Turn], index: int) -> str | None:
+    """The last sentence of the turn before, by someone else, shortened: what "it" refers to."""
+    if index == 0 or turns[index - 1].speaker == turns[index].speaker:
+        return None
+    said = sentences(clean(turns[index - 1].text))
+    words = said[-1].rstrip(".!").split() if said else []
+    if len(words) < 4:
+        return None
+    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
 
 
 def _own_clause(prefix: str) -> str:
@@ -548,7 +639,7 @@ _LEADING = re.compile(
     r"^(?:(?:also|just|then|probably|definitely|actually|quickly|personally|first|now|still|"
     r"please|go ahead and|try to|try and|make sure to|need to|have to|"
     r"want to|be able to|get to|aim to|plan to|start to|take care of|try|all|so|and|too|myself|"
-    r"maybe|mind|kindly|,)\s*)+",
+    r"maybe|mind|kindly|sort of|kind of)\b[\s,]*|,\s*)+",
     re.I,
 )
 
@@ -594,7 +685,8 @@ _INFO_REQUEST = re.compile(
     r"example|examples|indication|feel|picture|breakdown|update)|outline|describe|expand|"
     r"elaborate|comment|talk (?:us|me) through|confirm (?:whether|if|that|what|how)|"
     r"say (?:a bit|a little|more|something)|tell the committee|"
-    r"update (?:us|me|the committee) on)\b",
+    r"update (?:us|me|the committee) on|provide (?:a |an )?(?:short |brief |quick )?"
+    r"(?:response|answer)|answer|respond|give (?:us|me) a date|be \w+ing)\b",
     re.I,
 )
 _HAVE_READY = re.compile(r"\b(?:ready|done|finished|up|over to|out|back to)\b", re.I)
@@ -619,8 +711,12 @@ _NOT_VERBS = _words(
     "oh well so uh um like the a an that this it is are was were where what how why when who "
     "doing being based if and but or because just now then there here we they you he she i my "
     "your our can could would should will may might must no yes yeah okay ok right sure very "
-    "really quite more most some any all both each every something anything"
+    "really quite more most some any all both each every something anything before after until "
+    "since in on at for with to of by from"
 )
+
+
+_DANGLING = _words("the a an and or but let is are was if so than which who my your our their its")
 
 
 def _garbled(text: str, *, verb_first: bool = True) -> bool:
@@ -631,7 +727,8 @@ def _garbled(text: str, *, verb_first: bool = True) -> bool:
     if verb_first and words[0].lower() in _NOT_VERBS:
         return True
     cut = any(len(w) == 1 and w.isalpha() and w not in {"a", "A", "I"} for w in words)
-    return cut or "?" in text
+    # A to-do does not stop on "the", "that" or "let": the speaker broke off.
+    return cut or "?" in text or words[-1].lower() in _DANGLING
 
 
 def _to_do(action: str, *, speaker: str, owner: str | None, listener: str | None) -> str:
@@ -671,9 +768,12 @@ def _to_do(action: str, *, speaker: str, owner: str | None, listener: str | None
 
 def _addressee(prefix: str, body: str, people: _People, speaker: str) -> str | None:
     """The person a request names: "Ben, can you…", "can you…, Ben?", "ben can you…"."""
-    head = re.search(r"([A-Za-z][a-z]+)[,]?\s*(?:also\s+)?$", prefix.strip())
+    head = re.search(r"([A-Za-z][a-z]+)(,?)\s*(?:also\s+)?$", prefix.strip())
     if head:
-        person = people.name(head[1], capitalised_only=True)
+        # A word that is not a speaker's name names someone only with a comma: "Wendy, can you".
+        person = people.lookup(head[1]) or (
+            people.name(head[1], capitalised_only=True) if head[2] else None
+        )
         if person and person != speaker:
             return person
     tail = re.search(r",\s*([A-Za-z][a-z]+)\s*[?.!]?\s*$", body)
@@ -728,6 +828,11 @@ def _merge(candidates: list[_Candidate]) -> list[tuple[int, ActionItem]]:
     return items
 
 
+_HEDGE = re.compile(
+    r"\b(?:i guess|i think|i don't think|i suppose|maybe|probably|hopefully|i hope|i believe|"
+    r"we believe|perhaps|i'm sure|i bet)\b",
+    re.I,
+)
 _NEGATIVE = re.compile(r"\b(?:not|won't)$", re.I)
 _NOT_DECIDED = re.compile(
     r"^(?:sure|there|ready|able|aware|done|clear|certain|happy|going|doing|trying|talking|saying|"
@@ -736,16 +841,21 @@ _NOT_DECIDED = re.compile(
 )
 
 
-def _decision(prefix: str, body: str, said: str) -> str | None:
-    if _REPORTED.search(prefix) or _HYPOTHETICAL.search(prefix):
+def _decision(prefix: str, body: str, said: str, sentence: str) -> str | None:
+    if _REPORTED.search(prefix) or _HYPOTHETICAL.search(prefix) or _HEDGE.search(prefix):
+        return None
+    ending = sentence.rstrip()
+    if ending.endswith("?") and not re.search(r"\bright\s*\?$", ending, re.I):
+        return None
+    if _QUESTION_WORDS.search(_own_clause(prefix).strip()):
         return None
     if _NEGATIVE.search(said):
         # "We're not moving the date", "we won't ship on Friday": only with a verb of doing.
         first = body.split()[0].lower() if body.split() else ""
-        doing = (
-            first.endswith("ing")
-            if said.lower().endswith("not")
-            else bool(_DECISION_VERBS.match(body))
+        doing = bool(
+            _DECISION_VERBS.match(_base_form(body))
+            if said.lower().endswith("not") and first.endswith("ing")
+            else not said.lower().endswith("not") and _DECISION_VERBS.match(body)
         )
         if not doing or _NOT_DECIDED.match(body) or _DECISION_FIGURES.match(body):
             return None

@@ -78,6 +78,20 @@ def test_a_volunteer_for_an_unclear_it_is_dropped_not_shown_as_do_it() -> None:
     assert items("Ana: I'll do it.") == []
 
 
+def test_an_unclear_that_answering_someone_says_what_it_is_about() -> None:
+    found = items(
+        "Amir: I still don't have access to the analytics warehouse.",
+        "Zack: Oh, I'll sort that out today.",
+    )
+    assert found == [
+        ActionItem(
+            text="Sort that out (re: I still don't have access to the analytics warehouse)",
+            owner="Zack",
+            due=MONDAY,
+        )
+    ]
+
+
 def test_across_a_month_end_and_a_year_end() -> None:
     month_end = items("Kim: I'll pull the numbers by Monday.", meeting=date(2026, 11, 27))
     assert month_end[0].due == date(2026, 11, 30)
