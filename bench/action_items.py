@@ -45,6 +45,13 @@ FIRST_LOOK = {
     "holdout": "items P 0.96 / R 0.85, decisions P 0.75 / R 0.60 (rules of commit a9be97f)",
 }
 SPLITS = ("dev", "test", "holdout")
+#: QMSum has no labels for items: a sample judged by hand, with what it was judged on.
+JUDGED = (
+    "Hand-judged sample (40 items and 20 decisions drawn with `random.seed(99)` from all 35 "
+    "meetings, rules of commit abf79ca): 11/40 items and 4/20 decisions are real follow-ups "
+    "with a plausible owner; the rest is in-call chatter ('I'll rub that out'), jokes and "
+    "half-sentences of these disfluent research, design and parliamentary meetings."
+)
 
 
 @dataclass
@@ -190,6 +197,7 @@ def qmsum_rows(directory: Path, repeats: int) -> tuple[list[list[object]], str]:
     files = sorted(directory.glob("*.json"))
     rows: list[list[object]] = []
     per_hour_ms: list[float] = []
+    cpu_per_hour_ms: list[float] = []
     items_per_hour: list[float] = []
     decisions_per_hour: list[float] = []
     for path in files:
@@ -197,18 +205,32 @@ def qmsum_rows(directory: Path, repeats: int) -> tuple[list[list[object]], str]:
         words = sum(len(re.findall(r"\w+", t.text)) for t in turns)
         hours = words / WORDS_PER_MINUTE / 60
         extract(turns, meeting_date=date(2026, 12, 7))  # warm: dateparser's first import
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         for _ in range(repeats):
             decisions, items = extract(turns, meeting_date=date(2026, 12, 7))
         seconds = (time.perf_counter() - clock) / repeats
+        cpu_seconds = (time.process_time() - cpu) / repeats
         per_hour_ms.append(seconds * 1000 / hours)
+        cpu_per_hour_ms.append(cpu_seconds * 1000 / hours)
         items_per_hour.append(len(items) / hours)
         decisions_per_hour.append(len(decisions) / hours)
-        rows.append([path.stem, words, f"{seconds * 1000:.1f}", len(items), len(decisions)])
+        rows.append(
+            [
+                path.stem,
+                words,
+                f"{seconds * 1000:.1f}",
+                f"{cpu_seconds * 1000:.1f}",
+                len(items),
+                len(decisions),
+            ]
+        )
     summary = (
-        f"{len(files)} QMSum validation meetings. Runtime per hour of speech (ms): "
-        f"p50 {percentile(per_hour_ms, 50):.1f}, max {max(per_hour_ms):.1f} "
-        f"(goal: under 100 ms, within the 300 ms budget shared with the summarizer). "
+        f"{len(files)} QMSum validation meetings, an hour taken as {WORDS_PER_MINUTE * 60} words "
+        "(the transcripts carry no times). Runtime per hour of speech, CPU ms (what the "
+        f"extractor costs): p50 {percentile(cpu_per_hour_ms, 50):.1f}, "
+        f"max {max(cpu_per_hour_ms):.1f}; wall ms (inflated by the machine's load): "
+        f"p50 {percentile(per_hour_ms, 50):.1f}, max {max(per_hour_ms):.1f}. Goal: under "
+        "100 ms, within the 300 ms budget shared with the summarizer. "
         f"Items per hour: p50 {percentile(items_per_hour, 50):.1f}, "
         f"min {min(items_per_hour):.1f}, max {max(items_per_hour):.1f}; "
         f"decisions per hour: p50 {percentile(decisions_per_hour, 50):.1f}."
@@ -270,7 +292,9 @@ async def run(quick: bool) -> Section:
         body += [
             summary,
             "",
-            table(["meeting", "words", "ms", "items", "decisions"], rows),
+            JUDGED,
+            "",
+            table(["meeting", "words", "wall ms", "CPU ms", "items", "decisions"], rows),
         ]
     else:
         body.append(f"QMSum meetings not found at {QMSUM_DIR}: speed and yield not measured.")

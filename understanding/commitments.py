@@ -148,7 +148,7 @@ _FIGURES = re.compile(
     r"make an example|draw (?:it|that|this)|give (?:you|us|them|\w+) (?:an? )?(?:clear |quick |"
     r"brief )?(?:example|illustration|idea|sense|flavour|overview)|cite|read (?:it|that|this)|"
     r"go home|always|continue to|come up with|state|assure|report that|suggest|argue|remind|"
-    r"stress|emphasi[sz]e|describe|speak|briefly|"
+    r"stress|emphasi[sz]e|describe|speak|briefly|(?:share|split)(?:ing)? (?:my|their) time|"
     r"show (?:you|them|us)\b|go first|start$|start (?:with|off|by|us)\b|kick off|"
     r"kick things off|hand (?:it )?over|share my screen|"
     r"stop sharing|repeat|rephrase|put it this way|be right back|be back|mute|unmute|jump in|"
@@ -686,7 +686,8 @@ _INFO_REQUEST = re.compile(
     r"elaborate|comment|talk (?:us|me) through|confirm (?:whether|if|that|what|how)|"
     r"say (?:a bit|a little|more|something)|tell the committee|"
     r"update (?:us|me|the committee) on|provide (?:a |an )?(?:short |brief |quick )?"
-    r"(?:response|answer)|answer|respond|give (?:us|me) a date|be \w+ing)\b",
+    r"(?:response|answer)|answer|respond|give (?:us|me) a date|be \w+ing|tell (?:us|me)|set out|"
+    r"talk|explain)\b",
     re.I,
 )
 _HAVE_READY = re.compile(r"\b(?:ready|done|finished|up|over to|out|back to)\b", re.I)
