@@ -13,12 +13,14 @@ What counts:
 - a **decision** ("we agreed to…", "we decided…", "let's go with…", "we'll launch on…").
 
 What does not: figures of speech ("I'll be honest", "let's see", "I'll tell you what", "I'll say
-this"), talk about the call itself ("can you hear me?", "can you see my screen?"), negations
-("I will never…"), hypotheticals ("if we…, we'd…"), reported speech ("she said she'd…") and
-quotations, questions about the past (no trigger), and jokes ("I'll hold you to that").
+this"), talk about the call itself ("can you hear me?", "can you see my screen?", "next slide"),
+negations ("I will never…"), hypotheticals ("if we…, we'd…"), reported speech ("she said
+she'd…") and quotations, questions, hedged predictions ("I guess we'll…"), ability ("I think I
+can make it work"), broken-off phrases, and jokes ("I'll hold you to that").
 
 When the person asked answers in the next turn with a commitment ("Sure, I'll do it tomorrow"),
-that answer completes the request (its due date) instead of becoming a second item.
+that answer completes the request (its due date) instead of becoming a second item. docs/
+ACTION_ITEMS.md has the whole list, with the due-date conventions of ``understanding.dates``.
 """
 
 from __future__ import annotations
@@ -361,7 +363,7 @@ _NOT_NAMES = frozenset(
 @dataclass
 class _Candidate:
     turn: int
-    kind: str  # "self", "request", "named"
+    kind: str  # "self", "request", "named", "ask_named", "you_will"
     owner: str | None
     text: str
     due: date | None

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from bench.action_items import GOAL_PRECISION, GOAL_RECALL, evaluate, load
+import json
+from pathlib import Path
+
+from bench.action_items import GOAL_PRECISION, GOAL_RECALL, evaluate, load, qmsum_rows
 
 
 def test_the_labelled_set_is_varied_and_well_formed() -> None:
@@ -31,3 +34,17 @@ def test_items_and_decisions_meet_the_goals_on_all_meetings() -> None:
     assert score.decisions_matched / score.decisions_found >= GOAL_PRECISION
     assert score.decisions_matched / score.decisions_labelled >= GOAL_RECALL
     assert score.traps_fired == 0
+
+
+def test_the_qmsum_measure_reads_the_corpus_format(tmp_path: Path) -> None:
+    meeting = {
+        "meeting_transcripts": [
+            {"speaker": "Grad A", "content": "OK , we 're on . {vocalsound}"},
+            {"speaker": "Professor B", "content": "I 'll send the slides to the list tomorrow ."},
+            {"speaker": "Grad A", "content": "Can you hear me ?"},
+        ]
+    }
+    (tmp_path / "Tiny.json").write_text(json.dumps(meeting))
+    rows, summary = qmsum_rows(tmp_path, repeats=1)
+    assert [(r[0], r[1], r[4], r[5]) for r in rows] == [("Tiny", 15, 1, 0)]
+    assert summary.startswith("1 QMSum validation meetings")
