@@ -421,6 +421,9 @@ def extract_located(
     decisions: list[tuple[int, str]] = []
     candidates: list[_Candidate] = []
     for index, turn in enumerate(turns):
+        accepted = _accepted_offer(turns, index, meeting_date)
+        if accepted:
+            candidates.append(accepted)
         if not _CUE.search(turn.text):
             continue  # most turns hold no trigger at all: skip the cleaning (speed)
         text = clean(turn.text)
@@ -456,6 +459,58 @@ def extract_located(
                 if candidate:
                     candidates.append(candidate)
     return _unique_decisions(decisions), _merge(candidates)
+
+
+#: "Should I send the notes?", "would it help if I prepared a summary?", "want me to call them?"
+_OFFER = re.compile(
+    r"\b(?:should i|shall i|do you want me to|would you like me to|want me to|"
+    r"would it help if i|is it ok if i|how about i|i could)\s+(?P<action>[^?.!]+)\?\s*$",
+    re.I,
+)
+_ACCEPT = re.compile(
+    r"^(?:yes|yeah|yep|sure|please|go ahead|that would be great|that'd be great|sounds good|"
+    r"perfect|great|definitely|absolutely|of course)\b(?![^.!?]*\b(?:but|no|not|don't)\b)",
+    re.I,
+)
+
+
+def _accepted_offer(
+    turns: Sequence[Turn], index: int, meeting_date: date | None
+) -> _Candidate | None:
+    """An offer ("should I send the notes?") that the next speaker accepts ("yes, please"): the
+    one who offered owns it, from the turn that accepted it."""
+    if index == 0 or turns[index - 1].speaker == turns[index].speaker:
+        return None
+    if not _ACCEPT.match(clean(turns[index].text)):
+        return None
+    offered = sentences(clean(turns[index - 1].text))
+    match = _OFFER.search(offered[-1]) if offered else None
+    if not match:
+        return None
+    action = _strip_lead(_present(match["action"]))
+    offerer = turns[index - 1].speaker
+    due_in = find_due(action, meeting_date)
+    if due_in:
+        action = (action[: due_in.start] + " " + action[due_in.end :]).strip()
+    text = _to_do(action, speaker=offerer, owner=offerer, listener=turns[index].speaker)
+    if not text or len(text.split()) < 2 or _garbled(text) or _FIGURES.search(action):
+        return None
+    return _Candidate(index, "request", offerer, text, due_in.when if due_in else None)
+
+
+def _present(action: str) -> str:
+    """ "prepared a summary" -> "prepare a summary": offers are often in the past tense."""
+    first, _, rest = action.strip().partition(" ")
+    lowered = first.lower()
+    if re.search(r"(?:ar|iz|is|at|ut|or|ur|g|v|c|s)ed$", lowered):
+        first = first[:-1]
+    elif re.search(r"([^aeiou])\1ed$", lowered):
+        first = first[:-3]
+    elif lowered.endswith("ied"):
+        first = first[:-3] + "y"
+    elif lowered.endswith("ed") and len(lowered) > 4:
+        first = first[:-2]
+    return f"{first} {rest}".strip()
 
 
 def _triggers(sentence: str, people: _People) -> list[tuple[str, str, str, str | None, str]]:

@@ -92,6 +92,19 @@ def test_an_unclear_that_answering_someone_says_what_it_is_about() -> None:
     ]
 
 
+def test_an_accepted_offer_belongs_to_whoever_offered() -> None:
+    found = items(
+        "Gina: Would it help if I prepared a one-page summary?",
+        "Pierre: Yes, please do.",
+        "Gina: Okay, I'll write that up by Friday.",
+    )
+    assert found == [
+        ActionItem(text="Prepare a one-page summary", owner="Gina", due=date(2026, 12, 11))
+    ]
+    assert items("Ana: Should I send the notes to the client?", "Ben: Yeah, but not yet.") == []
+    assert items("Ana: Should I send the notes to the client?", "Ben: No.") == []
+
+
 def test_across_a_month_end_and_a_year_end() -> None:
     month_end = items("Kim: I'll pull the numbers by Monday.", meeting=date(2026, 11, 27))
     assert month_end[0].due == date(2026, 11, 30)
