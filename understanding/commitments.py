@@ -467,6 +467,7 @@ _OFFER = re.compile(
     r"would it help if i|is it ok if i|how about i|i could)\s+(?P<action>[^?.!]+)\?\s*$",
     re.I,
 )
+_OFFER_CUE = re.compile(r"\b(?:should|shall|me to|if i|could|about i)\b", re.I)
 _ACCEPT = re.compile(
     r"^(?:yes|yeah|yep|sure|please|go ahead|that would be great|that'd be great|sounds good|"
     r"perfect|great|definitely|absolutely|of course)\b(?![^.!?]*\b(?:but|no|not|don't)\b)",
@@ -481,6 +482,8 @@ def _accepted_offer(
     one who offered owns it, from the turn that accepted it."""
     if index == 0 or turns[index - 1].speaker == turns[index].speaker:
         return None
+    if "?" not in turns[index - 1].text or not _OFFER_CUE.search(turns[index - 1].text):
+        return None  # cheap tests first: this runs on every turn
     if not _ACCEPT.match(clean(turns[index].text)):
         return None
     offered = sentences(clean(turns[index - 1].text))
