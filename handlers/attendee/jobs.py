@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, PermanentJobError
 from bot.meetings import Meeting, Person, Utterance
+from bot.posting import PostKey, show_settled
 from bot.services import Services
-from bot.slack import Block, PostKey, show_settled
+from bot.slack import Block
 from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
 from handlers.access import Belongs, may_change, may_see, prepare_listing
@@ -125,7 +126,7 @@ async def refresh_status(
     async def show(row: AttendeeBot) -> None:
         explained = event_state is None or row.state == event_state
         rendering = render_status(row, *((event_type, sub_type) if explained else (None, None)))
-        await services.slack.upsert(status_key(row), *rendering)
+        await services.posts.upsert(status_key(row), *rendering)
 
     row = await show_settled(lambda: repo.get(services.sessions, request_id), show, snapshot)
     if row is None:
@@ -359,14 +360,14 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     rendered = render_digest(
         meeting, actions=[recording], transcript_attached=attach, summarises=False
     )
-    status_post = await services.slack.find(status_key(row))
+    status_post = await services.posts.find(status_key(row))
     posted = await post_parts(
         services,
         (PROVIDER, row.id, row.channel_id),
         rendered,
         thread_ts=status_post.ts if status_post else None,
     )
-    if attach and await services.slack.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
+    if attach and await services.posts.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
         await services.slack.upload_text(
             row.channel_id,
             posted.thread_ts,
@@ -375,7 +376,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
             f"Transcript: {meeting.title}",
         )
         # Remember the upload so that a retry of this job does not attach it twice.
-        await services.slack.remember(
+        await services.posts.remember(
             status_key(row, TRANSCRIPT_FILE_PART), "file", posted.thread_ts
         )
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey
 from bot.store.models import WherebyRoom
 from handlers.digest import post_parts, render_digest
 from handlers.ops import JOB_NOTICE, NoticeJob
@@ -286,7 +286,7 @@ async def post_notice(
         )
     else:
         buttons = [transcript_button(row.id, transcription_id)] if transcript else []
-        await services.slack.upsert(
+        await services.posts.upsert(
             notice_key(row, transcription_id),
             text,
             build_notice_blocks(text, buttons),
