@@ -351,6 +351,7 @@ class AttendeeStandIn(StandIn):
     """
 
     name = "attendee"
+    outbox: Deliveries
 
     def __init__(
         self,

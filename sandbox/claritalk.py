@@ -167,6 +167,7 @@ class ClaritalkStandIn(StandIn):
     """
 
     name = "claritalk"
+    outbox: Deliveries
 
     def __init__(
         self,

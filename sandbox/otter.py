@@ -158,6 +158,7 @@ class OtterStandIn(StandIn):
     """
 
     name = "otter"
+    outbox: Deliveries
 
     def __init__(
         self,

@@ -252,6 +252,7 @@ class WherebyStandIn(StandIn):
     """
 
     name = "whereby"
+    outbox: Deliveries
 
     def __init__(
         self,
