@@ -181,7 +181,7 @@ async def _deliver(claritalk: ClaritalkStandIn, title: str) -> str:
     delivery = await claritalk.process_meeting(title)
     if delivery.status != 200:
         raise RuntimeError(f"the webhook was answered {delivery.status}: {delivery.response}")
-    return str(delivery.envelope["data"]["meetingId"])
+    return str(delivery.json["data"]["meetingId"])
 
 
 def _parent_of(timeline: Timeline, title: str) -> dict[str, Any]:

@@ -33,10 +33,11 @@ from bot.logs import quiet_malformed_http, trace_id
 from bot.membership import SlackMembership
 from bot.metrics import Metrics
 from bot.offload import Busy, off_loop
+from bot.posting import PostLedger
 from bot.replay import ReplayGuard, answer_replay, replay_key
 from bot.scheduler import Leadership, Periodic, Scheduler
 from bot.services import SERVICES, Services
-from bot.slack import ChannelPacer, SlackMessenger, create_slack_client
+from bot.slack import ChannelPacer, People, SlackMessenger, create_slack_client
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import pending, upgrade
 from bot.store.models import Job, utcnow
@@ -134,12 +135,16 @@ async def create_services(
         ),
         clock=options.clock,
     )
+    # One users.info cache serves time zones, admin flags and names.
+    people = People(client, settings.membership_ttl)
+    slack = SlackMessenger(client, ChannelPacer(settings.slack_channel_interval), people=people)
     services = Services(
         settings=settings,
         sessions=sessions,
         queue=queue,
-        slack=SlackMessenger(client, sessions, ChannelPacer(settings.slack_channel_interval)),
-        membership=SlackMembership(client, settings.membership_ttl),
+        slack=slack,
+        posts=PostLedger(slack, sessions),
+        membership=SlackMembership(client, settings.membership_ttl, people=people),
         metrics=Metrics(),
         http=http,
         clock=options.clock,

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import slack_error
+from bot.cache import TTLCache
+from bot.slack import People, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -28,44 +29,9 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 #: Pages followed at most: 200,000 members or channels, far past any real workspace.
 MAX_PAGES = 1000
-#: Entries kept per cache before the expired ones are dropped.
-CACHE_ENTRIES = 10_000
 #: The conversation types whose membership counts (what ``channels:read`` and ``groups:read``
 #: let Debrief see).
 TYPES = "public_channel,private_channel"
-
-Value = TypeVar("Value")
-
-
-class TTLCache(Generic[Value]):
-    """A small per-process cache whose entries expire ``ttl`` seconds after they were stored."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[float, Value]] = {}
-
-    def get(self, key: str) -> Value | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= self._clock():
-            del self._entries[key]
-            return None
-        return entry[1]
-
-    def put(self, key: str, value: Value) -> None:
-        if self.ttl <= 0:
-            return
-        now = self._clock()
-        if len(self._entries) >= CACHE_ENTRIES:
-            self._entries = {k: e for k, e in self._entries.items() if e[0] > now}
-            if len(self._entries) >= CACHE_ENTRIES:
-                self._entries.clear()
-        self._entries[key] = (now + self.ttl, value)
-
-    def forget(self, key: str) -> None:
-        self._entries.pop(key, None)
 
 
 class SlackMembership:
@@ -75,6 +41,8 @@ class SlackMembership:
         client: the Web API client (``bot.slack.create_slack_client``).
         ttl: seconds an answer is reused (``DEBRIEF_MEMBERSHIP_TTL``); 0 asks Slack every time.
         clock: monotonic seconds, injectable for tests.
+        people: the ``users.info`` lookup the admin flags come from; share the messenger's
+            (``SlackMessenger.people``) so that one answer serves every use of a person.
     """
 
     def __init__(
@@ -82,11 +50,13 @@ class SlackMembership:
         client: AsyncWebClient,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        people: People | None = None,
     ) -> None:
         self.client = client
+        self.people = people or People(client, ttl, clock)
         self._members: TTLCache[frozenset[str]] = TTLCache(ttl, clock)
         self._channels: TTLCache[frozenset[str]] = TTLCache(ttl, clock)
-        self._admins: TTLCache[bool] = TTLCache(ttl, clock)
 
     async def members(self, channel_id: str) -> frozenset[str] | None:
         """The user ids in a channel (``conversations.members``); None when Slack would not say
@@ -134,18 +104,12 @@ class SlackMembership:
     async def is_admin(self, user_id: str) -> bool | None:
         """Whether a person is a workspace admin or owner (``users.info``); None when Slack
         would not say."""
-        cached = self._admins.get(user_id)
-        if cached is not None:
-            return cached
         try:
-            answer = await self.client.users_info(user=user_id)
+            person = await self.people.get(user_id)
         except SlackApiError as exc:
             log.warning("cannot check whether %s is an admin: %s", user_id, slack_error(exc))
             return None
-        user = answer.get("user") or {}
-        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-        self._admins.put(user_id, admin)
-        return admin
+        return person.is_admin
 
     async def _collect(
         self,

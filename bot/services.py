@@ -16,6 +16,7 @@ from bot.errors import UserFacingError
 from bot.jobs import JobQueue
 from bot.membership import SlackMembership
 from bot.metrics import Metrics
+from bot.posting import PostLedger
 from bot.slack import SlackMessenger
 from bot.store.models import utcnow
 from understanding.embedded import EmbeddedEngine
@@ -36,6 +37,8 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     queue: JobQueue
     slack: SlackMessenger
+    #: A meeting's messages under their natural keys (post once, then update in place).
+    posts: PostLedger
     membership: SlackMembership
     metrics: Metrics
     http: httpx.AsyncClient

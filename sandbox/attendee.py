@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import re
 import secrets
 import string
@@ -34,7 +33,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from providers.attendee.models import (
@@ -46,6 +44,7 @@ from providers.attendee.models import (
     WebhookTrigger,
 )
 from providers.attendee.webhooks import SIGNATURE_HEADER, sign
+from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
@@ -250,39 +249,6 @@ def is_meeting_url(url: str) -> bool:
 
 
 @dataclass
-class WebhookDelivery:
-    """One delivery attempt the stand-in made; ``status`` is ``None`` if no answer came."""
-
-    url: str
-    trigger: str
-    idempotency_key: str
-    bot_id: str | None
-    body: bytes
-    headers: dict[str, str]
-    attempt: int
-    status: int | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass(frozen=True)
-class _Outgoing:
-    url: str
-    trigger: str
-    idempotency_key: str
-    bot_id: str | None
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass
 class _Subscription:
     url: str
     triggers: frozenset[str]
@@ -385,6 +351,7 @@ class AttendeeStandIn(StandIn):
     """
 
     name = "attendee"
+    outbox: Deliveries
 
     def __init__(
         self,
@@ -419,50 +386,44 @@ class AttendeeStandIn(StandIn):
         self.auto_end_after = auto_end_after
         self.recordings = recordings
         self.step_delay = step_delay
-        self.webhook_attempts = max(1, webhook_attempts)
-        self.webhook_backoff = webhook_backoff
-        self.webhook_timeout = webhook_timeout
         self.recording_url_ttl = recording_url_ttl
         self.allow_http_bot_webhooks = allow_http_bot_webhooks
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self.bots: dict[str, _Bot] = {}
         self.project_webhooks: list[_Subscription] = []
-        self.deliveries: list[WebhookDelivery] = []
+        # Attendee retries anything but a 2xx on the side: later deliveries overtake a retry.
+        self.outbox = Deliveries(
+            "attendee",
+            attempts=webhook_attempts,
+            backoff=webhook_backoff,
+            timeout=webhook_timeout,
+            retry_client_errors=True,
+            in_order=False,
+        )
         self._seq = 0
         self._media_key = secrets.token_bytes(16)
-        self._queue: asyncio.Queue[_Outgoing] = asyncio.Queue()
-        self._queued = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._held: list[_Outgoing] | None = None
-        self._duplicates = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         # Set when a bot's state changes: what a bot waiting for a person's decision waits on.
         self._moves: dict[str, asyncio.Event] = {}
-        self._worker: asyncio.Task[None] | None = None
-        self._webhook_session: aiohttp.ClientSession | None = None
         super().__init__(lock=lock)
 
     # --- life cycle -------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        url = await super().start(host, port)
-        self._worker = asyncio.create_task(self._deliver_loop(), name="attendee-webhooks")
-        return url
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery attempt, in the order made (a copy of the delivery after each)."""
+        return self.outbox.log
 
     async def stop(self) -> None:
         """Stop serving; pending deliveries and scheduled bot steps are cancelled, not sent."""
-        pending = [t for t in (*self._tasks, self._worker) if t is not None]
+        pending = list(self._tasks)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         self._tasks.clear()
-        self._queued = 0
         self._update_idle()
-        self._worker = None
-        if self._webhook_session is not None:
-            await self._webhook_session.close()
-            self._webhook_session = None
         await super().stop()
 
     async def __aenter__(self) -> AttendeeStandIn:
@@ -472,10 +433,14 @@ class AttendeeStandIn(StandIn):
     async def settle(self, within: float = 5.0) -> None:
         """Wait until every queued delivery, retry and automatic bot step has finished."""
         async with asyncio.timeout(within):
-            await self._idle.wait()
+            while True:
+                await self._idle.wait()
+                await self.outbox.settle()
+                if self._idle.is_set() and self.outbox.idle:
+                    return
 
     def _update_idle(self) -> None:
-        if self._queued or self._tasks:
+        if self._tasks:
             self._idle.clear()
         else:
             self._idle.set()
@@ -511,30 +476,22 @@ class AttendeeStandIn(StandIn):
 
     def hold_webhooks(self) -> None:
         """Keep deliveries back until :meth:`release_webhooks` (to reorder them)."""
-        if self._held is None:
-            self._held = []
+        self.outbox.hold()
 
     def release_webhooks(self, order: str = "fifo", *, seed: int | None = None) -> int:
         """Send held deliveries in ``order``: ``fifo``, ``reversed`` or ``shuffled``."""
-        if order not in ("fifo", "reversed", "shuffled"):
-            raise ValueError(f"unknown order {order!r}")
-        held, self._held = self._held or [], None
-        if order == "reversed":
-            held.reverse()
-        elif order == "shuffled":
-            random.Random(seed).shuffle(held)
-        for outgoing in held:
-            self._enqueue(outgoing)
-        return len(held)
+        return self.outbox.release(order, seed=seed)
 
     def duplicate_next_webhooks(self, count: int = 1) -> None:
         """Send each of the next ``count`` deliveries twice, with the same idempotency key."""
-        self._duplicates += count
+        self.outbox.duplicate(count)
 
     def delivered(self, trigger: str | None = None) -> list[dict[str, Any]]:
         """Envelopes of the deliveries answered 2xx, in the order they were accepted."""
         return [
-            d.json for d in self.deliveries if d.ok and (trigger is None or d.trigger == trigger)
+            d.json
+            for d in self.deliveries
+            if d.ok and (trigger is None or d.meta["trigger"] == trigger)
         ]
 
     # --- driving bots -----------------------------------------------------------------------
@@ -762,77 +719,16 @@ class AttendeeStandIn(StandIn):
                 "trigger": str(trigger),
                 "data": _jsonb(data),
             }
-            outgoing = _Outgoing(
+            self.outbox.submit(
                 subscription.url,
-                str(trigger),
-                envelope["idempotency_key"],
-                bot.id,
                 json.dumps(envelope).encode(),
                 {
                     "Content-Type": "application/json",
                     "User-Agent": "Attendee-Webhook/1.0",
                     SIGNATURE_HEADER: sign(envelope, self.webhook_secret),
                 },
+                meta={"trigger": str(trigger), "bot_id": bot.id},
             )
-            copies = 1
-            if self._duplicates > 0:
-                self._duplicates -= 1
-                copies = 2
-            for _ in range(copies):
-                if self._held is not None:
-                    self._held.append(outgoing)
-                else:
-                    self._enqueue(outgoing)
-
-    def _enqueue(self, outgoing: _Outgoing) -> None:
-        self._queued += 1
-        self._update_idle()
-        self._queue.put_nowait(outgoing)
-
-    async def _deliver_loop(self) -> None:
-        # One at a time, so deliveries leave in the order they were made; a failed one is
-        # retried on the side, which (as with Attendee) lets later ones overtake it.
-        while True:
-            outgoing = await self._queue.get()
-            try:
-                if not await self._attempt(outgoing, 1) and self.webhook_attempts > 1:
-                    self._spawn(self._retry(outgoing), f"attendee-retry-{outgoing.idempotency_key}")
-            finally:
-                self._queued -= 1
-                self._update_idle()
-
-    async def _retry(self, outgoing: _Outgoing) -> None:
-        for attempt in range(2, self.webhook_attempts + 1):
-            await asyncio.sleep(self.webhook_backoff * 2 ** (attempt - 2))
-            if await self._attempt(outgoing, attempt):
-                return
-
-    async def _attempt(self, outgoing: _Outgoing, attempt: int) -> bool:
-        record = WebhookDelivery(
-            outgoing.url,
-            outgoing.trigger,
-            outgoing.idempotency_key,
-            outgoing.bot_id,
-            outgoing.body,
-            dict(outgoing.headers),
-            attempt,
-        )
-        self.deliveries.append(record)
-        if self._webhook_session is None:
-            self._webhook_session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)
-            )
-        try:
-            async with self._webhook_session.post(
-                outgoing.url, data=outgoing.body, headers=outgoing.headers, allow_redirects=False
-            ) as response:
-                record.status = response.status
-                await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            record.error = f"{type(exc).__name__}: {exc}"
-            log.info("attendee stand-in: webhook to %s failed (%s)", outgoing.url, record.error)
-            return False
-        return record.ok
 
     async def _finish_processing(self, bot_id: str) -> None:
         await asyncio.sleep(self.step_delay)
@@ -1211,9 +1107,9 @@ class AttendeeStandIn(StandIn):
                 "deliveries": [
                     {
                         "url": d.url,
-                        "trigger": d.trigger,
-                        "bot_id": d.bot_id,
-                        "attempt": d.attempt,
+                        "trigger": d.meta["trigger"],
+                        "bot_id": d.meta["bot_id"],
+                        "attempt": d.attempts,
                         "status": d.status,
                         "error": d.error,
                     }

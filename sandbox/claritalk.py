@@ -20,13 +20,14 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 
+from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
@@ -81,17 +82,6 @@ class _AuthCode:
     redirect_uri: str
     scope: str
     expires_at: float
-
-
-@dataclass
-class WebhookDelivery:
-    """A delivery the stand-in made: what it sent and how the receiver answered."""
-
-    url: str
-    envelope: Json
-    status: int
-    response: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _pdf_text(value: str) -> str:
@@ -177,6 +167,7 @@ class ClaritalkStandIn(StandIn):
     """
 
     name = "claritalk"
+    outbox: Deliveries
 
     def __init__(
         self,
@@ -215,7 +206,8 @@ class ClaritalkStandIn(StandIn):
         self.webhook_url: str | None = None
         self.webhook_events: list[str] = []
         self.meetings: dict[str, Json] = {}
-        self.deliveries: list[WebhookDelivery] = []
+        # Claritalk sends each webhook once; the caller waits for the app's answer.
+        self.outbox = Deliveries("claritalk", timeout=10.0)
         self._access: dict[str, _AccessToken] = {}
         self._refresh: dict[str, _RefreshToken] = {}
         self._codes: dict[str, _AuthCode] = {}
@@ -266,7 +258,7 @@ class ClaritalkStandIn(StandIn):
 
     async def create_user(
         self, name: str, email: str, role: str = "user"
-    ) -> tuple[SandboxUser, WebhookDelivery | None]:
+    ) -> tuple[SandboxUser, Delivery | None]:
         """Add a member and announce it with ``users.created`` if a webhook is registered."""
         user = SandboxUser(f"usr-{uuid.uuid4().hex[:12]}", name, email, role)
         self.users[email] = user
@@ -282,13 +274,13 @@ class ClaritalkStandIn(StandIn):
         with_pdf: bool = True,
         corrupt_pdf: bool = False,
         owner: str | None = None,
-    ) -> WebhookDelivery:
+    ) -> Delivery:
         """Store a realistic processed meeting and deliver ``meeting.processed`` for it."""
         data = self._processed_meeting(title, owner or self.approve_as, with_pdf, corrupt_pdf)
         self.meetings[data["meetingId"]] = data
         return await self.send_event("meeting.processed", data)
 
-    async def change_status(self, meeting_id: str, status: str) -> WebhookDelivery:
+    async def change_status(self, meeting_id: str, status: str) -> Delivery:
         """Move a meeting to ``status`` and deliver ``meeting.status.changed``."""
         meeting = self.meetings.get(meeting_id)
         if meeting is None:
@@ -297,7 +289,7 @@ class ClaritalkStandIn(StandIn):
         meeting["updatedAt"] = _laravel_time(self.clock())
         return await self.send_event("meeting.status.changed", self._meeting_object(meeting))
 
-    async def send_event(self, event: str, data: Json) -> WebhookDelivery:
+    async def send_event(self, event: str, data: Json) -> Delivery:
         """Deliver one event envelope to the registered webhook URL, as Claritalk would."""
         if not self.webhook_url:
             raise RuntimeError("no Claritalk webhook URL is registered with the stand-in")
@@ -312,10 +304,12 @@ class ClaritalkStandIn(StandIn):
         if self.webhook_hmac_secret:
             digest = hmac.new(self.webhook_hmac_secret.encode(), body, hashlib.sha256)
             headers["X-Claritalk-Signature"] = digest.hexdigest()
-        status, text = await self.post(self.webhook_url, body, headers)
-        delivery = WebhookDelivery(self.webhook_url, envelope, status, text, headers)
-        self.deliveries.append(delivery)
-        return delivery
+        return await self.outbox.send(self.webhook_url, body, headers, meta={"event": event})
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery, in the order made."""
+        return self.outbox.records
 
     def state(self) -> Json:
         """A summary for the Providers panel."""
@@ -325,9 +319,7 @@ class ClaritalkStandIn(StandIn):
             "desktop_connected": self.desktop_connected,
             "users": [u.to_api() for u in self.users.values()],
             "meetings": [self._meeting_object(m) for m in self.meetings.values()],
-            "deliveries": [
-                {"event": d.envelope["event"], "status": d.status} for d in self.deliveries
-            ],
+            "deliveries": [{"event": d.meta["event"], "status": d.status} for d in self.deliveries],
             "access_tokens": len(self._access),
             "refresh_tokens": len(self._refresh),
         }
@@ -691,11 +683,11 @@ def _redact(url: str | None) -> str | None:
     return urlunsplit(urlsplit(url)._replace(query=""))
 
 
-def _delivery_summary(delivery: WebhookDelivery) -> Json:
-    data = delivery.envelope.get("data") or {}
+def _delivery_summary(delivery: Delivery) -> Json:
+    data = delivery.json.get("data") or {}
     return {
-        "event": delivery.envelope.get("event"),
+        "event": delivery.meta["event"],
         "meeting_id": data.get("meetingId"),
-        "status": delivery.status,
+        "status": delivery.status or 0,  # 0: no answer (the sandbox page says so)
         "response": delivery.response[:500],
     }

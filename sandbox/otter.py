@@ -22,15 +22,15 @@ import string
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from providers.otter.webhooks import SIGNATURE_HEADER, basic_authorization, sign
+from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
@@ -143,22 +143,6 @@ class WebhookTarget:
     name: str = "Debrief digests"
 
 
-@dataclass
-class WebhookDelivery:
-    """One webhook the stand-in sent and the answer it got (status 0: no answer)."""
-
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response: str = field(repr=False, default="")
-
-    @property
-    def json(self) -> Any:
-        """The delivered body, decoded."""
-        return json.loads(self.body)
-
-
 class OtterStandIn(StandIn):
     """Otter.ai on loopback: the API under ``/v1`` (:attr:`api_url`), control in `/_sandbox/otter`.
 
@@ -174,6 +158,7 @@ class OtterStandIn(StandIn):
     """
 
     name = "otter"
+    outbox: Deliveries
 
     def __init__(
         self,
@@ -206,10 +191,16 @@ class OtterStandIn(StandIn):
         self.conversations: dict[str, dict[str, Any]] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self.webhook: WebhookTarget | None = None
-        self.deliveries: list[WebhookDelivery] = []
+        # Otter sends each webhook once; the caller waits for the app's answer.
+        self.outbox = Deliveries("otter", timeout=10.0)
         super().__init__(lock=lock)
         if seed:
             self._seed()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery, in the order made."""
+        return self.outbox.records
 
     @property
     def api_url(self) -> str:
@@ -350,7 +341,7 @@ class OtterStandIn(StandIn):
 
     async def finish_processing(
         self, conversation_id: str, *, deliveries: int = 1
-    ) -> list[WebhookDelivery]:
+    ) -> list[Delivery]:
         """Finish Otter's processing and send the completion webhook ``deliveries`` times.
 
         Fills in whatever summary, action items, insights and outline were given when the
@@ -405,21 +396,12 @@ class OtterStandIn(StandIn):
             headers["Authorization"] = basic_authorization(self.webhook.basic)
         return headers
 
-    async def deliver_webhook(
-        self, conversation_id: str, *, event: str | None = None
-    ) -> WebhookDelivery:
+    async def deliver_webhook(self, conversation_id: str, *, event: str | None = None) -> Delivery:
         """Send one webhook for ``conversation_id`` now, whatever its state."""
         if self.webhook is None:
             raise RuntimeError("configure_webhook() first")
         body = self.webhook_body(conversation_id, event=event)
-        headers = self.webhook_headers(body)
-        try:
-            status, text = await self.post(self.webhook.url, body, headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            status, text = 0, f"{type(exc).__name__}: {exc}"
-        delivery = WebhookDelivery(self.webhook.url, headers, body, status, text)
-        self.deliveries.append(delivery)
-        return delivery
+        return await self.outbox.send(self.webhook.url, body, self.webhook_headers(body))
 
     # ---- the API ------------------------------------------------------------------------------
 
@@ -825,8 +807,9 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _delivery_row(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {"url": delivery.url, "status": delivery.status, "bytes": len(delivery.body)}
+def _delivery_row(delivery: Delivery) -> dict[str, Any]:
+    # Status 0: no answer (the sandbox page says so).
+    return {"url": delivery.url, "status": delivery.status or 0, "bytes": len(delivery.body)}
 
 
 _WORDS = (

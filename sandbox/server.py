@@ -1,5 +1,7 @@
 """What every local stand-in shares: a real aiohttp server on an ephemeral loopback port that
-records each request it answers and can be told to fail, slow down or throttle on demand.
+records each request it answers and can be told to fail, slow down or throttle on demand, and
+(for a provider's stand-in) its outgoing webhooks (:mod:`sandbox.delivery`), started and stopped
+with it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from sandbox.delivery import Deliveries
 from sandbox.lock import SandboxLock
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,8 @@ class StandIn:
     """
 
     name = "stand-in"
+    #: The webhooks a provider's stand-in sends to the app (None: it sends none).
+    outbox: Deliveries | None = None
 
     def __init__(self, *, lock: SandboxLock | None = None) -> None:
         self.calls: list[RecordedCall] = []
@@ -91,9 +96,13 @@ class StandIn:
         assert server is not None and server.sockets  # type: ignore[attr-defined]
         bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.url = f"http://{host}:{bound_port}"
+        if self.outbox is not None:
+            await self.outbox.start()
         return self.url
 
     async def stop(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -174,7 +183,8 @@ class StandIn:
         return response
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        """Deliver a webhook as the real provider would: POST ``body`` to ``url``."""
+        """POST ``body`` to ``url`` now (the Slack stand-in's requests to the app; a provider's
+        webhooks go through :attr:`outbox` instead)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         async with self._session.post(url, data=body, headers=headers) as response:

@@ -45,17 +45,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import aiohttp
 from aiohttp import web
 
 from providers.whereby.budget import request_cost
 from providers.whereby.webhooks import SIGNATURE_HEADER, sign
+from sandbox.delivery import Deliveries, Delivery, ReleaseOrder
 from sandbox.lock import SandboxLock
 from sandbox.server import Handler, StandIn
 
 Clock = Callable[[], float]
 WindowMode = Literal["fixed", "sliding"]
-ReleaseOrder = Literal["fifo", "reversed", "shuffled"]
 
 DEFAULT_API_KEY = "whereby-sandbox-key"
 SUMMARY_TEMPLATES = (
@@ -236,16 +235,6 @@ class SummaryJob:
     gets: int = 0
 
 
-@dataclass
-class Delivery:
-    """One webhook event and what happened when it was delivered."""
-
-    event: dict[str, Any]
-    attempts: int = 0
-    status: int | None = None
-    error: str | None = None
-
-
 # --- the stand-in ---------------------------------------------------------------------------
 
 
@@ -263,6 +252,7 @@ class WherebyStandIn(StandIn):
     """
 
     name = "whereby"
+    outbox: Deliveries
 
     def __init__(
         self,
@@ -296,18 +286,11 @@ class WherebyStandIn(StandIn):
         self.summary_text = "The team agreed on the launch date and split the follow-up work."
         #: When set, transcriptions created with POST /transcriptions finish by themselves.
         self.transcription_delay: float | None = None
-        # Webhooks.
+        # Webhooks: one at a time, a retry (on a 5xx or no answer) holding up the next ones.
         self.webhook_url: str | None = None
         self.webhook_secret = ""
-        self.webhook_timeout = 5.0
-        self.webhook_retries = 2
-        self.webhook_backoff = 0.05
-        self.duplicates = 1
+        self.outbox = Deliveries("whereby", attempts=3, backoff=0.05, timeout=5.0)
         self.events: list[dict[str, Any]] = []
-        self.deliveries: list[Delivery] = []
-        self._held: list[dict[str, Any]] | None = None
-        self._queue: asyncio.Queue[dict[str, Any]] | None = None
-        self._worker: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
 
     @property
@@ -315,15 +298,42 @@ class WherebyStandIn(StandIn):
         """The base URL a ``WherebyClient`` should use."""
         return f"{self.url}/v1"
 
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every webhook delivery, in the order made."""
+        return self.outbox.records
+
+    @property
+    def webhook_timeout(self) -> float:
+        """Seconds one delivery attempt may take."""
+        return self.outbox.timeout
+
+    @webhook_timeout.setter
+    def webhook_timeout(self, seconds: float) -> None:
+        self.outbox.timeout = seconds
+
+    @property
+    def webhook_retries(self) -> int:
+        """Retries after a first attempt that got a 5xx or no answer."""
+        return self.outbox.attempts - 1
+
+    @webhook_retries.setter
+    def webhook_retries(self, retries: int) -> None:
+        self.outbox.attempts = 1 + max(0, retries)
+
+    @property
+    def webhook_backoff(self) -> float:
+        """Seconds before the first retry, doubling after each."""
+        return self.outbox.backoff
+
+    @webhook_backoff.setter
+    def webhook_backoff(self, seconds: float) -> None:
+        self.outbox.backoff = seconds
+
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
-            self._queue = None
         await super().stop()
 
     # --- routes -----------------------------------------------------------------------------
@@ -961,22 +971,15 @@ class WherebyStandIn(StandIn):
 
     def duplicate_webhooks(self, times: int = 2) -> None:
         """Deliver every event ``times`` times (Whereby may repeat deliveries)."""
-        self.duplicates = max(1, times)
+        self.outbox.copies = max(1, times)
 
     def hold(self) -> None:
         """Keep events back until :meth:`release`."""
-        if self._held is None:
-            self._held = []
+        self.outbox.hold()
 
     def release(self, order: ReleaseOrder = "fifo", *, seed: int | None = None) -> None:
         """Deliver the events held back, in order, reversed, or shuffled (with ``seed``)."""
-        held, self._held = self._held or [], None
-        if order == "reversed":
-            held.reverse()
-        elif order == "shuffled":
-            random.Random(seed).shuffle(held)
-        for event in held:
-            self._enqueue(event)
+        self.outbox.release(order, seed=seed)
 
     def emit(self, event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Record an event and deliver it (unless held); any type, for what is not modelled."""
@@ -988,65 +991,30 @@ class WherebyStandIn(StandIn):
             "data": dict(data),
         }
         self.events.append(event)
-        if self._held is not None:
-            self._held.append(event)
-        else:
-            self._enqueue(event)
+        if self.webhook_url:
+            self.outbox.submit(
+                self.webhook_url,
+                json.dumps(event, separators=(",", ":")).encode(),
+                {},
+                meta={"type": event_type},
+                sign=self._signed_headers,
+            )
         return event
+
+    def _signed_headers(self, body: bytes) -> dict[str, str]:
+        # Signed again before each attempt, as Whereby does: the signature covers the time.
+        return {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, self.webhook_secret, int(self._wall())),
+        }
 
     def events_of(self, event_type: str) -> list[dict[str, Any]]:
         """The events of one type emitted so far."""
         return [e for e in self.events if e["type"] == event_type]
 
-    def _enqueue(self, event: dict[str, Any]) -> None:
-        if not self.webhook_url:
-            return
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._deliver_all(self._queue))
-        for _ in range(self.duplicates):
-            self._queue.put_nowait(event)
-
     async def settle(self) -> None:
         """Wait until every queued delivery has been attempted (held ones excepted)."""
-        if self._queue is not None:
-            await self._queue.join()
-
-    async def _deliver_all(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        while True:
-            event = await queue.get()
-            try:
-                await self._deliver(event)
-            finally:
-                queue.task_done()
-
-    async def _deliver(self, event: dict[str, Any]) -> None:
-        delivery = Delivery(event)
-        self.deliveries.append(delivery)
-        body = json.dumps(event, separators=(",", ":")).encode()
-        for attempt in range(1 + self.webhook_retries):
-            url = self.webhook_url
-            if not url:
-                return
-            if attempt:
-                await asyncio.sleep(self.webhook_backoff * 2 ** (attempt - 1))
-            delivery.attempts += 1
-            headers = {
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(body, self.webhook_secret, int(self._wall())),
-            }
-            try:
-                status, _ = await asyncio.wait_for(
-                    self.post(url, body, headers), self.webhook_timeout
-                )
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                # Whereby retries timeouts and unreachable endpoints like a 5xx.
-                delivery.status, delivery.error = None, type(exc).__name__
-                continue
-            delivery.status, delivery.error = status, None
-            if status < 500:
-                return
+        await self.outbox.settle()
 
     # --- sandbox control --------------------------------------------------------------------
 
@@ -1069,7 +1037,7 @@ class WherebyStandIn(StandIn):
         """Everything the sandbox page shows."""
         return {
             "budget": self.budget.state(),
-            "webhook": {"url": self.webhook_url, "held": len(self._held or [])},
+            "webhook": {"url": self.webhook_url, "held": self.outbox.held},
             "meetings": [
                 _meeting_view(r.meeting, ["hostRoomUrl"])
                 for r in self.meetings.values()

@@ -17,8 +17,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.jobs import JobRun
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey, slack_error
+from bot.slack import slack_error
 from bot.store.db import transaction
 from handlers.access import may_change
 from handlers.action_items import repo
@@ -214,12 +215,11 @@ def concerned(applied: Applied, actor: str) -> list[str]:
 async def assignee_problem(services: Services, user: str, team_id: str) -> str | None:
     """Why ``user`` cannot be given an action item (``users.info``), or None."""
     try:
-        answer = await services.slack.client.users_info(user=user)
+        member = (await services.slack.people.get(user)).user
     except SlackApiError as exc:
         if slack_error(exc) in ("user_not_found", "users_not_found"):
             return "I cannot find that person in this workspace, so nothing was changed."
         raise
-    member = answer.get("user") or {}
     if member.get("is_bot") or member.get("is_app_user") or user == "USLACKBOT":
         return "Action items go to people, not apps: pick a person. Nothing was changed."
     if member.get("deleted"):
@@ -249,7 +249,7 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
     )
     channel = await open_dm(services, payload.recipient)
     key = PostKey(DM_PROVIDER, f"event.{payload.event_id}", channel, f"dm.{payload.recipient}")
-    await services.slack.upsert(key, text, blocks)
+    await services.posts.upsert(key, text, blocks)
 
 
 async def local_today(services: Services, user: str) -> date:

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from bot.config import Settings
 from bot.jobs import JobRun
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey
 from handlers.action_items import repo
 from handlers.action_items.blocks import build_reminder
 from handlers.action_items.jobs import DM_PROVIDER, links_for
@@ -102,5 +102,5 @@ async def job_remind(services: Services, payload: RemindJob, run: JobRun) -> Non
     text, blocks = build_reminder(items, day, await links_for(services, items))
     channel = await open_dm(services, user)
     key = PostKey(DM_PROVIDER, f"reminder.{user}.{day.isoformat()}", channel, "reminder")
-    await services.slack.upsert(key, text, blocks)
+    await services.posts.upsert(key, text, blocks)
     await repo.mark_reminded(services.sessions, user, day, len(items), services.clock())

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, PermanentJobError
 from bot.meetings import Meeting, Person, Utterance
+from bot.posting import PostKey, show_settled
 from bot.services import Services
-from bot.slack import Block, PostKey, show_settled
+from bot.slack import Block
 from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
 from handlers.access import Belongs, may_change, may_see, prepare_listing
@@ -140,7 +141,7 @@ async def refresh_status(
             *((event_type, sub_type) if explained else (None, None)),
             digest=await digest_elsewhere(services, row),
         )
-        await services.slack.upsert(status_key(row), *rendering)
+        await services.posts.upsert(status_key(row), *rendering)
 
     row = await show_settled(lambda: repo.get(services.sessions, request_id), show, snapshot)
     if row is None:
@@ -415,14 +416,14 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         }
     )
     channel = await route_for(services, meeting, home=row.channel_id) or row.channel_id
-    status_post = await services.slack.find(status_key(row))
+    status_post = await services.posts.find(status_key(row))
     status_ts = status_post.ts if status_post is not None else None
     in_status_thread = channel == row.channel_id and status_ts is not None
     delivered = await deliver_digest(
         services, meeting, channel, thread_ts=status_ts if in_status_thread else None
     )
     thread_ts = status_ts if in_status_thread and status_ts else delivered.ts
-    if attach and await services.slack.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
+    if attach and await services.posts.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
         await services.slack.upload_text(
             channel,
             thread_ts,
@@ -431,7 +432,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
             f"Transcript: {meeting.title}",
         )
         # Remember the upload so that a retry of this job does not attach it twice.
-        await services.slack.remember(status_key(row, TRANSCRIPT_FILE_PART), "file", thread_ts)
+        await services.posts.remember(status_key(row, TRANSCRIPT_FILE_PART), "file", thread_ts)
     if channel != row.channel_id:
         await refresh_status(services, row.id)  # its last line now links to the digest
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from bot.blockkit import SECTION_TEXT, link, mrkdwn
 from bot.crypto import UnreadableSecret
 from bot.jobs import JobRun
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey
 from bot.store.db import transaction
 from handlers.claritalk import access, store
 from handlers.claritalk.links import InvalidLink, sign_link
@@ -182,4 +182,4 @@ async def send_dm(
     """A direct message to ``user_id``, posted once under ``key`` even if the job is retried."""
     opened = await services.slack.client.conversations_open(users=user_id)
     channel = str((opened.get("channel") or {}).get("id") or user_id)
-    await services.slack.upsert(PostKey(store.PROVIDER, key, channel, "dm"), text, blocks)
+    await services.posts.upsert(PostKey(store.PROVIDER, key, channel, "dm"), text, blocks)

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from bot.blockkit import mrkdwn, slack_time
 from bot.jobs import JobRun
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey
 from handlers.claritalk import store
 from handlers.claritalk.connections import keep_alive, lapse, lapse_reason, user_client
 from handlers.claritalk.mapping import to_meeting
@@ -113,7 +113,7 @@ async def post_status_line(services: Services, data: MeetingStatusChanged) -> No
     ]
     for post in posts:
         key = PostKey(store.PROVIDER, data.meeting_id, post.channel_id, STATUS_PART)
-        await services.slack.upsert(key, text, blocks, thread_ts=post.ts)
+        await services.posts.upsert(key, text, blocks, thread_ts=post.ts)
 
 
 async def job_status(services: Services, payload: StatusJob, run: JobRun) -> None:

@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from bot.blockkit import file_title, mrkdwn
 from bot.leases import current_holder
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey, slack_error
+from bot.slack import slack_error
 from bot.store.db import transaction
 from bot.store.models import ClaritalkReport, Digest, SlackPost
 from handlers.claritalk import store
@@ -98,7 +99,7 @@ async def _note(services: Services, report: ClaritalkReport, channel: str, threa
     text = f":page_facing_up: The PDF report is not attached: {mrkdwn(reason, 500)}."
     blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]
     key = PostKey(store.PROVIDER, report.meeting_id, channel, REPORT_PART)
-    await services.slack.upsert(key, text, blocks, thread_ts=thread_ts)
+    await services.posts.upsert(key, text, blocks, thread_ts=thread_ts)
 
 
 async def _share(

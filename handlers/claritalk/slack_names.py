@@ -31,28 +31,14 @@ class SlackNames:
         return f"{self.user} in the “{self.workspace}” Slack workspace"
 
 
-def user_label(user: dict[str, object], fallback: str) -> str:
-    """``Ada Lovelace (@ada)``: the full name and the handle people mention."""
-    profile = user.get("profile")
-    profile = profile if isinstance(profile, dict) else {}
-    real = str(user.get("real_name") or profile.get("real_name") or "").strip()
-    handle = str(profile.get("display_name") or user.get("name") or "").strip()
-    if real and handle and handle != real:
-        return f"{real} (@{handle})"
-    if real or handle:
-        return real or f"@{handle}"
-    return fallback
-
-
 async def _user(services: Services, user_id: str) -> str:
     try:
         async with asyncio.timeout(LOOKUP_SECONDS):
-            answer = await services.slack.client.users_info(user=user_id)
+            person = await services.slack.people.get(user_id)
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
         log.info("claritalk connect: no name for %s (%r)", user_id, exc)
         return user_id
-    found = answer.get("user")
-    return user_label(found, user_id) if isinstance(found, dict) else user_id
+    return person.label()
 
 
 async def _workspace(services: Services, team_id: str) -> str:

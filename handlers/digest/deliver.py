@@ -30,8 +30,9 @@ from sqlalchemy import ColumnElement, delete, select
 from bot.jobs import JobRun, RetryLater
 from bot.leases import LeaseHolder, RowLease, current_holder
 from bot.meetings import Meeting
+from bot.posting import Posted, PostKey, content_hash
 from bot.services import Services
-from bot.slack import Posted, PostKey, content_hash, slack_error
+from bot.slack import slack_error
 from bot.store.db import insert_ignore, transaction
 from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
@@ -132,7 +133,7 @@ async def post_parts(
     Raises:
         SlackApiError: Slack refused (``channel_not_found``, ``not_in_channel`` … are permanent).
     """
-    slack = services.slack
+    posts = services.posts
     parent = await _upsert_parent(
         services, PostKey(*key, PARENT_PART), rendered.parent, thread_ts=thread_ts
     )
@@ -140,12 +141,12 @@ async def post_parts(
     changed = parent.changed
     for number, part in enumerate(rendered.thread, 1):
         part_key = PostKey(*key, thread_part(number))
-        earlier = await slack.find(part_key)
+        earlier = await posts.find(part_key)
         if earlier is not None and earlier.thread_ts != thread:
             # The parent was deleted in Slack and posted again: this reply is in the old
             # thread, so it goes, and a new one is posted under the new parent.
             await remove_post(services, earlier)
-        posted = await slack.upsert(part_key, part.text, part.blocks, thread_ts=thread)
+        posted = await posts.upsert(part_key, part.text, part.blocks, thread_ts=thread)
         changed = changed or posted.changed
     removed = await _remove_surplus(services, key, len(rendered.thread))
     return PostedParts(parent, len(rendered.thread), changed or removed > 0)
@@ -155,16 +156,16 @@ async def _upsert_parent(
     services: Services, key: PostKey, part: Part, *, thread_ts: str | None = None
 ) -> Posted:
     try:
-        return await services.slack.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
+        return await services.posts.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
     except SlackApiError as exc:
         # A parent deleted in Slack while it had replies stays as a tombstone that cannot be
         # updated: forget it, and the digest is posted anew (its replies follow it).
         if slack_error(exc) != "cant_update_message":
             raise
-        stale = await services.slack.find(key)
+        stale = await services.posts.find(key)
         if stale is not None:
             await forget_post(services, stale)
-        return await services.slack.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
+        return await services.posts.upsert(key, part.text, part.blocks, thread_ts=thread_ts)
 
 
 async def remove_post(services: Services, post: SlackPost) -> None:
@@ -192,7 +193,7 @@ async def forget_post(services: Services, post: SlackPost) -> None:
 
 async def _remove_surplus(services: Services, key: tuple[str, str, str], keep: int) -> int:
     removed = 0
-    for post in await services.slack.parts(*key):
+    for post in await services.posts.parts(*key):
         match = _THREAD_PART.match(post.part)
         if match and int(match[1]) > keep:
             await remove_post(services, post)
@@ -232,7 +233,7 @@ async def refresh_digests(services: Services, provider: str, meeting_id: str) ->
             parts = [(PARENT_PART, rendered.parent)]
             parts += [(thread_part(n), part) for n, part in enumerate(rendered.thread, 1)]
             for name, part in parts:
-                post = await services.slack.find(PostKey(*key, name))
+                post = await services.posts.find(PostKey(*key, name))
                 if post is not None and not await _update_in_place(services, post, part):
                     gone.append(post)
         finally:
@@ -253,7 +254,7 @@ async def _update_in_place(services: Services, post: SlackPost, part: Part) -> b
         log.info("digest message %s in %s is gone; not updating it", post.ts, post.channel_id)
         return False
     key = PostKey(post.provider, post.meeting_id, post.channel_id, post.part)
-    await services.slack.remember(key, post.ts, post.thread_ts, digest)
+    await services.posts.remember(key, post.ts, post.thread_ts, digest)
     return True
 
 

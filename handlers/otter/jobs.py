@@ -229,11 +229,11 @@ async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None
 async def slack_email(services: Services, user_id: str) -> str | None:
     """A Slack user's email address (needs ``users:read.email``), if Slack gives it."""
     try:
-        answer = await services.slack.client.users_info(user=user_id)
+        person = await services.slack.people.get(user_id)
     except Exception as exc:  # a missing scope or a Slack hiccup: fall back, do not fail
         log.info("no email for %s: %s", user_id, exc)
         return None
-    email = ((answer.get("user") or {}).get("profile") or {}).get("email")
+    email = person.profile.get("email")
     return str(email).lower() if email else None
 
 

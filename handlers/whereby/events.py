@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
 from bot.meetings import Utterance
+from bot.posting import PostKey
 from bot.services import Services
-from bot.slack import PostKey
 from bot.store.models import WherebyRoom
 from handlers.digest import deliver_digest
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_PROVIDER_NOTICE
@@ -339,7 +339,7 @@ async def post_notice(
         )
     else:
         buttons = [transcript_button(row.id, transcription_id)] if transcript else []
-        await services.slack.upsert(
+        await services.posts.upsert(
             notice_key(row, transcription_id),
             text,
             build_notice_blocks(text, buttons),

@@ -13,8 +13,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blockkit import link, mrkdwn
 from bot.jobs import JobRun, PermanentJobError
+from bot.posting import PostKey, show_settled
 from bot.services import Services
-from bot.slack import PostKey, is_permanent_slack_error, show_settled, slack_error
+from bot.slack import is_permanent_slack_error, slack_error
 from bot.store.models import WherebyRoom
 from handlers.access import Belongs, may_change, may_see
 from handlers.whereby import repo
@@ -90,7 +91,7 @@ async def show_room(services: Services, room_id: str, *, post: bool = False) -> 
     async def show(row: WherebyRoom) -> None:
         if row.message_ts is None and not post:
             return
-        posted = await services.slack.upsert(room_key(row), room_text(row), build_room_blocks(row))
+        posted = await services.posts.upsert(room_key(row), room_text(row), build_room_blocks(row))
         if row.message_ts != posted.ts:
             await repo.change(services.sessions, row.id, message_ts=posted.ts)
 

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import (
-    ChannelPacer,
-    PostKey,
-    SlackMessenger,
-    is_permanent_slack_error,
-)
+from bot.posting import PostKey, PostLedger
+from bot.slack import ChannelPacer, SlackMessenger, is_permanent_slack_error
 from sandbox.slack import SlackStandIn
 
 
@@ -45,28 +41,28 @@ async def test_an_unknown_channel_is_a_permanent_error(messenger: SlackMessenger
 
 
 async def test_upsert_posts_once_then_updates_in_place(
-    slack: SlackStandIn, messenger: SlackMessenger
+    slack: SlackStandIn, posts: PostLedger
 ) -> None:
     key = PostKey("attendee", "meeting-1", "C0MEETINGS", "status")
-    first = await messenger.upsert(key, "joining")
-    again = await messenger.upsert(key, "joining")
+    first = await posts.upsert(key, "joining")
+    again = await posts.upsert(key, "joining")
     assert not again.changed and again.ts == first.ts
     assert len(slack.calls_of("chat.postMessage")) == 1 and not slack.calls_of("chat.update")
-    await messenger.upsert(key, "recording")
+    await posts.upsert(key, "recording")
     (message,) = slack.messages("C0MEETINGS")
     assert message.ts == first.ts and message.text == "recording"
 
 
 async def test_upsert_reposts_a_message_deleted_in_slack(
-    slack: SlackStandIn, messenger: SlackMessenger
+    slack: SlackStandIn, posts: PostLedger
 ) -> None:
     key = PostKey("attendee", "meeting-2", "C0MEETINGS", "status")
-    first = await messenger.upsert(key, "one")
-    await messenger.client.chat_delete(channel="C0MEETINGS", ts=first.ts)
-    second = await messenger.upsert(key, "two")
+    first = await posts.upsert(key, "one")
+    await posts.slack.client.chat_delete(channel="C0MEETINGS", ts=first.ts)
+    second = await posts.upsert(key, "two")
     assert second.ts != first.ts
     assert [m.text for m in slack.messages("C0MEETINGS")] == ["two"]
-    assert (await messenger.find(key)).ts == second.ts  # type: ignore[union-attr]
+    assert (await posts.find(key)).ts == second.ts  # type: ignore[union-attr]
 
 
 async def test_the_pacer_spaces_messages_to_one_channel() -> None:

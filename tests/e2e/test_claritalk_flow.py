@@ -234,7 +234,7 @@ async def test_a_processed_meeting_is_a_digest_with_its_pdf_in_the_thread(world:
     assert content.startswith(b"%PDF-") and content.rstrip().endswith(b"%%EOF")
     assert len(world.slack.calls_of("files.completeUploadExternal")) == 1
 
-    again = await world.claritalk.send_event("meeting.processed", delivery.envelope["data"])
+    again = await world.claritalk.send_event("meeting.processed", delivery.json["data"])
     assert again.response == '{"status": "duplicate"}'
 
 

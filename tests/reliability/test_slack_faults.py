@@ -19,14 +19,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 
 from bot.leases import LeaseHolder, running_job
-from bot.slack import (
-    ChannelPacer,
-    PostBusy,
-    PostKey,
-    SlackMessenger,
-    create_slack_client,
-    is_permanent_slack_error,
-)
+from bot.posting import PostBusy, PostKey, PostLedger
+from bot.slack import ChannelPacer, SlackMessenger, create_slack_client, is_permanent_slack_error
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import Job, utcnow
 from sandbox.slack import SlackStandIn
@@ -81,14 +75,15 @@ async def slack(conditions: Conditions) -> AsyncIterator[SlackStandIn]:
 @pytest.fixture
 async def messengers(
     slack: SlackStandIn, database_url: str
-) -> AsyncIterator[Callable[..., SlackMessenger]]:
+) -> AsyncIterator[Callable[..., PostLedger]]:
     """Builds messengers on one database: each one is a separate process's."""
     engine = create_engine(database_url)
     async with aiohttp.ClientSession() as session:
         client = create_slack_client(slack.bot_token, slack.api_url, session)
 
-        def build(**options: Any) -> SlackMessenger:
-            return SlackMessenger(client, create_sessionmaker(engine), ChannelPacer(0), **options)
+        def build(**options: Any) -> PostLedger:
+            messenger = SlackMessenger(client, ChannelPacer(0))
+            return PostLedger(messenger, create_sessionmaker(engine), **options)
 
         yield build
     await engine.dispose()
@@ -99,7 +94,7 @@ def bot_messages(slack: SlackStandIn, channel: str = "C0MEETINGS") -> list[Any]:
 
 
 async def test_a_429_waits_for_retry_after_and_posts_once(
-    slack: SlackStandIn, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, messengers: Callable[..., PostLedger]
 ) -> None:
     slack.ratelimit("chat.postMessage", retry_after=1, times=1)
     loop = asyncio.get_running_loop()
@@ -110,7 +105,7 @@ async def test_a_429_waits_for_retry_after_and_posts_once(
 
 
 async def test_a_5xx_before_posting_is_looked_up_then_posted_once(
-    slack: SlackStandIn, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, messengers: Callable[..., PostLedger]
 ) -> None:
     slack.fail("^/api/chat[.]postMessage$", status=503, times=2)
     posted = await messengers().upsert(KEY, "digest")
@@ -119,7 +114,7 @@ async def test_a_5xx_before_posting_is_looked_up_then_posted_once(
 
 
 async def test_a_5xx_after_posting_adopts_the_message_instead_of_a_twin(
-    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., PostLedger]
 ) -> None:
     conditions.fail_after_posting = 1
     posted = await messengers().upsert(KEY, "digest")
@@ -138,7 +133,7 @@ async def test_a_5xx_after_posting_adopts_the_message_instead_of_a_twin(
 
 
 async def test_a_dropped_connection_in_a_thread_is_looked_up_among_the_replies(
-    slack: SlackStandIn, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, messengers: Callable[..., PostLedger]
 ) -> None:
     messenger = messengers()
     parent = await messenger.upsert(PostKey("attendee", "m", "C0MEETINGS", "status"), "status")
@@ -150,7 +145,7 @@ async def test_a_dropped_connection_in_a_thread_is_looked_up_among_the_replies(
 
 
 async def test_a_process_killed_between_post_and_answer_leaves_no_twin(
-    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., PostLedger]
 ) -> None:
     conditions.answer_delay = 0.5
     dying = asyncio.create_task(messengers().upsert(KEY, "digest"))
@@ -167,7 +162,7 @@ async def test_a_process_killed_between_post_and_answer_leaves_no_twin(
 
 
 async def test_a_process_killed_before_posting_is_posted_by_the_next(
-    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., PostLedger]
 ) -> None:
     conditions.hold_posts = 1.0
     dying = asyncio.create_task(messengers().upsert(KEY, "digest"))
@@ -181,7 +176,7 @@ async def test_a_process_killed_before_posting_is_posted_by_the_next(
 async def test_an_attempt_in_a_job_holds_its_key_exactly_as_long_as_the_jobs_lease(
     slack: SlackStandIn,
     conditions: Conditions,
-    messengers: Callable[..., SlackMessenger],
+    messengers: Callable[..., PostLedger],
     database_url: str,
 ) -> None:
     # Two other processes, running since before the attempt: one that would give up on a
@@ -221,7 +216,7 @@ async def test_an_attempt_in_a_job_holds_its_key_exactly_as_long_as_the_jobs_lea
 
 
 async def test_racing_workers_post_one_message(
-    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., PostLedger]
 ) -> None:
     conditions.answer_delay = 0.1
     one, other = messengers(), messengers()
@@ -233,7 +228,7 @@ async def test_racing_workers_post_one_message(
 
 
 async def test_a_slow_attempt_presumed_dead_deletes_its_twin(
-    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, conditions: Conditions, messengers: Callable[..., PostLedger]
 ) -> None:
     conditions.hold_posts = 1.0
     slow = asyncio.create_task(messengers().upsert(KEY, "digest"))
@@ -248,14 +243,14 @@ async def test_a_slow_attempt_presumed_dead_deletes_its_twin(
     assert len(slack.calls_of("chat.delete")) == 1
 
 
-async def test_channel_not_found_is_permanent(messengers: Callable[..., SlackMessenger]) -> None:
+async def test_channel_not_found_is_permanent(messengers: Callable[..., PostLedger]) -> None:
     with pytest.raises(SlackApiError) as caught:
         await messengers().upsert(PostKey("attendee", "m", "C0HR", "digest"), "secret")
     assert is_permanent_slack_error(caught.value)
 
 
 async def test_not_in_channel_joins_a_public_channel(
-    slack: SlackStandIn, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, messengers: Callable[..., PostLedger]
 ) -> None:
     await messengers().upsert(PostKey("attendee", "m", "C0RANDOM", "digest"), "hello")
     assert slack.calls_of("conversations.join")[0]["channel"] == "C0RANDOM"
@@ -263,7 +258,7 @@ async def test_not_in_channel_joins_a_public_channel(
 
 
 async def test_a_channel_that_cannot_be_joined_reports_not_in_channel(
-    slack: SlackStandIn, messengers: Callable[..., SlackMessenger]
+    slack: SlackStandIn, messengers: Callable[..., PostLedger]
 ) -> None:
     slack.fail(
         "^/api/conversations[.]join$",
@@ -278,7 +273,7 @@ async def test_a_channel_that_cannot_be_joined_reports_not_in_channel(
 
 async def test_invalid_blocks_fall_back_to_plain_text_and_log_the_blocks(
     slack: SlackStandIn,
-    messengers: Callable[..., SlackMessenger],
+    messengers: Callable[..., PostLedger],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     blocks: list[dict[str, Any]] = [

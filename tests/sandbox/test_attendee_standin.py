@@ -513,7 +513,7 @@ async def test_failed_deliveries_are_retried_with_the_same_idempotency_key(
     calls = receiver.requests_to("/hook")
     assert [c.status for c in calls] == [500, 500, 200]
     assert len({c.body for c in calls}) == 1
-    assert [(d.attempt, d.status) for d in attendee.deliveries] == [(1, 500), (2, 500), (3, 200)]
+    assert [(d.attempts, d.status) for d in attendee.deliveries] == [(1, 500), (2, 500), (3, 200)]
     assert len(attendee.delivered("bot.state_change")) == 1
 
 

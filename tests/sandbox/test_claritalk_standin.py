@@ -308,7 +308,7 @@ async def test_desktop_offline_is_a_503_the_client_names(
 ) -> None:
     standin.webhook_url = receiver.url
     delivery = await standin.process_meeting()
-    meeting_id = delivery.envelope["data"]["meetingId"]
+    meeting_id = delivery.json["data"]["meetingId"]
     client = _client(http, standin, PersonalAccessToken("ctk-pat-ada-sandbox"))
     assert (await client.get_meeting(meeting_id)).meeting_id == meeting_id
 
@@ -348,7 +348,7 @@ async def test_status_changes_and_new_users_are_delivered(
     standin: ClaritalkStandIn, receiver: WebhookReceiver
 ) -> None:
     standin.webhook_url = receiver.url
-    meeting_id = (await standin.process_meeting()).envelope["data"]["meetingId"]
+    meeting_id = (await standin.process_meeting()).json["data"]["meetingId"]
 
     await standin.change_status(meeting_id, "Archived")
     await standin.create_user("Katherine Johnson", "katherine@example.com")

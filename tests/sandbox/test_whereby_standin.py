@@ -399,7 +399,7 @@ async def test_retried_on_5xx_twice_then_given_up(
     second = standin.emit("room.session.ended", {"roomName": "/x"})
     third = standin.emit("room.session.ended", {"roomName": "/y"})
     await standin.settle()
-    attempts = {d.event["id"]: (d.attempts, d.status) for d in standin.deliveries}
+    attempts = {d.json["id"]: (d.attempts, d.status) for d in standin.deliveries}
     assert attempts == {first["id"]: (3, 200), second["id"]: (3, 500), third["id"]: (1, 404)}
     # Each attempt is signed afresh and verifies.
     assert len(verified_events(receiver)) == 7

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.jobs import RetryLater, Worker
 from bot.leases import UNTIED_LEASE, LeaseHolder, running_job
 from bot.meetings import ActionItem, Meeting
-from bot.slack import PostKey
+from bot.posting import PostKey
 from bot.store.models import Digest, Job
 from handlers.digest import (
     JOB_DELIVER,
@@ -72,7 +72,7 @@ async def test_a_shorter_version_removes_surplus_replies(sqlite_url: str) -> Non
         assert len(thread) == 2, "the two surplus replies were deleted"
         assert len(r.slack.calls_of("chat.delete")) == 2
         assert "Task 11" in text_of(thread[1].blocks)
-        stored = await r.services.slack.parts("otter", "conv-1", CHANNEL)
+        stored = await r.services.posts.parts("otter", "conv-1", CHANNEL)
         assert sorted(p.part for p in stored) == ["digest", "digest.1"]
 
 
@@ -223,7 +223,7 @@ async def test_a_digest_in_the_thread_of_another_message_keeps_all_its_parts_the
     """As Attendee's: the parent is a reply to the status message, and so are its replies."""
     async with rig(sqlite_url) as r:
         key = ("attendee", "req-1", CHANNEL)
-        status = await r.services.slack.upsert(PostKey(*key, "status"), "Status", None)
+        status = await r.services.posts.upsert(PostKey(*key, "status"), "Status", None)
         long = ITEMS_IN_PARENT + 2 * ITEMS_PER_MESSAGE
         first = await post_parts(
             r.services, key, render_digest(meeting_with(long)), thread_ts=status.ts
@@ -249,6 +249,6 @@ async def test_a_digest_in_the_thread_of_another_message_keeps_all_its_parts_the
         assert short.changed and short.parent.ts == first.parent.ts, "updated in place"
         thread = r.slack.thread(CHANNEL, status.ts)
         assert len(thread) == 3 and "Changed." in text_of(thread[1].blocks)
-        stored = await r.services.slack.parts(*key)
+        stored = await r.services.posts.parts(*key)
         assert sorted(p.part for p in stored) == ["digest", "digest.1", "status"]
         assert len(r.slack.calls_of("chat.postMessage")) == 4
