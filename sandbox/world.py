@@ -25,6 +25,8 @@ from bot.jobs import QueueConfig
 from bot.services import SERVICES, Services
 from bot.store.models import utcnow
 from handlers.claritalk import CALLBACK_PATH, register_webhook
+from handlers.claritalk.settings import claritalk_settings
+from providers.claritalk import ClaritalkClient
 from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.lock import SandboxLock
@@ -187,8 +189,12 @@ class World:
         """Register the OAuth callback, and the webhook as an operator would (through the API)."""
         if settings.public_url:
             self.claritalk.redirect_uris.add(settings.public_url.rstrip("/") + CALLBACK_PATH)
-        client = self.services.claritalk
-        if client is not None and settings.public_url and settings.claritalk_webhook_secret:
+        client = self.services.clients[ClaritalkClient]
+        if (
+            client is not None
+            and settings.public_url
+            and claritalk_settings(settings).claritalk_webhook_secret
+        ):
             await register_webhook(client, settings)
 
     def app_port(self) -> int:

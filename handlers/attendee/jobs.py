@@ -14,7 +14,6 @@ from bot.jobs import JobRun, PermanentJobError
 from bot.meetings import Meeting, Person, Utterance
 from bot.services import Services
 from bot.slack import Block, PostKey, show_settled
-from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
 from handlers.access import Belongs, may_change, may_see, prepare_listing
 from handlers.attendee import repo
@@ -26,7 +25,9 @@ from handlers.attendee.blocks import (
     status_text,
 )
 from handlers.attendee.parsing import When
+from handlers.attendee.settings import attendee_settings
 from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
+from handlers.attendee.tables import AttendeeBot
 from handlers.digest import post_parts, render_digest, transcript_is_cut
 from handlers.wiring import InThread
 from providers.attendee import (
@@ -152,7 +153,7 @@ def render_status(
 
 async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
     """Post the status message, then ask Attendee for a bot; safe to run again at any step."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await refresh_status(services, payload.request_id)
     if row.bot_id is not None:
         return
@@ -172,7 +173,7 @@ async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun)
         ]
     request = CreateBot(
         meeting_url=row.meeting_url,
-        bot_name=settings.attendee_bot_name,
+        bot_name=attendee_settings(settings).attendee_bot_name,
         metadata={
             "slack_team_id": row.team_id,
             "slack_channel_id": row.channel_id,
@@ -339,7 +340,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     The digest's parts are keyed under the request (``status_key(row, "digest")`` …), not under
     a ``digests`` row: it follows the status message, and Attendee gives no action items.
     """
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await refresh_status(services, payload.request_id)
     if row.bot_id is None:
         raise PermanentJobError("the notetaker was never created")
@@ -405,7 +406,7 @@ async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
     """Make a notetaker leave, or cancel it while it is only scheduled, if the privacy rule
     lets this person (``handlers.access``)."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     absent = f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace."
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
@@ -470,7 +471,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
 async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> None:
     """`/debrief bots`: the notetakers the caller may see (``handlers.access``), links only
     for those sent from the channel the command was typed in."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     states = sorted(str(s) for s in ACTIVE_STATES | PENDING_STATES)
     await prepare_listing(services, payload.user_id)
     bots = []
@@ -491,7 +492,7 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
 
 async def job_recording_link(services: Services, payload: RecordingJob, run: JobRun) -> None:
     """A fresh recording link, fetched at the moment of the click (Attendee's expire in 30 min)."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await repo.get(services.sessions, payload.request_id)
     if row is None or row.bot_id is None:
         await services.slack.respond(

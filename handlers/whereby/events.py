@@ -15,7 +15,6 @@ from bot.blockkit import mrkdwn
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from bot.slack import PostKey
-from bot.store.models import WherebyRoom
 from handlers.digest import post_parts, render_digest
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
@@ -24,8 +23,16 @@ from handlers.whereby.blocks import build_notice_blocks, transcript_button
 from handlers.whereby.mapping import to_meeting
 from handlers.whereby.rooms import PROVIDER, show_room
 from handlers.whereby.session import RoomEvent
+from handlers.whereby.settings import whereby_settings
+from handlers.whereby.tables import WherebyRoom
 from providers.errors import BadRequest, NotFound
-from providers.whereby import Summary, WherebyEvent, WherebyEventType, normalize_room_name
+from providers.whereby import (
+    Summary,
+    WherebyClient,
+    WherebyEvent,
+    WherebyEventType,
+    normalize_room_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +132,7 @@ async def _recording_finished(
 async def _room_of_transcription(services: Services, transcription_id: str) -> WherebyRoom | None:
     """The room a transcription belongs to (its events name no room: Whereby is asked)."""
     try:
-        transcription = await services.require_whereby().get_transcription(transcription_id)
+        transcription = await services.require(WherebyClient).get_transcription(transcription_id)
     except NotFound:
         log.info("whereby transcription %s no longer exists", transcription_id)
         return None
@@ -146,7 +153,7 @@ async def request_summary(services: Services, transcription_id: str) -> None:
         summary_id = row.summary_id  # asked already (an earlier attempt of this job)
     else:
         try:
-            summary_id = await services.require_whereby().create_summary(transcription_id)
+            summary_id = await services.require(WherebyClient).create_summary(transcription_id)
         except (BadRequest, NotFound) as exc:
             await repo.change(
                 services.sessions, row.id, transcription_id=transcription_id, summary_id=None
@@ -175,7 +182,7 @@ async def request_summary(services: Services, transcription_id: str) -> None:
     await services.queue.submit(
         JOB_POLL,
         job,
-        delay=services.settings.whereby_summary_poll_seconds,
+        delay=whereby_settings(services.settings).whereby_summary_poll_seconds,
         dedupe_key=f"{JOB_POLL}:{transcription_id}",
     )
 
@@ -209,7 +216,7 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
     row = await repo.get(services.sessions, payload.room_id)
     if row is None:
         return
-    summary = await services.require_whereby().get_summary(payload.summary_id)
+    summary = await services.require(WherebyClient).get_summary(payload.summary_id)
     if summary.is_ready:
         await post_digest(services, row, summary, payload.transcription_id)
         return
@@ -223,7 +230,7 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
         return
     settings = services.settings
     waited = (services.clock() - payload.since).total_seconds()
-    if waited >= settings.whereby_summary_timeout_seconds:
+    if waited >= whereby_settings(settings).whereby_summary_timeout_seconds:
         minutes = max(1, round(waited / 60))
         await post_notice(
             services,
@@ -235,7 +242,9 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
         )
         return
     delay = next_poll_delay(
-        waited, settings.whereby_summary_poll_seconds, settings.whereby_summary_timeout_seconds
+        waited,
+        whereby_settings(settings).whereby_summary_poll_seconds,
+        whereby_settings(settings).whereby_summary_timeout_seconds,
     )
     raise RetryLater(delay, "Whereby is still writing the summary")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.meetings import Links, Meeting, Person
-from bot.store.models import WherebyRoom
 from handlers.whereby import repo
+from handlers.whereby.tables import WherebyRoom
 from providers.whereby import Summary
 
 PROVIDER = "whereby"
