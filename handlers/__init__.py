@@ -70,6 +70,8 @@ def register_all(wiring: Wiring, providers: Sequence[AnyProvider]) -> None:
     first.register(wiring)
     for provider in providers:
         provider.register(wiring)
+        # Its digests say its display name, and routes accept its name.
+        digest.render.REGISTERED_NAMES[provider.name] = provider.display_name
     for feature in rest:
         feature.register(wiring)
 
