@@ -469,6 +469,11 @@ NOT_MESSAGES: dict[str, str] = {
     "handlers.whereby.blocks:build_notice_blocks": "wraps mrkdwn its callers built",
     "handlers.claritalk.mapping:summary_text": "maps Claritalk's data into a Meeting",
     "handlers.claritalk.access:build_client": "builds an API client",
+    "handlers.attendee.plugin:build_client": "builds an API client",
+    "handlers.otter.plugin:build_client": "builds an API client",
+    "handlers.whereby.plugin:build_client": "builds an API client",
+    "handlers.claritalk.plugin:build_client": "builds an API client",
+    "handlers.digest.render:provider_names": "the descriptors' display names",
 }
 
 #: Covered although discovery does not find them (their names say nothing of messages).

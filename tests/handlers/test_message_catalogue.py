@@ -42,6 +42,14 @@ FOR_OPERATORS = {
     "handlers/claritalk/access.py:setup_missing": "logged by connect_problem, for the operator",
     "handlers/claritalk/messages.py:explain": "Debrief's own credentials: only the CLI says this",
     "handlers/routing/publish.py:hold_digest": "a notice in the operators' channel",
+    "handlers/attendee/settings.py": "environment names, read by the core at start-up",
+    "handlers/otter/settings.py": "environment names, read by the core at start-up",
+    "handlers/whereby/settings.py": "environment names, read by the core at start-up",
+    "handlers/claritalk/settings.py": "environment names, read by the core at start-up",
+    "handlers/attendee/plugin.py": "the descriptor: `debrief doctor` lines and probe",
+    "handlers/otter/plugin.py": "the descriptor: `debrief doctor` lines and probe",
+    "handlers/whereby/plugin.py": "the descriptor: `debrief doctor` lines and probe",
+    "handlers/claritalk/plugin.py": "the descriptor: `debrief doctor` lines, probe and CLI",
 }
 
 
