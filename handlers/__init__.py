@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.plugins import AnyProvider
 from bot.slack import slack_verdict
-from handlers import (
-    action_items,
-    attendee,
-    claritalk,
-    commands,
-    digest,
-    ops,
-    otter,
-    retention,
-    routing,
-    whereby,
-)
+from handlers import action_items, commands, digest, ops, retention, routing
 from handlers.wiring import Wiring
 
 #: Every feature that is no provider's, in the order its subcommands appear in `/debrief help`
@@ -53,13 +43,16 @@ BOT_SCOPES = frozenset(
 BOT_EVENTS: frozenset[str] = frozenset(action_items.EVENTS)
 #: Slash commands and interactive action ids, from every feature.
 SLASH_COMMANDS = (commands.COMMAND,)
-ACTION_IDS = (
-    *attendee.ACTIONS,
-    *otter.ACTIONS,
-    *whereby.ACTIONS,
-    *claritalk.ACTIONS,
-    *action_items.ACTIONS,
-)
+#: ``ACTION_IDS``: the installed providers' action ids (their descriptors'), then the features'
+#: (read from the registry when asked for, since the registry imports this package).
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ACTION_IDS":
+        from handlers.registry import PROVIDERS
+
+        return (*(a for p in PROVIDERS for a in p.actions), *action_items.ACTIONS)
+    raise AttributeError(f"module 'handlers' has no attribute {name!r}")
 
 
 def register_all(wiring: Wiring, providers: Sequence[AnyProvider]) -> None:
