@@ -27,7 +27,8 @@ P = TypeVar("P", bound=ProviderSettings)
 
 
 class Settings(BaseSettings):
-    """Everything Debrief can be configured with; all optional until a feature needs it."""
+    """The core's settings, and each installed provider's own (``section``); all optional
+    until a feature needs it."""
 
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", case_sensitive=False, populate_by_name=True
