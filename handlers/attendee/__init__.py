@@ -14,12 +14,6 @@ from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
 WEBHOOK_PATH = "/webhooks/attendee"
-#: What a person is told when using Attendee while it is not configured here: settings are the
-#: operator's business, so their names are for `debrief doctor`, not for Slack.
-NOT_SET_UP = (
-    "Attendee is not set up on this Debrief yet. Ask whoever runs Debrief to finish setting it "
-    "up (`debrief doctor` says what is missing)."
-)
 ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING)
 
 

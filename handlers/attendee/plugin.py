@@ -7,11 +7,18 @@ import httpx
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.plugins import Probe, Provider, Toggle
-from handlers.attendee import ACTIONS, NOT_SET_UP, register, tables
+from handlers.attendee import ACTIONS, register, tables
 from handlers.attendee.settings import AttendeeSettings, attendee_settings
 from providers.attendee import AttendeeClient
 from providers.attendee.client import DEFAULT_POSTS_PER_MINUTE, attendee_rate_limiter
 from providers.budget import WindowBudget
+
+#: What a person using it is told while it is not configured: the same words the core said
+#: before providers were plug-ins (``Services.require_*``), setting names included.
+NOT_SET_UP = (
+    "Attendee is not set up on this Debrief: an admin needs to set `ATTENDEE_API_KEY` "
+    "and `ATTENDEE_WEBHOOK_SECRET` (see `debrief doctor`)."
+)
 
 
 def attendee_budget(budgets: SharedBudgets) -> WindowBudget:

@@ -30,7 +30,6 @@ __all__ = [
     "ACTIONS",
     "CALLBACK_PATH",
     "CONNECT_PATH",
-    "NOT_SET_UP",
     "WEBHOOK_PATH",
     "build_client",
     "register",
@@ -40,12 +39,6 @@ __all__ = [
     "webhook_url",
 ]
 
-#: What a person is told when using Claritalk while it is not configured here: settings are the
-#: operator's business, so their names are for `debrief doctor`, not for Slack.
-NOT_SET_UP = (
-    "Claritalk is not set up on this Debrief yet. Ask whoever runs Debrief to finish setting it "
-    "up (`debrief doctor` says what is missing)."
-)
 ACTIONS: tuple[str, ...] = ()
 
 

@@ -11,7 +11,7 @@ from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.errors import UserFacingError
 from bot.plugins import CliCommand, Probe, Provider, Toggle
-from handlers.claritalk import ACTIONS, NOT_SET_UP, register, schedule, tables
+from handlers.claritalk import ACTIONS, register, schedule, tables
 from handlers.claritalk.access import build_client as build_own_client
 from handlers.claritalk.access import redacted, webhook_url
 from handlers.claritalk.admin import register_webhook
@@ -26,6 +26,13 @@ from providers.claritalk.client import (
 )
 from providers.errors import ProviderError
 from providers.http import build_http_client
+
+#: What a person using it is told while it is not configured: the same words the core said
+#: before providers were plug-ins (``Services.require_*``), setting names included.
+NOT_SET_UP = (
+    "Claritalk is not set up on this Debrief: an admin needs to set `CLARITALK_TOKEN`, "
+    "or `CLARITALK_CLIENT_ID` and `CLARITALK_CLIENT_SECRET` (see `debrief doctor`)."
+)
 
 
 def claritalk_budget(budgets: SharedBudgets) -> WindowBudget:

@@ -13,15 +13,9 @@ from handlers.otter.webhook import parse_otter_delivery
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
-__all__ = ["ACTIONS", "NOT_SET_UP", "WEBHOOK_PATH", "register", "schedule", "to_meeting"]
+__all__ = ["ACTIONS", "WEBHOOK_PATH", "register", "schedule", "to_meeting"]
 
 WEBHOOK_PATH = "/webhooks/otter"
-#: What a person is told when using Otter.ai while it is not configured here: settings are the
-#: operator's business, so their names are for `debrief doctor`, not for Slack.
-NOT_SET_UP = (
-    "Otter.ai is not set up on this Debrief yet. Ask whoever runs Debrief to finish setting it "
-    "up (`debrief doctor` says what is missing)."
-)
 ACTIONS = (ACTION_POST_DIGEST,)
 
 

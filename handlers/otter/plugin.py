@@ -7,11 +7,18 @@ import httpx
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.plugins import Probe, Provider, Toggle
-from handlers.otter import ACTIONS, NOT_SET_UP, register, schedule
+from handlers.otter import ACTIONS, register, schedule
 from handlers.otter.settings import OtterSettings, otter_settings
 from providers.budget import WindowBudget
 from providers.otter import OtterClient
 from providers.otter.client import REQUESTS_PER_SECOND, otter_rate_limiter
+
+#: What a person using it is told while it is not configured: the same words the core said
+#: before providers were plug-ins (``Services.require_*``), setting names included.
+NOT_SET_UP = (
+    "Otter.ai is not set up on this Debrief: an admin needs to set `OTTER_API_KEY` "
+    "(see `debrief doctor`)."
+)
 
 
 def otter_budget(budgets: SharedBudgets) -> WindowBudget:

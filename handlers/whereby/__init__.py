@@ -14,15 +14,9 @@ from handlers.whereby.naming import ROOM_USAGE
 from handlers.whereby.webhook import parse_whereby_delivery
 from handlers.wiring import Wiring
 
-__all__ = ["ACTIONS", "NOT_SET_UP", "WEBHOOK_PATH", "register", "schedule", "to_meeting"]
+__all__ = ["ACTIONS", "WEBHOOK_PATH", "register", "schedule", "to_meeting"]
 
 WEBHOOK_PATH = "/webhooks/whereby"
-#: What a person is told when using Whereby while it is not configured here: settings are the
-#: operator's business, so their names are for `debrief doctor`, not for Slack.
-NOT_SET_UP = (
-    "Whereby is not set up on this Debrief yet. Ask whoever runs Debrief to finish setting it "
-    "up (`debrief doctor` says what is missing)."
-)
 ACTIONS = (ACTION_JOIN, ACTION_END, ACTION_RECORDING, ACTION_TRANSCRIPT)
 
 

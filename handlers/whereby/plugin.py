@@ -7,10 +7,17 @@ import httpx
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.plugins import Probe, Provider, Toggle
-from handlers.whereby import ACTIONS, NOT_SET_UP, register, schedule, tables
+from handlers.whereby import ACTIONS, register, schedule, tables
 from handlers.whereby.settings import WherebySettings, whereby_settings
 from providers.whereby import WherebyClient
 from providers.whereby.budget import PointBudget
+
+#: What a person using it is told while it is not configured: the same words the core said
+#: before providers were plug-ins (``Services.require_*``), setting names included.
+NOT_SET_UP = (
+    "Whereby is not set up on this Debrief: an admin needs to set `WHEREBY_API_KEY` "
+    "(see `debrief doctor`)."
+)
 
 
 def whereby_budget(budgets: SharedBudgets, points_per_minute: float) -> PointBudget:
