@@ -10,6 +10,7 @@ other core module is given the descriptors (``Settings.providers``), never a pro
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -133,6 +134,7 @@ def metadata() -> MetaData:
     return Base.metadata
 
 
+@functools.cache
 def features() -> Any:
     """The registry module itself, for its feature list (``register_all``, ``periodic_jobs``)."""
     return importlib.import_module(REGISTRY_MODULE)
