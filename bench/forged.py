@@ -169,7 +169,7 @@ def kib(pid: int, field: str) -> int:
 
 async def run(quick: bool) -> Section:
     seconds = 8.0 if quick else 60.0
-    limits = Settings.model_construct().body_limits()
+    limits = Settings().body_limits()
     with tempfile.TemporaryDirectory() as folder:
         async with Stage() as stage:
             assert stage.slack is not None

@@ -41,7 +41,7 @@ from bench.harness import (
 )
 from bench.report import Section, main, table
 from bot.store.db import create_engine
-from bot.store.models import ClaritalkReport
+from handlers.claritalk.tables import ClaritalkReport
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.slack import Change, SlackStandIn
 from sandbox.slack.api import decode_args

@@ -25,7 +25,6 @@ from pathlib import Path
 from bench.report import Section, main, table
 from bot.jobs import QueueConfig
 from bot.store.db import transaction
-from bot.store.models import WherebyRoom
 from handlers.whereby import repo
 from handlers.whereby.rooms import (
     JOB_CREATE,
@@ -35,6 +34,7 @@ from handlers.whereby.rooms import (
     EndRoomJob,
     LinkJob,
 )
+from handlers.whereby.tables import WherebyRoom
 from providers.whereby import CreateMeeting, PointBudget, WherebyClient
 from sandbox.whereby import Charge
 from sandbox.world import World, WorldOptions
@@ -77,7 +77,7 @@ class Ledger:
 async def backlog(world: World, points: float) -> Counter[str]:
     """Queue jobs worth ``points`` at once, interleaved; how many of each kind."""
     services = world.services
-    client = services.require_whereby()
+    client = services.require(WherebyClient)
     meeting = await client.create_meeting(
         CreateMeeting(end_date=datetime.now(UTC) + timedelta(hours=2), room_name_prefix="bench")
     )
@@ -166,7 +166,7 @@ async def measure(plan: Plan, folder: Path) -> tuple[list[float], float, int, in
         if plan.window != 60.0:
             # The app's budget runs on a minute; a scaled run scales it the same way.
             services = world.services
-            services.whereby = WherebyClient(
+            services.clients[WherebyClient] = WherebyClient(
                 services.http,
                 api_key=world.whereby_api_key,
                 base_url=world.whereby.api_url,

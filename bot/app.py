@@ -25,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import offload, slack_requests
+from bot import offload, plugins, slack_requests
 from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobQueue, JobRegistry, JobRun, QueueConfig, Worker
@@ -41,16 +41,7 @@ from bot.slack import ChannelPacer, People, SlackMessenger, create_slack_client
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.migrate import pending, upgrade
 from bot.store.models import Job, utcnow
-from handlers import periodic_jobs, register_all
-from handlers.claritalk import build_client as build_claritalk_client
-from handlers.ops import notify_dead_job
-from handlers.webhooks import read_body
-from handlers.wiring import Wiring
-from providers.attendee import AttendeeClient
 from providers.http import build_http_client
-from providers.otter import OtterClient
-from providers.whereby import WherebyClient
-from understanding.embedded import EmbeddedEngine
 
 log = logging.getLogger(__name__)
 
@@ -148,32 +139,13 @@ async def create_services(
         metrics=Metrics(),
         http=http,
         clock=options.clock,
-        understanding=EmbeddedEngine(),
     )
     # Budgets on the database, so that every process on it spends from the same ones.
     budgets = SharedBudgets(sessions)
-    api_key = settings.secret("attendee_api_key")
-    if api_key:
-        services.attendee = AttendeeClient(
-            http, api_key=api_key, base_url=settings.attendee_api_url, limiter=budgets.attendee()
-        )
-    otter_key = settings.secret("otter_api_key")
-    if otter_key:
-        services.otter = OtterClient(
-            http, api_key=otter_key, base_url=settings.otter_api_url, limiter=budgets.otter()
-        )
-    whereby_key = settings.secret("whereby_api_key")
-    if whereby_key:
-        services.whereby = WherebyClient(
-            http,
-            api_key=whereby_key,
-            base_url=settings.whereby_api_url,
-            limiter=budgets.whereby(settings.whereby_points_per_minute),
-        )
-    # A Personal Access Token, else the service account; None when neither is configured.
-    services.claritalk = build_claritalk_client(
-        settings, http, limiter=budgets.claritalk(), upload_limiter=budgets.claritalk_uploads()
-    )
+    for provider in settings.providers:
+        services.clients[provider.client] = provider.build_client(settings, http, budgets)
+        services.not_set_up[provider.client] = provider.not_set_up
+    services.understanding = plugins.features().understanding_engine(services.clients)
     return services, engine
 
 
@@ -238,8 +210,8 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
                 "run `debrief migrate` first"
             )
         bolt = create_bolt_app(settings, services)
-        wiring = Wiring(bolt=bolt, jobs=registry)
-        register_all(wiring)
+        wiring = plugins.features().Wiring(bolt=bolt, jobs=registry)
+        register_all(wiring, settings.providers)
         registry.add(JOB_SWEEP, job_sweep, SweepJob, max_attempts=1)
 
         quiet_malformed_http()
@@ -267,6 +239,17 @@ async def create_web_app(settings: Settings, options: Options | None = None) -> 
         return app
 
 
+def register_all(wiring: Any, providers: tuple[plugins.AnyProvider, ...]) -> None:
+    """Wire every feature and every installed provider (``handlers.registry``)."""
+    plugins.features().register_all(wiring, providers)
+
+
+def periodic_jobs(settings: Settings) -> list[tuple[str, float]]:
+    """(job kind, seconds) of each periodic job of the features and providers that is on."""
+    jobs: list[tuple[str, float]] = plugins.features().periodic_jobs(settings)
+    return jobs
+
+
 def _lifecycle(options: Options) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         runtime = app[RUNTIME]
@@ -286,7 +269,7 @@ async def _start_background(services: Services, runtime: Runtime, options: Optio
     count = settings.workers if options.workers is None else options.workers
 
     async def on_dead(job: Job, error: str) -> None:
-        await notify_dead_job(services, job, error)
+        await plugins.features().notify_dead_job(services, job, error)
 
     runtime.exits.push_async_callback(_stop_workers, runtime)
     for index in range(count):
@@ -408,7 +391,7 @@ async def handle_slack_events(request: web.Request) -> web.Response:
     once each, a signed request sent again being refused."""
     bolt, replay = request.app[BOLT], request.app[REPLAY]
     settings = request.app[SERVICES].settings
-    body = await read_body(request, settings.max_slack_request_bytes)
+    body = await plugins.features().read_body(request, settings.max_slack_request_bytes)
     try:
         signature = await off_loop(
             settings,

@@ -23,16 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import insert_ignore, rowcount, transaction
 from bot.store.models import RateBudget, RateBudgetSpend
-from providers.attendee.client import DEFAULT_POSTS_PER_MINUTE, attendee_rate_limiter
-from providers.budget import WindowBudget, booked_for_sync, fits, wait_for_room
-from providers.claritalk.client import (
-    REQUESTS_PER_MINUTE,
-    UPLOADS_PER_MINUTE,
-    claritalk_rate_limiter,
-)
+from providers.budget import booked_for_sync, fits, wait_for_room
 from providers.http import Clock, Sleep
-from providers.otter.client import REQUESTS_PER_SECOND, otter_rate_limiter
-from providers.whereby.budget import PointBudget
 
 Spending = list[tuple[float, float]]
 
@@ -51,7 +43,8 @@ class DatabaseLedger:
 
     Args:
         sessions: the application's sessions.
-        name: the budget's name (``otter``, ``whereby`` …): ledgers of one name share it.
+        name: the budget's name (a provider's, or one of its budgets'): ledgers of one name
+            share it.
         limit: units per window, as this process is configured. The first use in a process
             writes it to the shared row, replacing a lower limit an earlier process learnt
             from the provider (the plan may have changed since); the next response that
@@ -204,7 +197,8 @@ def _frees_at(span: float) -> ColumnElement[float]:
 
 @dataclass(frozen=True)
 class SharedBudgets:
-    """The provider limiters of this process, each on a ledger every process shares.
+    """Where the provider limiters of this process keep their spending: a ledger every process
+    shares, per budget (each provider builds its own limiters on it: ``Provider.build_client``).
 
     Args:
         sessions: the application's sessions.
@@ -219,34 +213,3 @@ class SharedBudgets:
     def ledger(self, name: str, limit: float) -> DatabaseLedger:
         """The shared ledger of the budget ``name``."""
         return DatabaseLedger(self.sessions, name, limit, clock=self.clock)
-
-    def attendee(self) -> WindowBudget:
-        """The Attendee project's POSTs: 3000 a minute (other requests cost nothing)."""
-        ledger = self.ledger("attendee", DEFAULT_POSTS_PER_MINUTE)
-        return attendee_rate_limiter(
-            DEFAULT_POSTS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
-        )
-
-    def otter(self) -> WindowBudget:
-        """Otter's 10 requests a second, for its one API key."""
-        ledger = self.ledger("otter", REQUESTS_PER_SECOND)
-        return otter_rate_limiter(ledger=ledger, clock=self.clock, sleep=self.sleep)
-
-    def whereby(self, points_per_minute: float) -> PointBudget:
-        """The organisation's point budget, shared by all its keys."""
-        ledger = self.ledger("whereby", points_per_minute)
-        return PointBudget(points_per_minute, ledger=ledger, clock=self.clock, sleep=self.sleep)
-
-    def claritalk(self) -> WindowBudget:
-        """Debrief's own Claritalk access: 480 requests a minute."""
-        ledger = self.ledger("claritalk", REQUESTS_PER_MINUTE)
-        return claritalk_rate_limiter(
-            REQUESTS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
-        )
-
-    def claritalk_uploads(self) -> WindowBudget:
-        """Debrief's own Claritalk uploads: 50 a minute (they count in the 480 as well)."""
-        ledger = self.ledger("claritalk.uploads", UPLOADS_PER_MINUTE)
-        return claritalk_rate_limiter(
-            UPLOADS_PER_MINUTE, ledger=ledger, clock=self.clock, sleep=self.sleep
-        )

@@ -1,4 +1,5 @@
-"""`debrief serve | sandbox | migrate | doctor | rotate-keys | claritalk register-webhook`."""
+"""`debrief serve | sandbox | migrate | doctor | rotate-keys`, and each provider's own commands
+(``Provider.commands``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.plugins import CliCommand
 
 #: What each command runs on, beyond the settings and the logs: imported first (see _load).
 _MODULES = {"sandbox": ("sandbox.run",), "serve": ("bot.app",)}
@@ -30,11 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also try each credential (Slack's auth.test, each provider)",
     )
     sub.add_parser("rotate-keys", help="re-encrypt every stored secret with the newest key")
-    claritalk = sub.add_parser("claritalk", help="Claritalk set-up")
-    claritalk_sub = claritalk.add_subparsers(dest="claritalk_command", required=True)
-    claritalk_sub.add_parser(
-        "register-webhook", help="register PUBLIC_URL/webhooks/claritalk with Claritalk"
-    )
+    own = _provider_commands(sub)
     args = parser.parse_args(argv)
     if not _load(args.command):
         return 130
@@ -59,11 +57,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(migrate(settings))
     if args.command == "rotate-keys":
         return asyncio.run(rotate_keys(settings))
-    if args.command == "claritalk":
-        return asyncio.run(claritalk_register_webhook(settings))
+    if args.command in own:
+        command = own[args.command][args.provider_command]
+        return asyncio.run(command.run(settings))
     from bot.doctor import run_doctor
 
     return asyncio.run(run_doctor(settings, online=args.online, out=sys.stdout))
+
+
+def _provider_commands(sub: Any) -> dict[str, dict[str, CliCommand]]:
+    """The installed providers' own subcommands, added to ``sub``: by group, then by name."""
+    from bot.plugins import installed
+
+    groups: dict[str, dict[str, CliCommand]] = {}
+    parsers: dict[str, Any] = {}
+    for provider in installed():
+        for command in provider.commands:
+            if command.group not in parsers:
+                group = sub.add_parser(command.group, help=command.group_help)
+                parsers[command.group] = group.add_subparsers(
+                    dest="provider_command", required=True
+                )
+                groups[command.group] = {}
+            parsers[command.group].add_parser(command.name, help=command.help)
+            groups[command.group][command.name] = command
+    return groups
 
 
 def _load(command: str) -> bool:
@@ -157,35 +175,6 @@ async def rotate_keys(settings: Settings, out: TextIO = sys.stdout) -> int:
         "DEBRIEF_ENCRYPTION_KEYS can now be removed",
         file=out,
     )
-    return 0
-
-
-async def claritalk_register_webhook(settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Register PUBLIC_URL/webhooks/claritalk?token=<CLARITALK_WEBHOOK_SECRET> with Claritalk."""
-    from bot.errors import UserFacingError
-    from handlers.claritalk import build_client, register_webhook, webhook_url
-    from handlers.claritalk.access import redacted
-    from handlers.claritalk.messages import explain
-    from providers.errors import ProviderError
-    from providers.http import build_http_client
-
-    async with build_http_client() as http:
-        client = build_client(settings, http)
-        if client is None:
-            print(
-                "set CLARITALK_TOKEN, or CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET, first",
-                file=out,
-            )
-            return 1
-        try:
-            await register_webhook(client, settings)
-        except UserFacingError as exc:
-            print(exc.message, file=out)
-            return 1
-        except ProviderError as exc:
-            print(explain(exc, personal=False), file=out)
-            return 1
-    print(f"registered {redacted(webhook_url(settings))}?token=… with Claritalk", file=out)
     return 0
 
 

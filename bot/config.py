@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from providers.llm import settings as llm_settings
+from bot.plugins import ENV_FILE, AnyProvider, ProviderSettings, installed
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
 
-
-#: The settings file read beside the process (its working directory); `.env.example` lists them.
-ENV_FILE = ".env"
+P = TypeVar("P", bound=ProviderSettings)
 
 
 class Settings(BaseSettings):
-    """Everything Debrief can be configured with; all optional until a feature needs it."""
+    """The core's settings, and each installed provider's own (``section``); all optional
+    until a feature needs it."""
 
     # A `.env` file in the working directory is read too; environment variables win over it.
     model_config = SettingsConfigDict(
@@ -31,6 +38,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
         populate_by_name=True,
     )
+    _providers: tuple[AnyProvider, ...] = PrivateAttr(default=())
+    _sections: dict[type[ProviderSettings], ProviderSettings] = PrivateAttr(default_factory=dict)
 
     port: int = Field(3000, alias="PORT")
     host: str = Field("0.0.0.0", alias="HOST")
@@ -52,47 +61,10 @@ class Settings(BaseSettings):
     # process): someone who leaves a channel loses access to its notetakers within this time.
     membership_ttl: float = Field(60.0, ge=0, alias="DEBRIEF_MEMBERSHIP_TTL")
 
-    attendee_api_key: SecretStr | None = Field(None, alias="ATTENDEE_API_KEY")
-    attendee_api_url: str = Field("https://app.attendee.dev", alias="ATTENDEE_API_URL")
-    attendee_webhook_secret: SecretStr | None = Field(None, alias="ATTENDEE_WEBHOOK_SECRET")
-    attendee_bot_name: str = Field("Debrief Notetaker", alias="DEBRIEF_ATTENDEE_BOT_NAME")
-
-    otter_api_key: SecretStr | None = Field(None, alias="OTTER_API_KEY")
-    otter_api_url: str = Field("https://api.otter.ai/v1", alias="OTTER_API_URL")
-    otter_webhook_secret: SecretStr | None = Field(None, alias="OTTER_WEBHOOK_SECRET")
-    # The polling fallback for plans without webhooks; 0 turns it off. Ignored (off) whenever
-    # OTTER_WEBHOOK_SECRET is set, since then webhooks bring the digests.
-    otter_poll_seconds: float = Field(300.0, alias="DEBRIEF_OTTER_POLL_SECONDS")
-    # How often to look again at a conversation Otter is still processing.
-    otter_ready_poll_seconds: float = Field(60.0, alias="DEBRIEF_OTTER_READY_POLL_SECONDS")
-
     # Routing: the workspace's own email domains (comma-separated; derived from the Slack
     # workspace's members when unset) and who besides workspace admins may change routes.
     internal_domains: str | None = Field(None, alias="DEBRIEF_INTERNAL_DOMAINS")
     route_admins: str | None = Field(None, alias="DEBRIEF_ROUTE_ADMINS")
-
-    whereby_api_key: SecretStr | None = Field(None, alias="WHEREBY_API_KEY")
-    whereby_api_url: str = Field("https://api.whereby.dev/v1", alias="WHEREBY_API_URL")
-    whereby_webhook_secret: SecretStr | None = Field(None, alias="WHEREBY_WEBHOOK_SECRET")
-    # Whereby's budget is per organisation: 1000 points a minute on Grow, 100 on Build.
-    whereby_points_per_minute: float = Field(1000.0, alias="WHEREBY_POINTS_PER_MINUTE")
-    # Whereby sends no event when a summary is ready: it is polled, first after this many
-    # seconds, then less and less often, until it is ready or the timeout passes.
-    whereby_summary_poll_seconds: float = Field(5.0, alias="DEBRIEF_WHEREBY_SUMMARY_POLL_SECONDS")
-    whereby_summary_timeout_seconds: float = Field(
-        3600.0, alias="DEBRIEF_WHEREBY_SUMMARY_TIMEOUT_SECONDS"
-    )
-
-    claritalk_api_url: str = Field("https://app.claritalk.com", alias="CLARITALK_API_URL")
-    claritalk_client_id: str | None = Field(None, alias="CLARITALK_CLIENT_ID")
-    claritalk_client_secret: SecretStr | None = Field(None, alias="CLARITALK_CLIENT_SECRET")
-    claritalk_token: SecretStr | None = Field(None, alias="CLARITALK_TOKEN")
-    claritalk_webhook_secret: SecretStr | None = Field(None, alias="CLARITALK_WEBHOOK_SECRET")
-    # Claritalk publishes no signing scheme; should it sign deliveries, this HMAC key is accepted
-    # as well as the URL token.
-    claritalk_webhook_hmac_secret: SecretStr | None = Field(
-        None, alias="CLARITALK_WEBHOOK_HMAC_SECRET"
-    )
 
     # Action items: the daily reminder goes out at this hour of each person's own Slack time
     # zone; the leader looks for people due one every DEBRIEF_REMINDER_SCAN_SECONDS (0: never).
@@ -130,28 +102,17 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(30.0, alias="DEBRIEF_SWEEP_INTERVAL_SECONDS")
     run_scheduler: bool = Field(True, alias="DEBRIEF_RUN_SCHEDULER")
     # Per person, over any sliding hour and across every process (bot/limits.py): how many
-    # notetakers `/debrief join` may send and Whereby rooms `/debrief room` may open; 0: no limit.
+    # notetakers `/debrief join` may send and video rooms `/debrief room` may open; 0: no limit.
     limit_notetakers_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_NOTETAKERS_PER_HOUR")
     limit_rooms_per_hour: int = Field(10, ge=0, alias="DEBRIEF_LIMIT_ROOMS_PER_HOUR")
-    # The largest body each route reads (413 beyond, before the rest arrives). Only Claritalk's
-    # meeting.processed is big (a base64 PDF); every other delivery is a few kB. Attendee's is
-    # parsed to be verified (its signature is over canonical JSON), so its limit is kept small.
-    max_attendee_webhook_bytes: int = Field(
-        256 * 1024, gt=0, alias="DEBRIEF_MAX_ATTENDEE_WEBHOOK_BYTES"
-    )
-    max_otter_webhook_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_OTTER_WEBHOOK_BYTES")
-    max_whereby_webhook_bytes: int = Field(
-        256 * 1024, gt=0, alias="DEBRIEF_MAX_WHEREBY_WEBHOOK_BYTES"
-    )
-    max_claritalk_webhook_bytes: int = Field(
-        25 * 1024 * 1024, gt=0, alias="DEBRIEF_MAX_CLARITALK_WEBHOOK_BYTES"
-    )
+    # The largest body each route reads (413 beyond, before the rest arrives); each provider's
+    # webhook route has its own limit, in its settings (DEBRIEF_MAX_<NAME>_WEBHOOK_BYTES).
     max_slack_request_bytes: int = Field(1024 * 1024, gt=0, alias="DEBRIEF_MAX_SLACK_REQUEST_BYTES")
     # Earlier versions' single webhook limit (see body_limits); the per-route ones replace it.
     max_webhook_bytes: int | None = Field(None, gt=0, alias="DEBRIEF_MAX_WEBHOOK_BYTES")
     # Bodies over DEBRIEF_INLINE_PARSE_BYTES are verified off the event loop (bot/offload.py):
-    # HMACs in threads, Attendee's canonical JSON in worker processes; at most this many of
-    # each at once, DEBRIEF_PARSE_QUEUE more waiting, and beyond that a 429.
+    # HMACs in threads, canonical JSON (signatures over it) in worker processes; at most this
+    # many of each at once, DEBRIEF_PARSE_QUEUE more waiting, and beyond that a 429.
     inline_parse_bytes: int = Field(16 * 1024, ge=0, alias="DEBRIEF_INLINE_PARSE_BYTES")
     parse_threads: int = Field(2, ge=1, alias="DEBRIEF_PARSE_THREADS")
     parse_processes: int = Field(1, ge=1, alias="DEBRIEF_PARSE_PROCESSES")
@@ -159,8 +120,6 @@ class Settings(BaseSettings):
     # Meeting hosts that resolve to private addresses are refused; the sandbox turns this off
     # because its whole world lives on loopback.
     allow_private_meeting_hosts: bool = Field(False, alias="DEBRIEF_ALLOW_PRIVATE_MEETING_HOSTS")
-    #: The model engine's endpoint (DEBRIEF_LLM_*), read by its own settings model.
-    llm: llm_settings.LLMSettings = Field(default_factory=llm_settings.load)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -176,35 +135,62 @@ class Settings(BaseSettings):
             )
         return self
 
+    def __init__(self, plugins: Sequence[AnyProvider] | None = None, **values: Any) -> None:
+        """The core's settings from the environment (and ``values``, by field name), and each
+        provider's own settings model, for every provider in ``plugins`` (the registry's when
+        omitted); each model takes the values that name its fields."""
+        super().__init__(**values)
+        providers = installed() if plugins is None else tuple(plugins)
+        self._providers = providers
+        self._sections = {p.settings: self._section(p.settings, values) for p in providers}
+
+    @classmethod
+    def _section(cls, model: type[ProviderSettings], values: dict[str, Any]) -> ProviderSettings:
+        """A provider's settings, read the way these are (``values`` first, then the
+        environment)."""
+        return model(**values)
+
+    @property
+    def providers(self) -> tuple[AnyProvider, ...]:
+        """The installed providers these settings were read for."""
+        return self._providers
+
+    def section(self, model: type[P]) -> P:
+        """A provider's own settings.
+
+        Raises:
+            KeyError: that provider is not installed.
+        """
+        return cast(P, self._sections[model])
+
+    def _models(self) -> list[BaseSettings]:
+        return [self, *self._sections.values()]
+
     def body_limits(self) -> dict[str, int]:
         """The body limit of each route that reads one: a provider's webhook, or ``slack``."""
-        limits = {
-            "attendee": self.max_attendee_webhook_bytes,
-            "otter": self.max_otter_webhook_bytes,
-            "whereby": self.max_whereby_webhook_bytes,
-            "claritalk": self.max_claritalk_webhook_bytes,
-        }
+        limits: dict[str, int] = {}
+        for provider in self.providers:
+            if provider.webhook_limit is not None:
+                section = self._sections[provider.settings]
+                limits[provider.name] = getattr(section, provider.webhook_limit)
         legacy = self.max_webhook_bytes
         if legacy is not None:
             # The one limit of earlier versions, still honoured where it was set: it caps every
-            # webhook, and sizes Claritalk's (the only large one) unless that has its own.
+            # webhook, and sizes the large ones unless they have their own.
             limits = {name: min(limit, legacy) for name, limit in limits.items()}
-            if "max_claritalk_webhook_bytes" not in self.model_fields_set:
-                limits["claritalk"] = legacy
+            for provider in self.providers:
+                section = self._sections[provider.settings]
+                if (
+                    provider.large_webhooks
+                    and provider.webhook_limit is not None
+                    and provider.webhook_limit not in section.model_fields_set
+                ):
+                    limits[provider.name] = legacy
         return {**limits, "slack": self.max_slack_request_bytes}
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def otter_polling(self) -> bool:
-        """Whether the Otter polling fallback runs: a key, no webhook secret, an interval."""
-        return (
-            bool(self.secret("otter_api_key"))
-            and not self.secret("otter_webhook_secret")
-            and self.otter_poll_seconds > 0
-        )
 
     def internal_domain_list(self) -> list[str]:
         """``DEBRIEF_INTERNAL_DOMAINS`` as lower-case domains (empty: derive from Slack)."""
@@ -217,14 +203,14 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for log redaction."""
         values = []
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                text = value.get_secret_value()
-                if text:
-                    values.append(text)
+        for model in self._models():
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr):
+                    text = value.get_secret_value()
+                    if text:
+                        values.append(text)
         values.extend(k for k in self.encryption_key_list() if k)
-        values.extend(filter(None, [self.llm.key()]))
         return values
 
     def encryption_key_list(self) -> list[str]:
@@ -239,8 +225,9 @@ class Settings(BaseSettings):
         return bool(self.secret("slack_app_token"))
 
     def secret(self, name: str) -> str | None:
-        """The clear value of a ``SecretStr`` setting, or ``None`` when unset or empty."""
-        value: Any = getattr(self, name)
+        """The clear value of a ``SecretStr`` setting (the core's or a provider's, by field
+        name), or ``None`` when unset or empty."""
+        value: Any = getattr(self._owner(name), name)
         if value is None:
             return None
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
@@ -252,20 +239,9 @@ class Settings(BaseSettings):
             yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"), self)
         else:
             yield Feature("Slack", ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), self)
-        yield Feature("Attendee notetakers", ("ATTENDEE_API_KEY", "ATTENDEE_WEBHOOK_SECRET"), self)
-        yield Feature("Otter.ai summaries", ("OTTER_API_KEY",), self, ("OTTER_WEBHOOK_SECRET",))
-        yield Feature("Whereby rooms", ("WHEREBY_API_KEY",), self, ("WHEREBY_WEBHOOK_SECRET",))
-        yield Feature(
-            "Claritalk",
-            ("CLARITALK_WEBHOOK_SECRET",),
-            self,
-            (
-                "CLARITALK_TOKEN",
-                "CLARITALK_CLIENT_ID",
-                "CLARITALK_CLIENT_SECRET",
-                "CLARITALK_WEBHOOK_HMAC_SECRET",
-            ),
-        )
+        for provider in self.providers:
+            for toggle in provider.toggles:
+                yield Feature(toggle.name, toggle.required, self, toggle.optional)
         yield Feature("Digest channel", ("DEBRIEF_DIGEST_CHANNEL",), self)
         yield Feature("Encryption at rest", ("DEBRIEF_ENCRYPTION_KEYS",), self)
 
@@ -316,7 +292,6 @@ class Settings(BaseSettings):
                     Problem(name, f"is not an http(s) URL: {value!r}", "unset it for the default")
                 )
         found.extend(self._database_problems())
-        found.extend(Problem(*problem) for problem in self.llm.problems())
         if self.log_level.upper() not in logging.getLevelNamesMapping():
             found.append(
                 Problem(
@@ -340,9 +315,10 @@ class Settings(BaseSettings):
 
     def api_urls(self) -> Iterator[tuple[str, str]]:
         """The providers' API base URLs, by environment name."""
-        for name, field in type(self).model_fields.items():
-            if field.alias and field.alias.endswith("_API_URL") and field.alias != "SLACK_API_URL":
-                yield field.alias, getattr(self, name)
+        for section in self._sections.values():
+            for name, field in type(section).model_fields.items():
+                if field.alias and field.alias.endswith("_API_URL"):
+                    yield field.alias, getattr(section, name)
 
     def _database_problems(self) -> Iterator[Problem]:
         from sqlalchemy.engine import make_url
@@ -362,13 +338,21 @@ class Settings(BaseSettings):
 
     def is_set(self, env_name: str) -> bool:
         """Whether the setting behind an environment name has a non-empty value."""
-        for name, field in type(self).model_fields.items():
-            if field.alias == env_name:
-                value = getattr(self, name)
-                if isinstance(value, SecretStr):
-                    return bool(value.get_secret_value())
-                return bool(value)
+        for model in self._models():
+            for name, field in type(model).model_fields.items():
+                if field.alias == env_name:
+                    value = getattr(model, name)
+                    if isinstance(value, SecretStr):
+                        return bool(value.get_secret_value())
+                    return bool(value)
         raise KeyError(env_name)
+
+    def _owner(self, name: str) -> BaseSettings:
+        """The model (the core's or a provider's) with the field ``name``."""
+        for model in self._models():
+            if name in type(model).model_fields:
+                return model
+        raise AttributeError(name)
 
 
 #: Where each Slack setting is found, for the message that says it is missing.
@@ -445,51 +429,67 @@ class Feature:
         return not self.missing
 
 
-def load_settings(*, check: bool = False, **overrides: Any) -> Settings:
+def load_settings(
+    *, check: bool = False, plugins: Sequence[AnyProvider] | None = None, **overrides: Any
+) -> Settings:
     """Settings from the environment, with explicit overrides (by field name) on top.
 
     Args:
         check: also refuse settings with :meth:`Settings.problems` (what ``serve`` needs).
+        plugins: the providers whose settings are read too; the registry's when omitted.
 
     Raises:
         SettingsError: every value that does not parse, and with ``check`` every other
             problem too, all at once.
     """
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        unreadable = {_field_name(e): _from_pydantic(e) for e in exc.errors()}
-        if not check:
-            raise SettingsError(list(unreadable.values())) from None
-        # Read the rest with defaults in place of what did not parse, to tell everything at once.
-        defaults = {name: Settings.model_fields[name].default for name in unreadable}
-        settings = Settings(**{**overrides, **defaults})
-        raise SettingsError([*unreadable.values(), *settings.problems()]) from None
-    if check and (problems := settings.problems()):
-        raise SettingsError(problems)
-    return settings
+    providers = installed() if plugins is None else tuple(plugins)
+    models: list[type[BaseSettings]] = [Settings, *(p.settings for p in providers)]
+    unreadable: dict[str, Problem] = {}
+    defaults: dict[str, Any] = {}
+    # The core's model is read first and each provider's after it: a model that does not parse
+    # stops the rest, so they are read again, with defaults in place of what did not parse, to
+    # tell everything at once.
+    for _ in models:
+        try:
+            settings = Settings(providers, **{**overrides, **defaults})
+        except ValidationError as exc:
+            found = {_field_name(models, e): _from_pydantic(models, e) for e in exc.errors()}
+            if not check:
+                raise SettingsError(list(found.values())) from None
+            unreadable.update(found)
+            defaults.update({name: _default(models, name) for name in found})
+            continue
+        if unreadable:
+            raise SettingsError([*unreadable.values(), *settings.problems()])
+        if check and (problems := settings.problems()):
+            raise SettingsError(problems)
+        return settings
+    raise SettingsError(list(unreadable.values()))
 
 
-def _field_name(error: Any) -> str:
+def _fields(models: Sequence[type[BaseSettings]]) -> Iterator[tuple[str, FieldInfo]]:
+    for model in models:
+        yield from model.model_fields.items()
+
+
+def _field_name(models: Sequence[type[BaseSettings]], error: Any) -> str:
     where = str(error["loc"][0]) if error.get("loc") else ""
-    for name, field in Settings.model_fields.items():
+    for name, field in _fields(models):
         if where in (name, field.alias):
             return name
     return where
 
 
-def _from_pydantic(error: Any) -> Problem:
-    field = Settings.model_fields.get(_field_name(error))
-    env = field.alias if field is not None and field.alias else _field_name(error)
-    shown = "" if env in SECRET_NAMES else f" ({error.get('input')!r})"
+def _default(models: Sequence[type[BaseSettings]], name: str) -> Any:
+    return dict(_fields(models))[name].default
+
+
+def _from_pydantic(models: Sequence[type[BaseSettings]], error: Any) -> Problem:
+    name = _field_name(models, error)
+    field = dict(_fields(models)).get(name)
+    env = field.alias if field is not None and field.alias else name
+    secret = field is not None and field.annotation in (SecretStr, SecretStr | None)
+    shown = "" if secret else f" ({error.get('input')!r})"
     return Problem(
         env, f"cannot be read{shown}: {error['msg']}", "correct it, or unset it for the default"
     )
-
-
-#: The settings whose values are never shown, not even in an error message.
-SECRET_NAMES = frozenset(
-    field.alias or name
-    for name, field in Settings.model_fields.items()
-    if field.annotation in (SecretStr, SecretStr | None)
-)

@@ -6,7 +6,6 @@ made (``debrief serve`` makes it and applies the migrations).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.plugins import Probe
 from bot.slack import create_slack_client, slack_error
 from bot.store.db import create_engine
 from bot.store.migrate import pending
@@ -88,14 +88,12 @@ def _settings(settings: Settings, report: Report) -> None:
             report.line(
                 OFF, f"{feature.name}: off (to turn it on, set {', '.join(feature.missing)})"
             )
-    if not settings.llm.problems():
-        report.line(OK if settings.llm.enabled else OFF, settings.llm.describe())
     for problem in problems:
         report.line(FAIL, f"{problem.setting} {problem.problem}", problem.fix)
     if settings.public_url is None:
         report.line(
             WARN,
-            "PUBLIC_URL is not set: provider webhooks and Claritalk sign-in need Debrief's address",
+            "PUBLIC_URL is not set: provider webhooks and sign-ins need Debrief's address",
             "set PUBLIC_URL to the https:// address that reaches this process",
         )
 
@@ -193,35 +191,12 @@ async def _online(settings: Settings, report: Report) -> None:
                 report.line(OK, f"{name}: {credential} works")
 
 
-Probe = Callable[[], Awaitable[Any]]
-
-
 def _probes(settings: Settings, http: Any) -> list[tuple[str, str, Probe]]:
     """A cheap read per configured provider, named with the credential it tries."""
-    from handlers.claritalk.access import build_client as build_claritalk_client
-    from providers.attendee.client import AttendeeClient
-    from providers.llm import build_client as build_llm_client
-    from providers.otter.client import OtterClient
-    from providers.whereby.client import WherebyClient
-
     probes: list[tuple[str, str, Probe]] = []
-    if key := settings.secret("attendee_api_key"):
-        attendee = AttendeeClient(http, api_key=key, base_url=settings.attendee_api_url)
-        probes.append(("Attendee", "ATTENDEE_API_KEY", attendee.list_bots))
-    if key := settings.secret("otter_api_key"):
-        otter = OtterClient(http, api_key=key, base_url=settings.otter_api_url)
-        probes.append(("Otter.ai", "OTTER_API_KEY", otter.list_channels))
-    if key := settings.secret("whereby_api_key"):
-        whereby = WherebyClient(http, api_key=key, base_url=settings.whereby_api_url)
-        probes.append(("Whereby", "WHEREBY_API_KEY", whereby.list_meetings))
-    if claritalk := build_claritalk_client(settings, http):
-        credential = (
-            "CLARITALK_TOKEN"
-            if settings.secret("claritalk_token")
-            else "CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET"
-        )
-        probes.append(("Claritalk", credential, claritalk.current_user))
-    if chat := build_llm_client(settings.llm, http):
-        credential = "DEBRIEF_LLM_API_KEY" if settings.llm.key() else "DEBRIEF_LLM_URL"
-        probes.append(("The model endpoint", credential, chat.list_models))
+    for provider in settings.providers:
+        found = provider.probe(settings, http) if provider.probe is not None else None
+        if found is not None:
+            credential, probe = found
+            probes.append((provider.display_name, credential, probe))
     return probes

@@ -1,8 +1,8 @@
 """Per-person limits on the commands that create something at a provider.
 
 A hundred `/debrief room 1440` typed in a second by one person would otherwise open a hundred
-Whereby rooms and spend the organisation's Whereby budget; ten `/debrief join` would send ten
-notetakers. Each person has, for each kind of thing, a budget on the shared rate ledger
+video rooms and spend the organisation's budget at that provider; ten `/debrief join` would send
+ten notetakers. Each person has, for each kind of thing, a budget on the shared rate ledger
 (:class:`bot.budgets.DatabaseLedger`, the one the provider budgets use), spent in the very
 transaction that enqueues the creating job. Taking the budget's row lock there makes the check
 and the count one step however many processes share the database, and a refusal or a failed

@@ -99,7 +99,7 @@ class Meeting(BaseModel):
     outline: list[OutlineSection] = Field(default_factory=list)
     transcript: list[Utterance] = Field(default_factory=list)
     links: Links = Field(default_factory=Links)
-    #: The provider-side folders the meeting belongs to (Otter channels), for routing.
+    #: The provider-side folders the meeting belongs to (its channels there), for routing.
     provider_channels: list[str] = Field(default_factory=list)
     #: Provider-specific details a renderer may show.
     extras: dict[str, Any] = Field(default_factory=dict)

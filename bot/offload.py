@@ -7,8 +7,8 @@ Two ways, for two kinds of work:
   ``DEBRIEF_INLINE_PARSE_BYTES`` is handled where it is, which is cheaper than a thread hop.
 - :func:`in_worker_process`, a small pool of processes, for work an unauthenticated sender can
   make expensive while it holds the GIL: parsing JSON to verify a signature over its canonical
-  form (Attendee's). In a thread, such work would keep the event loop waiting for the GIL at
-  every turn (measured: a forged 256 KiB body at a time put a slash command's ack at 4.5 s);
+  form (as one provider signs). In a thread, such work would keep the event loop waiting for the
+  GIL at every turn (measured: a forged 256 KiB body at a time put a slash command's ack at 4.5 s);
   in another process it takes a core, never the loop. At most ``DEBRIEF_PARSE_PROCESSES`` such
   bodies are worked on at once and ``DEBRIEF_PARSE_QUEUE`` more wait; beyond that the request
   is refused at once (:class:`Busy`, a 429) and its memory freed.

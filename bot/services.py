@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar, cast
 
 import httpx
 from aiohttp import web
@@ -22,11 +22,7 @@ from bot.store.models import utcnow
 from understanding.embedded import EmbeddedEngine
 from understanding.types import Engine
 
-if TYPE_CHECKING:
-    from providers.attendee import AttendeeClient
-    from providers.claritalk import ClaritalkClient
-    from providers.otter import OtterClient
-    from providers.whereby import WherebyClient
+C = TypeVar("C")
 
 
 @dataclass
@@ -42,50 +38,26 @@ class Services:
     membership: SlackMembership
     metrics: Metrics
     http: httpx.AsyncClient
-    attendee: AttendeeClient | None = None
-    otter: OtterClient | None = None
-    whereby: WherebyClient | None = None
-    #: Debrief's own Claritalk access: a Personal Access Token, else the service account.
-    claritalk: ClaritalkClient | None = None
+    #: Each installed provider's client by its type, None when the provider is not configured.
+    clients: dict[type, Any] = field(default_factory=dict)
+    #: What a person is told when using a provider that is not configured, by client type.
+    not_set_up: dict[type, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utcnow)
     #: Fills what a provider left out of a meeting (title, summary, decisions, action items).
     understanding: Engine = field(default_factory=EmbeddedEngine)
 
-    def require_attendee(self) -> AttendeeClient:
-        """The Attendee client, or a clear refusal when Attendee is not configured."""
-        if self.attendee is None:
-            raise UserFacingError(
-                "Attendee is not set up on this Debrief: an admin needs to set `ATTENDEE_API_KEY` "
-                "and `ATTENDEE_WEBHOOK_SECRET` (see `debrief doctor`)."
-            )
-        return self.attendee
+    def client(self, kind: type[C]) -> C | None:
+        """A provider's client, by its type; None when that provider is not configured."""
+        return cast("C | None", self.clients.get(kind))
 
-    def require_otter(self) -> OtterClient:
-        """The Otter client, or a clear refusal when Otter is not configured."""
-        if self.otter is None:
+    def require(self, kind: type[C]) -> C:
+        """A provider's client, or a clear refusal when that provider is not configured."""
+        client = self.client(kind)
+        if client is None:
             raise UserFacingError(
-                "Otter.ai is not set up on this Debrief: an admin needs to set `OTTER_API_KEY` "
-                "(see `debrief doctor`)."
+                self.not_set_up.get(kind, "This provider is not set up on this Debrief.")
             )
-        return self.otter
-
-    def require_whereby(self) -> WherebyClient:
-        """The Whereby client, or a clear refusal when Whereby is not configured."""
-        if self.whereby is None:
-            raise UserFacingError(
-                "Whereby is not set up on this Debrief: an admin needs to set `WHEREBY_API_KEY` "
-                "(see `debrief doctor`)."
-            )
-        return self.whereby
-
-    def require_claritalk(self) -> ClaritalkClient:
-        """Debrief's Claritalk client, or a clear refusal when it has no credentials."""
-        if self.claritalk is None:
-            raise UserFacingError(
-                "Claritalk is not set up on this Debrief: an admin needs to set `CLARITALK_TOKEN`, "
-                "or `CLARITALK_CLIENT_ID` and `CLARITALK_CLIENT_SECRET` (see `debrief doctor`)."
-            )
-        return self.claritalk
+        return client
 
 
 SERVICES = web.AppKey("services", Services)

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.plugins import AnyProvider
 from bot.slack import slack_verdict
-from handlers import (
-    action_items,
-    attendee,
-    claritalk,
-    commands,
-    digest,
-    ops,
-    otter,
-    retention,
-    routing,
-    whereby,
-)
+from handlers import action_items, commands, digest, ops, retention, routing
 from handlers.wiring import Wiring
 
-#: Every feature, in the order its subcommands appear in `/debrief help`.
-FEATURES = (
-    commands,
-    attendee,
-    otter,
-    whereby,
-    claritalk,
-    routing,
-    action_items,
-    digest,
-    ops,
-    retention,
-)
+#: Every feature that is no provider's, in the order its subcommands appear in `/debrief help`
+#: (the providers' own come after ``commands``: see ``register_all``).
+FEATURES = (commands, routing, action_items, digest, ops, retention)
 #: Features with periodic jobs: ``schedule(settings)`` gives (job kind, seconds) for those on.
-SCHEDULED = (otter, routing, claritalk, action_items, whereby, retention)
+SCHEDULED = (routing, action_items, retention)
 
 
 #: Bot scopes each Web API method the code calls needs; manifest.yml must grant them all.
@@ -60,22 +43,35 @@ BOT_SCOPES = frozenset(
 BOT_EVENTS: frozenset[str] = frozenset(action_items.EVENTS)
 #: Slash commands and interactive action ids, from every feature.
 SLASH_COMMANDS = (commands.COMMAND,)
-ACTION_IDS = (
-    *attendee.ACTIONS,
-    *otter.ACTIONS,
-    *whereby.ACTIONS,
-    *claritalk.ACTIONS,
-    *action_items.ACTIONS,
-)
+#: ``ACTION_IDS``: the installed providers' action ids (their descriptors'), then the features'
+#: (read from the registry when asked for, since the registry imports this package).
 
 
-def register_all(wiring: Wiring) -> None:
+def __getattr__(name: str) -> Any:
+    if name == "ACTION_IDS":
+        from handlers.registry import PROVIDERS
+
+        return (*(a for p in PROVIDERS for a in p.actions), *action_items.ACTIONS)
+    raise AttributeError(f"module 'handlers' has no attribute {name!r}")
+
+
+def register_all(wiring: Wiring, providers: Sequence[AnyProvider]) -> None:
+    """Wire every feature and each of ``providers`` (the installed ones: ``handlers.registry``)."""
     # Every feature's jobs call Slack; its errors cannot declare their retryability themselves.
     wiring.jobs.judge(SlackApiError, slack_verdict)
-    for feature in FEATURES:
+    first, *rest = FEATURES
+    first.register(wiring)
+    for provider in providers:
+        provider.register(wiring)
+        if provider.meetings:
+            # Its digests say its display name, and routes accept its name.
+            digest.render.REGISTERED_NAMES[provider.name] = provider.display_name
+    for feature in rest:
         feature.register(wiring)
 
 
 def periodic_jobs(settings: Settings) -> list[tuple[str, float]]:
-    """(job kind, interval in seconds) of every feature's periodic job that is on."""
-    return [job for feature in SCHEDULED for job in feature.schedule(settings)]
+    """(job kind, interval in seconds) of every feature's and installed provider's periodic
+    job that is on."""
+    own = [job for provider in settings.providers for job in provider.schedule(settings)]
+    return own + [job for feature in SCHEDULED for job in feature.schedule(settings)]

@@ -27,9 +27,6 @@ from bot.services import Services
 from bot.store.models import (
     ActionItemEvent,
     ActionItemRecord,
-    AttendeeBot,
-    ClaritalkConnection,
-    ClaritalkReport,
     Digest,
     DigestRoute,
     HeldDigest,
@@ -47,15 +44,17 @@ from bot.store.models import (
     SpentLink,
     StoredSecret,
     SyncState,
-    WherebyRoom,
 )
 from handlers.action_items.store import LOOKUP_TTL, OPEN
 from handlers.attendee.jobs import PROVIDER as ATTENDEE
 from handlers.attendee.repo import FINAL_LOCAL_STATES
+from handlers.attendee.tables import AttendeeBot
 from handlers.claritalk.store import LAPSED, REPORT_LEASE
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
 from handlers.whereby import repo as rooms
 from handlers.whereby.rooms import PROVIDER as WHEREBY
+from handlers.whereby.tables import WherebyRoom
 from handlers.wiring import Wiring
 from providers.attendee import TERMINAL_STATES
 

@@ -25,7 +25,8 @@ from bot.jobs import QueueConfig
 from bot.services import SERVICES, Services
 from bot.store.models import utcnow
 from handlers.claritalk import CALLBACK_PATH, register_webhook
-from providers.llm import LLMSettings
+from handlers.claritalk.settings import claritalk_settings
+from providers.claritalk import ClaritalkClient
 from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.llm import LLMStandIn
@@ -142,9 +143,10 @@ class World:
             "claritalk_token": self.claritalk_pat,
             "claritalk_webhook_secret": self.claritalk_webhook_secret,
             "encryption_keys": self.encryption_key,
-            "llm": LLMSettings(
-                url=self.llm.api_url, model=self.llm.model, api_key=self.llm.api_key
-            ),
+            # The model engine's endpoint (its own settings section, by environment name).
+            "DEBRIEF_LLM_URL": self.llm.api_url,
+            "DEBRIEF_LLM_MODEL": self.llm.model,
+            "DEBRIEF_LLM_API_KEY": self.llm.api_key,
             "workers": self.options.workers,
             "run_scheduler": self.options.scheduler,
             # The stand-ins pace nothing by default; a sandbox should feel instant.
@@ -195,8 +197,12 @@ class World:
         """Register the OAuth callback, and the webhook as an operator would (through the API)."""
         if settings.public_url:
             self.claritalk.redirect_uris.add(settings.public_url.rstrip("/") + CALLBACK_PATH)
-        client = self.services.claritalk
-        if client is not None and settings.public_url and settings.claritalk_webhook_secret:
+        client = self.services.clients[ClaritalkClient]
+        if (
+            client is not None
+            and settings.public_url
+            and claritalk_settings(settings).claritalk_webhook_secret
+        ):
             await register_webhook(client, settings)
 
     def app_port(self) -> int:

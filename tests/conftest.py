@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.plugins import ProviderSettings
 from bot.store.db import create_engine
 from bot.store.migrate import upgrade
 from providers.http import build_http_client
@@ -116,6 +117,11 @@ class IsolatedSettings(Settings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def,override]
         return (init_settings,)
+
+    @classmethod
+    def _section(cls, model: type[ProviderSettings], values: dict[str, Any]) -> ProviderSettings:
+        # Validated, not constructed: a provider's settings too read nothing from the environment.
+        return model.model_validate(values)
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -15,7 +15,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
@@ -151,78 +150,6 @@ class SlackPostIntent(Base):
     leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
     #: When the first attempt began: a message it posted cannot be older than this.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AttendeeBot(Base):
-    """A notetaker sent from Slack: who asked, where to report, and the newest state applied."""
-
-    __tablename__ = "attendee_bots"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    bot_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    team_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(32))
-    meeting_url: Mapped[str] = mapped_column(Text)
-    join_at: Mapped[datetime | None] = mapped_column(default=None)
-    dedup_key: Mapped[str] = mapped_column(String(128), index=True)
-    #: The dedup key while the request is under way, NULL once it is over: unique, so two
-    #: simultaneous requests for one meeting from one channel cannot both be accepted.
-    open_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
-    state: Mapped[str] = mapped_column(String(40), default="requested")
-    state_at: Mapped[datetime | None] = mapped_column(default=None)
-    state_detail: Mapped[str | None] = mapped_column(Text, default=None)
-    #: Who made it leave from Slack (its status message says so).
-    stopped_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class WherebyRoom(Base):
-    """A Whereby room opened from Slack: where its message is, and what its session is doing.
-
-    The session fields hold the provider's own event times, so that webhooks applied in any
-    order leave the newest truth (an ``ended`` seen before its ``started`` stays ended).
-    """
-
-    __tablename__ = "whereby_rooms"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    meeting_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    #: Without Whereby's leading "/", as ``providers.whereby.normalize_room_name`` gives it.
-    room_name: Mapped[str | None] = mapped_column(String(191), unique=True, default=None)
-    room_url: Mapped[str | None] = mapped_column(Text, default=None)
-    title: Mapped[str] = mapped_column(String(200), default="")
-    name_prefix: Mapped[str | None] = mapped_column(String(39), default=None)
-    team_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32), default=None)
-    creator_id: Mapped[str] = mapped_column(String(32))
-    minutes: Mapped[int] = mapped_column(default=60)
-    end_at: Mapped[datetime | None] = mapped_column(default=None)
-    #: creating | open | failed | closed | expired
-    status: Mapped[str] = mapped_column(String(16), default="creating")
-    status_detail: Mapped[str | None] = mapped_column(Text, default=None)
-    closed_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    session_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    session_started_at: Mapped[datetime | None] = mapped_column(default=None)
-    session_ended_at: Mapped[datetime | None] = mapped_column(default=None)
-    #: The earliest and latest event times seen of ``session_id``: an event of another
-    #: session replaces it only when it is newer than everything seen of this one.
-    session_first_at: Mapped[datetime | None] = mapped_column(default=None)
-    session_last_at: Mapped[datetime | None] = mapped_column(default=None)
-    participants: Mapped[int] = mapped_column(default=0)
-    participants_at: Mapped[datetime | None] = mapped_column(default=None)
-    #: Display names of the people who joined, for the digest.
-    people: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    recording_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    recording_at: Mapped[datetime | None] = mapped_column(default=None)
-    transcription_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    summary_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    #: summarising | posted | failed
-    digest_state: Mapped[str | None] = mapped_column(String(16), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Digest(Base):
@@ -430,8 +357,8 @@ class OAuthState(Base):
 
 
 class SpentLink(Base):
-    """A single-use link (a Claritalk connect link) that was used: the SHA-256 of its id, kept
-    until the link would have expired anyway, when its own signature check refuses it.
+    """A single-use link (a provider's account-connect link) that was used: the SHA-256 of its
+    id, kept until the link would have expired anyway, when its own signature check refuses it.
     """
 
     __tablename__ = "spent_links"
@@ -442,55 +369,6 @@ class SpentLink(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     spent_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ClaritalkConnection(Base):
-    """A Slack user's connected Claritalk account; its tokens are in ``stored_secrets``.
-
-    The times are kept in clear so that the refresh schedule finds what is due without
-    decrypting anything.
-    """
-
-    __tablename__ = "claritalk_connections"
-
-    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    team_id: Mapped[str] = mapped_column(String(32), default="")
-    secret_name: Mapped[str] = mapped_column(String(191))
-    claritalk_user_id: Mapped[str | None] = mapped_column(String(191), default=None, index=True)
-    claritalk_name: Mapped[str | None] = mapped_column(String(255), default=None)
-    claritalk_email: Mapped[str | None] = mapped_column(String(255), default=None)
-    #: ``connected``, or ``lapsed`` once the refresh token is no longer accepted.
-    status: Mapped[str] = mapped_column(String(16), default="connected")
-    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: When the stored token pair was obtained: the refresh token lapses 7 days after.
-    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    access_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    lapsed_at: Mapped[datetime | None] = mapped_column(default=None)
-    lapsed_reason: Mapped[str | None] = mapped_column(Text, default=None)
-
-
-class ClaritalkReport(Base):
-    """The PDF report of a processed Claritalk meeting, until it is shared in its digest's thread.
-
-    ``file_id`` is Slack's id of an upload under way, so that a retry completes or checks that
-    upload instead of sharing the file twice; ``content`` is dropped once the file is shared.
-    """
-
-    __tablename__ = "claritalk_reports"
-
-    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
-    filename: Mapped[str] = mapped_column(String(255), default="report.pdf")
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    #: Why there is no PDF to share (missing, truncated, not a PDF), shown in the thread.
-    problem: Mapped[str | None] = mapped_column(Text, default=None)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    file_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    channel_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    done_at: Mapped[datetime | None] = mapped_column(default=None)
-    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
-    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class RateBudget(Base):

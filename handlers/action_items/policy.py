@@ -11,9 +11,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import Services
-from bot.store.models import AttendeeBot, WherebyRoom
 from handlers.access import Belongs, digest_channels
 from handlers.action_items.repo import ItemState, Kind
+from handlers.attendee.tables import AttendeeBot
+from handlers.whereby.tables import WherebyRoom
 
 OWNERS_ARE = "its assignee, who assigned it, the person who asked for the meeting"
 VERBS: dict[Kind, str] = {

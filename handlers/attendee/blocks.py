@@ -16,8 +16,8 @@ from bot.blockkit import (
     slack_time,
     user_mention,
 )
-from bot.store.models import AttendeeBot
 from handlers.attendee.states import CANCELLED, Status
+from handlers.attendee.tables import AttendeeBot
 from providers.attendee import PENDING_STATES, Bot
 
 Block = dict[str, Any]

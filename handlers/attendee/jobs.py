@@ -15,7 +15,6 @@ from bot.meetings import Meeting, Person, Utterance
 from bot.posting import PostKey, show_settled
 from bot.services import Services
 from bot.slack import Block
-from bot.store.models import AttendeeBot
 from bot.urls import meeting_id
 from handlers.access import Belongs, may_change, may_see, prepare_listing
 from handlers.action_items.links import digest_posts, permalink
@@ -30,7 +29,9 @@ from handlers.attendee.blocks import (
     status_text,
 )
 from handlers.attendee.parsing import When
+from handlers.attendee.settings import attendee_settings
 from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
+from handlers.attendee.tables import AttendeeBot
 from handlers.digest import deliver_digest, transcript_is_cut
 from handlers.digest.items import PARENT_PART
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES
@@ -186,7 +187,7 @@ def render_status(
 
 async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun) -> None:
     """Post the status message, then ask Attendee for a bot; safe to run again at any step."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await refresh_status(services, payload.request_id)
     if row.bot_id is not None:
         return
@@ -215,7 +216,7 @@ async def job_create_bot(services: Services, payload: CreateBotJob, run: JobRun)
         metadata[TITLE_METADATA] = payload.title
     request = CreateBot(
         meeting_url=row.meeting_url,
-        bot_name=settings.attendee_bot_name,
+        bot_name=attendee_settings(settings).attendee_bot_name,
         metadata=metadata,
         join_at=join_at,
         deduplication_key=row.dedup_key,
@@ -393,7 +394,7 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     goes in the status message's thread, as it always has; a rule (``provider:attendee``,
     ``title:``, ``external:``) sends it elsewhere, and the status message then links to it.
     """
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await refresh_status(services, payload.request_id)
     if row.bot_id is None:
         raise PermanentJobError("the notetaker was never created")
@@ -462,7 +463,7 @@ async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool
 async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> None:
     """Make a notetaker leave, or cancel it while it is only scheduled, if the privacy rule
     lets this person (``handlers.access``)."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     absent = f"There is no notetaker `{mrkdwn(payload.bot_id, 100)}` in this workspace."
     row = await repo.find_by_bot_id(services.sessions, payload.bot_id)
     if row is not None:
@@ -527,7 +528,7 @@ async def job_leave_bot(services: Services, payload: LeaveJob, run: JobRun) -> N
 async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> None:
     """`/debrief bots`: the notetakers the caller may see (``handlers.access``), links only
     for those sent from the channel the command was typed in."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     states = sorted(str(s) for s in ACTIVE_STATES | PENDING_STATES)
     await prepare_listing(services, payload.user_id)
     bots = []
@@ -548,7 +549,7 @@ async def job_list_bots(services: Services, payload: ListJob, run: JobRun) -> No
 
 async def job_recording_link(services: Services, payload: RecordingJob, run: JobRun) -> None:
     """A fresh recording link, fetched at the moment of the click (Attendee's expire in 30 min)."""
-    attendee = services.require_attendee()
+    attendee = services.require(AttendeeClient)
     row = await repo.get(services.sessions, payload.request_id)
     if row is None or row.bot_id is None:
         await services.slack.respond(

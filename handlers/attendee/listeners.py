@@ -23,6 +23,7 @@ from handlers.wiring import (
     enqueue_then_ack,
     tell_clicker,
 )
+from providers.attendee import AttendeeClient
 
 BOT_ID_USAGE = "leave <bot-id>"
 
@@ -36,7 +37,7 @@ def notetaker_limit(services: Services) -> PersonalLimit:
 async def handle_join(ctx: CommandContext) -> Reply:
     """`/debrief join <meeting-url> [at <time>] [as "<title>"]`."""
     services = ctx.services
-    services.require_attendee()
+    services.require(AttendeeClient)
     request = parse_join(ctx.args)
     if not services.settings.allow_private_meeting_hosts and not await host_is_public(
         request.link.host
@@ -86,7 +87,7 @@ async def handle_join(ctx: CommandContext) -> Reply:
 
 async def handle_bots(ctx: CommandContext) -> Reply:
     """`/debrief bots`: answered through ``response_url`` once Attendee has been asked."""
-    ctx.services.require_attendee()
+    ctx.services.require(AttendeeClient)
     await ctx.services.queue.submit(
         jobs.JOB_LIST,
         jobs.ListJob(
@@ -101,7 +102,7 @@ async def handle_bots(ctx: CommandContext) -> Reply:
 
 async def handle_leave_command(ctx: CommandContext) -> Reply:
     """`/debrief leave <bot-id>`."""
-    ctx.services.require_attendee()
+    ctx.services.require(AttendeeClient)
     bot_id = ctx.args.strip()
     if not bot_id or " " in bot_id:
         raise UserFacingError(

@@ -10,7 +10,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import get_row, insert_ignore, transaction, write
-from bot.store.models import AttendeeBot, utcnow
+from bot.store.models import utcnow
+from handlers.attendee.tables import AttendeeBot
 from providers.attendee import TERMINAL_STATES
 
 #: Debrief's own states that end a request without a bot.

@@ -21,6 +21,7 @@ from handlers.claritalk.access import (
 from handlers.claritalk.admin import register_webhook
 from handlers.claritalk.connections import JOB_NOTIFY, NotifyJob, job_notify
 from handlers.claritalk.mapping import to_meeting
+from handlers.claritalk.settings import claritalk_settings
 from handlers.claritalk.webhook import parse_claritalk_delivery, screen_claritalk_delivery
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
@@ -67,7 +68,7 @@ def register(wiring: Wiring) -> None:
 def schedule(settings: Settings) -> list[tuple[str, float]]:
     """The upkeep, whenever Claritalk is configured at all."""
     configured = (
-        settings.claritalk_client_id
+        claritalk_settings(settings).claritalk_client_id
         or settings.secret("claritalk_webhook_secret")
         or settings.secret("claritalk_webhook_hmac_secret")
     )

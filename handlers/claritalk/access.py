@@ -11,6 +11,7 @@ import httpx
 from bot.config import Settings
 from bot.crypto import SecretBox
 from bot.errors import UserFacingError
+from handlers.claritalk.settings import claritalk_settings
 from providers.claritalk import (
     ClaritalkClient,
     ClientCredentials,
@@ -47,15 +48,14 @@ def build_client(
         http: the shared HTTP client; not closed here.
         limiter, upload_limiter: its budgets (``bot.budgets``); this process's own when omitted.
     """
-    base_url = settings.claritalk_api_url
+    own = claritalk_settings(settings)
+    base_url = own.claritalk_api_url
     token = settings.secret("claritalk_token")
     client_secret = settings.secret("claritalk_client_secret")
     if token:
         source: TokenSource = PersonalAccessToken(token)
-    elif settings.claritalk_client_id and client_secret:
-        source = ClientCredentials(
-            http, settings.claritalk_client_id, client_secret, base_url=base_url
-        )
+    elif own.claritalk_client_id and client_secret:
+        source = ClientCredentials(http, own.claritalk_client_id, client_secret, base_url=base_url)
     else:
         return None
     return ClaritalkClient(
@@ -98,7 +98,9 @@ def connect_problem(settings: Settings) -> str | None:
 def setup_missing(settings: Settings) -> str | None:
     """For the operator: the settings that keep end users from connecting Claritalk accounts."""
     missing = []
-    if not settings.claritalk_client_id or not settings.secret("claritalk_client_secret"):
+    if not claritalk_settings(settings).claritalk_client_id or not settings.secret(
+        "claritalk_client_secret"
+    ):
         missing.append("CLARITALK_CLIENT_ID and CLARITALK_CLIENT_SECRET")
     if not public_url(settings):
         missing.append("PUBLIC_URL")

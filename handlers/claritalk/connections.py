@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.store.db import transaction
 from handlers.claritalk import access, store
 from handlers.claritalk.links import InvalidLink, sign_link
+from handlers.claritalk.settings import claritalk_settings
 from providers.claritalk import ClaritalkClient, ConnectionLapsed, Token, UserTokenSource
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,9 @@ def token_source(services: Services, user_id: str) -> UserTokenSource:
         services.http,
         load=load,
         save=save,
-        client_id=settings.claritalk_client_id or "",
+        client_id=claritalk_settings(settings).claritalk_client_id or "",
         client_secret=settings.secret("claritalk_client_secret") or "",
-        base_url=settings.claritalk_api_url,
+        base_url=claritalk_settings(settings).claritalk_api_url,
         clock=lambda: services.clock().timestamp(),
     )
 
@@ -83,7 +84,7 @@ def user_client(services: Services, user_id: str) -> ClaritalkClient:
     return ClaritalkClient(
         services.http,
         token_source=token_source(services, user_id),
-        base_url=services.settings.claritalk_api_url,
+        base_url=claritalk_settings(services.settings).claritalk_api_url,
     )
 
 

@@ -20,6 +20,7 @@ from handlers.claritalk.connections import keep_alive, lapse, lapse_reason, user
 from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
+from handlers.claritalk.settings import claritalk_settings
 from handlers.routing import publish_digest
 from handlers.wiring import InThread
 from providers.claritalk import (
@@ -156,7 +157,9 @@ async def tell_requester(services: Services, payload: StatusJob, error: str) -> 
 async def job_maintain(services: Services, payload: MaintainJob, run: JobRun) -> None:
     """Keep refresh tokens alive and attach reports of released digests."""
     settings = services.settings
-    if settings.claritalk_client_id and settings.secret("claritalk_client_secret"):
+    if claritalk_settings(settings).claritalk_client_id and settings.secret(
+        "claritalk_client_secret"
+    ):
         renewed, lapsed = await keep_alive(services, KEEPALIVE_AFTER)
         if renewed or lapsed:
             log.info("claritalk connections: %d renewed, %d lapsed", renewed, lapsed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from bot.meetings import ActionItem, Insight, Meeting, OutlineSection, Person
-from bot.store.models import ClaritalkConnection
+from handlers.claritalk.tables import ClaritalkConnection
 from providers.claritalk import DiscussionTopic, MeetingProcessed, Question, Theme, Todo
 
 PROVIDER = "claritalk"

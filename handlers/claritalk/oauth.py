@@ -35,6 +35,7 @@ from handlers.claritalk.links import (
     verify_link,
 )
 from handlers.claritalk.pages import SAFE_HEADERS, form_page, page, start_again
+from handlers.claritalk.settings import claritalk_settings
 from handlers.claritalk.slack_names import slack_names
 from providers.claritalk import (
     ClaritalkClient,
@@ -223,10 +224,10 @@ async def handle_continue(request: web.Request) -> web.Response:
     if not spent:
         return _used()
     location = authorize_url(
-        settings.claritalk_client_id or "",
+        claritalk_settings(settings).claritalk_client_id or "",
         access.callback_url(settings),
         state,
-        base_url=settings.claritalk_api_url,
+        base_url=claritalk_settings(settings).claritalk_api_url,
     )
     # 303: the browser follows with a GET, never posting the form to Claritalk.
     response = web.Response(status=303, headers={"Location": location, **SAFE_HEADERS})
@@ -270,9 +271,9 @@ async def handle_callback(request: web.Request) -> web.Response:
             services.http,
             code,
             access.callback_url(settings),
-            settings.claritalk_client_id or "",
+            claritalk_settings(settings).claritalk_client_id or "",
             settings.secret("claritalk_client_secret") or "",
-            base_url=settings.claritalk_api_url,
+            base_url=claritalk_settings(settings).claritalk_api_url,
             clock=lambda: now(services).timestamp(),
         )
     except AuthenticationFailed as exc:
@@ -328,7 +329,7 @@ async def _identity(services: Services, token: Token) -> ClaritalkUser | None:
     client = ClaritalkClient(
         services.http,
         token_source=PersonalAccessToken(token.access_token),
-        base_url=services.settings.claritalk_api_url,
+        base_url=claritalk_settings(services.settings).claritalk_api_url,
     )
     try:
         return await client.current_user()

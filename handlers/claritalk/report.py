@@ -23,8 +23,9 @@ from bot.posting import PostKey
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import transaction
-from bot.store.models import ClaritalkReport, Digest, SlackPost
+from bot.store.models import Digest, SlackPost
 from handlers.claritalk import store
+from handlers.claritalk.tables import ClaritalkReport
 from handlers.digest.deliver import PARENT_PART
 from providers.claritalk import MeetingProcessed, decode_pdf
 

@@ -63,12 +63,8 @@ from handlers.digest.text import (
 
 Block = dict[str, Any]
 
-PROVIDER_NAMES = {
-    "attendee": "Attendee",
-    "otter": "Otter.ai",
-    "whereby": "Whereby",
-    "claritalk": "Claritalk",
-}
+#: Display names of providers wired into an app that are not in the registry (a test's own).
+REGISTERED_NAMES: dict[str, str] = {}
 #: The stored states of a meeting's items, by 1-based position (``None``: a preview).
 Items = Mapping[int, ItemView] | None
 #: Sections of summary in the parent; a longer summary continues in the thread.
@@ -118,7 +114,15 @@ class RenderedDigest:
 
 
 def provider_name(provider: str) -> str:
-    return PROVIDER_NAMES.get(provider, provider.title())
+    """How people are shown a provider: its descriptor's display name."""
+    return provider_names().get(provider, provider.title())
+
+
+def provider_names() -> dict[str, str]:
+    """Every known provider's display name, by name: the registry's and any wired since."""
+    from handlers.registry import PROVIDERS
+
+    return {**{p.name: p.display_name for p in PROVIDERS}, **REGISTERED_NAMES}
 
 
 def section(text: str, *, block_id: str | None = None) -> Block:

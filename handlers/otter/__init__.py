@@ -8,6 +8,7 @@ from bot.config import Settings
 from handlers.otter import jobs, listeners, polling
 from handlers.otter.blocks import ACTION_POST_DIGEST
 from handlers.otter.mapping import to_meeting
+from handlers.otter.settings import otter_settings
 from handlers.otter.webhook import parse_otter_delivery
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
@@ -49,6 +50,6 @@ def register(wiring: Wiring) -> None:
 
 def schedule(settings: Settings) -> list[tuple[str, float]]:
     """The polling fallback, when it is on (an API key, no webhook secret, an interval)."""
-    if not settings.otter_polling:
+    if not otter_settings(settings).otter_polling:
         return []
-    return [(polling.JOB_POLL, settings.otter_poll_seconds)]
+    return [(polling.JOB_POLL, otter_settings(settings).otter_poll_seconds)]

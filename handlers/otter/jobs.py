@@ -20,10 +20,11 @@ from handlers.digest import deliver_digest
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.otter.blocks import build_recent_blocks
 from handlers.otter.mapping import RELATIONSHIPS, is_complete, to_meeting
+from handlers.otter.settings import otter_settings
 from handlers.routing import publish_digest
 from handlers.wiring import InThread
 from providers.errors import NotFound
-from providers.otter import Conversation, OtterWebhook
+from providers.otter import Conversation, OtterClient, OtterWebhook
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def job_handle_webhook(services: Services, payload: WebhookJob, run: JobRu
     conversation = webhook.data
     named = [webhook.channel.name] if webhook.channel and webhook.channel.name else []
     if not is_complete(conversation):
-        otter = services.require_otter()
+        otter = services.require(OtterClient)
         conversation = await otter.get_conversation(conversation.id, RELATIONSHIPS)
         if not conversation.ready:
             log.info("otter %s: announced complete but still processing; waiting", conversation.id)
@@ -103,14 +104,14 @@ async def wait_for(services: Services, job: AwaitJob) -> bool:
     return await services.queue.submit(
         JOB_AWAIT,
         job,
-        delay=services.settings.otter_ready_poll_seconds,
+        delay=otter_settings(services.settings).otter_ready_poll_seconds,
         dedupe_key=await_key(job.conversation_id, job.channel_id),
     )
 
 
 async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun) -> None:
     """Post a conversation's digest in the asking channel, or say it is not ready yet."""
-    otter = services.require_otter()
+    otter = services.require(OtterClient)
     try:
         conversation = await otter.get_conversation(payload.conversation_id, RELATIONSHIPS)
     except NotFound:
@@ -185,7 +186,7 @@ async def elsewhere(
 
 async def job_await_ready(services: Services, payload: AwaitJob, run: JobRun) -> None:
     """Look at the conversation's status (no relationships) until it is processed."""
-    otter = services.require_otter()
+    otter = services.require(OtterClient)
     try:
         # The cheap look first (no relationships: a transcript can be large), unless the
         # listing that found the conversation already showed it processed.
@@ -213,7 +214,9 @@ async def _not_ready(services: Services, payload: AwaitJob) -> None:
     if services.clock() - payload.since > READY_GIVE_UP:
         await _stop_waiting(services, payload, "Otter.ai has not finished processing it")
         return
-    raise RetryLater(services.settings.otter_ready_poll_seconds, "Otter is still processing")
+    raise RetryLater(
+        otter_settings(services.settings).otter_ready_poll_seconds, "Otter is still processing"
+    )
 
 
 async def _stop_waiting(services: Services, payload: AwaitJob, why: str) -> None:
@@ -248,7 +251,7 @@ def involves(conversation: Conversation, email: str) -> bool:
 
 async def job_list_recent(services: Services, payload: RecentJob, run: JobRun) -> None:
     """Answer `/debrief recent` with the caller's ten most recent conversations."""
-    otter = services.require_otter()
+    otter = services.require(OtterClient)
     email = await slack_email(services, payload.user_id)
     found: list[Conversation] = []
     scanned = 0

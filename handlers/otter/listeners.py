@@ -10,7 +10,7 @@ from bot.errors import UserFacingError
 from bot.services import Services
 from handlers.otter import jobs
 from handlers.wiring import CommandContext, Reply, click_of, tell_clicker
-from providers.otter import conversation_id_from
+from providers.otter import OtterClient, conversation_id_from
 
 SUMMARY_USAGE = "summary <otter-url-or-id>"
 
@@ -37,7 +37,7 @@ async def enqueue_summary(
 
 async def handle_summary(ctx: CommandContext) -> Reply:
     """`/debrief summary <otter-url-or-id>`."""
-    ctx.services.require_otter()
+    ctx.services.require(OtterClient)
     text = ctx.args.strip()
     if not text:
         raise UserFacingError(
@@ -56,7 +56,7 @@ async def handle_summary(ctx: CommandContext) -> Reply:
 
 async def handle_recent(ctx: CommandContext) -> Reply:
     """`/debrief recent`: answered through ``response_url`` once Otter has been asked."""
-    ctx.services.require_otter()
+    ctx.services.require(OtterClient)
     await ctx.services.queue.submit(
         jobs.JOB_RECENT,
         jobs.RecentJob(user_id=ctx.user_id, response_url=ctx.response_url),

@@ -29,7 +29,8 @@ from bot.store.db import insert_ignore, transaction
 from bot.store.models import SyncState
 from handlers.otter.jobs import JOB_AWAIT, AwaitJob, await_key
 from handlers.otter.mapping import channel_names
-from providers.otter import Conversation
+from handlers.otter.settings import otter_settings
+from providers.otter import Conversation, OtterClient
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ async def write_floor(session: AsyncSession, floor: datetime, now: datetime) -> 
 
 async def job_poll(services: Services, payload: PollJob, run: JobRun) -> None:
     """Find conversations new since the floor and hand each to a waiter, exactly once."""
-    if not services.settings.otter_polling:
+    if not otter_settings(services.settings).otter_polling:
         return  # webhooks took over since this job was enqueued
-    otter = services.require_otter()
+    otter = services.require(OtterClient)
     now = services.clock()
     floor = await read_floor(services) or now - FIRST_RUN_LOOKBACK
     found: list[Conversation] = []

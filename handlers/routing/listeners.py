@@ -13,7 +13,7 @@ from bot.slack import slack_error
 from handlers.digest.text import split_text
 from handlers.routing import repo
 from handlers.routing.publish import release_held_soon
-from handlers.routing.rules import TARGET_HELP, describe, parse_target, rank
+from handlers.routing.rules import describe, parse_target, rank, target_help
 from handlers.wiring import CommandContext, Reply
 
 ROUTE_USAGE = "route <target> #channel"
@@ -101,7 +101,7 @@ def split_route_args(args: str) -> tuple[str, str]:
     parts = args.strip().rsplit(maxsplit=1)
     if len(parts) != 2:
         raise UserFacingError(
-            f"Usage: `/debrief {ROUTE_USAGE}` where the target is {TARGET_HELP}. "
+            f"Usage: `/debrief {ROUTE_USAGE}` where the target is {target_help()}. "
             "Example: `/debrief route title:weekly sync #product`."
         )
     return parts[0], parts[1]
@@ -162,7 +162,7 @@ async def handle_routes(ctx: CommandContext) -> Reply:
                 {
                     "type": "mrkdwn",
                     "text": f"`/debrief {ROUTE_USAGE}` · `/debrief {UNROUTE_USAGE}` · "
-                    f"targets: {TARGET_HELP}",
+                    f"targets: {target_help()}",
                 }
             ],
         }

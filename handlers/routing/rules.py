@@ -22,14 +22,34 @@ EXTERNAL = "external"
 
 #: Kinds, most specific first.
 KIND_ORDER = (TITLE, EXTERNAL, OTTER_CHANNEL, PROVIDER, DEFAULT)
-KNOWN_PROVIDERS = ("attendee", "otter", "whereby", "claritalk")
-_PROVIDER_ALIASES = {"otter.ai": "otter", "otterai": "otter"}
 _QUOTES = "\"'“”‘’"
 
-TARGET_HELP = (
-    "`default`, `provider:<name>` (" + ", ".join(KNOWN_PROVIDERS) + "), "
-    "`otter-channel:<Otter.ai channel name>`, `title:<words>` or `external:`"
-)
+
+def known_providers() -> tuple[str, ...]:
+    """The names ``provider:`` takes: every provider the registry (or an app) knows."""
+    from handlers.digest.render import provider_names
+
+    return tuple(provider_names())
+
+
+def _aliases() -> dict[str, str]:
+    """Display names typed for names (``otter.ai``, ``otterai``)."""
+    from handlers.digest.render import provider_names
+
+    aliases = {}
+    for name, shown in provider_names().items():
+        for alias in (shown.lower(), re.sub(r"\W", "", shown.lower())):
+            if alias != name:
+                aliases[alias] = name
+    return aliases
+
+
+def target_help() -> str:
+    """What a route target may be, for usage lines."""
+    return (
+        "`default`, `provider:<name>` (" + ", ".join(known_providers()) + "), "
+        "`otter-channel:<Otter.ai channel name>`, `title:<words>` or `external:`"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,15 +84,16 @@ def parse_target(text: str) -> tuple[str, str]:
     if kind in (DEFAULT, EXTERNAL) and not value:
         return kind, ""
     if not colon or kind not in (PROVIDER, OTTER_CHANNEL, TITLE):
-        raise ValueError(f"`{raw[:60]}` is not a route target. Use {TARGET_HELP}.")
+        raise ValueError(f"`{raw[:60]}` is not a route target. Use {target_help()}.")
     if not value:
-        raise ValueError(f"`{kind}:` needs something after the colon. Use {TARGET_HELP}.")
+        raise ValueError(f"`{kind}:` needs something after the colon. Use {target_help()}.")
     if kind == PROVIDER:
-        value = _PROVIDER_ALIASES.get(value, value)
-        if value not in KNOWN_PROVIDERS:
+        value = _aliases().get(value, value)
+        known = known_providers()
+        if value not in known:
             raise ValueError(
                 f"`{mrkdwn(value, 60)}` is not a provider Debrief knows: use one of "
-                + ", ".join(f"`{p}`" for p in KNOWN_PROVIDERS)
+                + ", ".join(f"`{p}`" for p in known)
                 + "."
             )
     if kind == TITLE and not words(value):

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.blockkit import SECTION_TEXT, button_url, fallback, link, mrkdwn, slack_time
-from bot.store.models import WherebyRoom
 from handlers.digest.blocks import format_duration
 from handlers.whereby import repo
+from handlers.whereby.tables import WherebyRoom
 
 Block = dict[str, Any]
 

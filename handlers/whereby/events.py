@@ -16,7 +16,6 @@ from bot.jobs import JobRun, RetryLater
 from bot.meetings import Utterance
 from bot.posting import PostKey
 from bot.services import Services
-from bot.store.models import WherebyRoom
 from handlers.digest import deliver_digest
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_PROVIDER_NOTICE
 from handlers.digest.understand import understand_meeting
@@ -27,8 +26,16 @@ from handlers.whereby.blocks import build_notice_blocks, transcript_button
 from handlers.whereby.mapping import parse_transcript, to_meeting
 from handlers.whereby.rooms import PROVIDER, show_room
 from handlers.whereby.session import RoomEvent
+from handlers.whereby.settings import whereby_settings
+from handlers.whereby.tables import WherebyRoom
 from providers.errors import BadRequest, NotFound, ProviderError
-from providers.whereby import Summary, WherebyEvent, WherebyEventType, normalize_room_name
+from providers.whereby import (
+    Summary,
+    WherebyClient,
+    WherebyEvent,
+    WherebyEventType,
+    normalize_room_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +135,7 @@ async def _recording_finished(
 async def _room_of_transcription(services: Services, transcription_id: str) -> WherebyRoom | None:
     """The room a transcription belongs to (its events name no room: Whereby is asked)."""
     try:
-        transcription = await services.require_whereby().get_transcription(transcription_id)
+        transcription = await services.require(WherebyClient).get_transcription(transcription_id)
     except NotFound:
         log.info("whereby transcription %s no longer exists", transcription_id)
         return None
@@ -149,7 +156,7 @@ async def request_summary(services: Services, transcription_id: str) -> None:
         summary_id = row.summary_id  # asked already (an earlier attempt of this job)
     else:
         try:
-            summary_id = await services.require_whereby().create_summary(transcription_id)
+            summary_id = await services.require(WherebyClient).create_summary(transcription_id)
         except (BadRequest, NotFound) as exc:
             await repo.change(
                 services.sessions, row.id, transcription_id=transcription_id, summary_id=None
@@ -179,7 +186,7 @@ async def request_summary(services: Services, transcription_id: str) -> None:
     await services.queue.submit(
         JOB_POLL,
         job,
-        delay=services.settings.whereby_summary_poll_seconds,
+        delay=whereby_settings(services.settings).whereby_summary_poll_seconds,
         dedupe_key=f"{JOB_POLL}:{transcription_id}",
     )
 
@@ -213,7 +220,7 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
     row = await repo.get(services.sessions, payload.room_id)
     if row is None:
         return
-    summary = await services.require_whereby().get_summary(payload.summary_id)
+    summary = await services.require(WherebyClient).get_summary(payload.summary_id)
     if summary.is_ready:
         await post_digest(services, row, summary, payload.transcription_id)
         return
@@ -228,7 +235,7 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
         return
     settings = services.settings
     waited = (services.clock() - payload.since).total_seconds()
-    if waited >= settings.whereby_summary_timeout_seconds:
+    if waited >= whereby_settings(settings).whereby_summary_timeout_seconds:
         minutes = max(1, round(waited / 60))
         await summarise_ourselves(
             services,
@@ -242,7 +249,9 @@ async def job_poll_summary(services: Services, payload: PollSummaryJob, run: Job
         )
         return
     delay = next_poll_delay(
-        waited, settings.whereby_summary_poll_seconds, settings.whereby_summary_timeout_seconds
+        waited,
+        whereby_settings(settings).whereby_summary_poll_seconds,
+        whereby_settings(settings).whereby_summary_timeout_seconds,
     )
     raise RetryLater(delay, "Whereby is still writing the summary")
 
@@ -302,7 +311,7 @@ async def fetch_transcript(services: Services, transcription_id: str) -> list[Ut
     """The session's transcript, or nothing when Whereby cannot give it (then there is
     nothing for the engine to read, and the notice says why)."""
     try:
-        text = await services.require_whereby().download_transcript(transcription_id)
+        text = await services.require(WherebyClient).download_transcript(transcription_id)
     except ProviderError as exc:
         log.info("whereby transcript %s cannot be read: %s", transcription_id, exc)
         return []

@@ -14,6 +14,7 @@ from handlers.whereby import repo, rooms
 from handlers.whereby.blocks import read_value
 from handlers.whereby.naming import channel_name, parse_room_args, room_prefix
 from handlers.wiring import CommandContext, Reply, click_of, enqueue_then_ack, tell_clicker
+from providers.whereby import WherebyClient
 
 
 def room_limit(services: Services) -> PersonalLimit:
@@ -25,7 +26,7 @@ def room_limit(services: Services) -> PersonalLimit:
 async def handle_room(ctx: CommandContext) -> Reply:
     """`/debrief room [<minutes>] [<name>]`: the room is created by a job, answered at once."""
     services = ctx.services
-    services.require_whereby()
+    services.require(WherebyClient)
     request = parse_room_args(ctx.args)
     slack_name = str(ctx.body.get("channel_name") or "")
     named = channel_name(slack_name)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.meetings import Links, Meeting, Person, Utterance, speaking_seconds
-from bot.store.models import WherebyRoom
 from handlers.whereby import repo
+from handlers.whereby.tables import WherebyRoom
 from providers.whereby import Summary
 
 PROVIDER = "whereby"

@@ -10,8 +10,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import get_row, transaction, write
-from bot.store.models import WherebyRoom, utcnow
+from bot.store.models import utcnow
 from handlers.whereby.session import RoomEvent, SessionState, add_person, apply_event
+from handlers.whereby.tables import WherebyRoom
 
 Sessions = async_sessionmaker[AsyncSession]
 

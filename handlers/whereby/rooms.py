@@ -16,7 +16,6 @@ from bot.jobs import JobRun, PermanentJobError
 from bot.posting import PostKey, show_settled
 from bot.services import Services
 from bot.slack import is_permanent_slack_error, slack_error
-from bot.store.models import WherebyRoom
 from handlers.access import Belongs, may_change, may_see
 from handlers.whereby import repo
 from handlers.whereby.blocks import (
@@ -26,9 +25,10 @@ from handlers.whereby.blocks import (
     room_text,
 )
 from handlers.whereby.naming import FALLBACK_PREFIX, channel_name, room_prefix
+from handlers.whereby.tables import WherebyRoom
 from handlers.wiring import InThread
 from providers.errors import BadRequest, NotFound, PermissionDenied
-from providers.whereby import CreateMeeting, normalize_room_name
+from providers.whereby import CreateMeeting, WherebyClient, normalize_room_name
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ async def job_create_room(services: Services, payload: CreateRoomJob, run: JobRu
 
     Safe to run again at any step: a meeting already created is not created twice.
     """
-    whereby = services.require_whereby()
+    whereby = services.require(WherebyClient)
     row = await repo.get(services.sessions, payload.room_id)
     if row is None:
         raise PermanentJobError(f"room request {payload.room_id} no longer exists")
@@ -238,7 +238,7 @@ async def job_end_room(services: Services, payload: EndRoomJob, run: JobRun) -> 
         )
         return
     if row.meeting_id is not None:
-        await services.require_whereby().delete_meeting(row.meeting_id)
+        await services.require(WherebyClient).delete_meeting(row.meeting_id)
     await repo.set_status(
         services.sessions, row.id, repo.CLOSED, only_from=(repo.OPEN,), closed_by=payload.user_id
     )
@@ -257,7 +257,7 @@ async def job_expire_rooms(services: Services, payload: ExpireRoomsJob, run: Job
 
 async def job_link(services: Services, payload: LinkJob, run: JobRun) -> None:
     """A fresh access link to a recording or transcript, fetched at the moment of the click."""
-    whereby = services.require_whereby()
+    whereby = services.require(WherebyClient)
     row = await repo.get(services.sessions, payload.room_id)
     if row is None or row.team_id != payload.team_id:
         await services.slack.respond(

@@ -16,7 +16,13 @@ from bot.budgets import DatabaseLedger, SharedBudgets
 from bot.jobs import JobRegistry
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import RateBudgetSpend
+from handlers.attendee.plugin import attendee_budget
+from handlers.whereby.plugin import whereby_budget
+from providers.attendee import AttendeeClient
 from providers.budget import BudgetLedger, MemoryLedger, WindowBudget
+from providers.claritalk import ClaritalkClient
+from providers.otter import OtterClient
+from providers.whereby import WherebyClient
 from tests.conftest import FakeTime, make_settings
 
 WALL0 = 1_700_000_000.0
@@ -133,7 +139,7 @@ async def test_attendee_posts_are_held_across_processes_but_not_its_gets(
 ) -> None:
     clocks = [FakeTime(wall0=WALL0), FakeTime(wall0=WALL0)]
     first, second = (
-        SharedBudgets(sessions, clock=t.wall, sleep=t.sleep).attendee()
+        attendee_budget(SharedBudgets(sessions, clock=t.wall, sleep=t.sleep))
         for sessions, t in zip(processes, clocks, strict=True)
     )
     first.pause(12.0)  # a 429 answered to a POST of the first process
@@ -250,20 +256,25 @@ async def test_the_app_paces_every_provider_on_the_database(database_url: str) -
     )
     async with contextlib.AsyncExitStack() as exits:
         services, _engine = await create_services(settings, JobRegistry(), Options(), exits)
-        assert services.attendee and services.otter and services.whereby and services.claritalk
+        assert (
+            services.clients[AttendeeClient]
+            and services.clients[OtterClient]
+            and services.clients[WherebyClient]
+            and services.clients[ClaritalkClient]
+        )
         limiters = {
-            "attendee": services.attendee.limiter,
-            "otter": services.otter.limiter,
-            "whereby": services.whereby.limiter,
-            "claritalk": services.claritalk.limiter,
-            "claritalk.uploads": services.claritalk.upload_limiter,
+            "attendee": services.clients[AttendeeClient].limiter,
+            "otter": services.clients[OtterClient].limiter,
+            "whereby": services.clients[WherebyClient].limiter,
+            "claritalk": services.clients[ClaritalkClient].limiter,
+            "claritalk.uploads": services.clients[ClaritalkClient].upload_limiter,
         }
         ledgers = {name: getattr(limiter, "ledger", None) for name, limiter in limiters.items()}
         assert {n: isinstance(ledger, DatabaseLedger) for n, ledger in ledgers.items()} == {
             name: True for name in limiters
         }
         # Another process spends Whereby's whole minute: this one has to wait for it.
-        budget = SharedBudgets(services.sessions).whereby(100)
+        budget = whereby_budget(SharedBudgets(services.sessions), 100)
         for _ in range(100):
             await budget.acquire(1)
         assert await ledgers["whereby"].spend(1, now=0.0, span=60.0) > 50.0

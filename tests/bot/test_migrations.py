@@ -9,9 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from bot.plugins import metadata
 from bot.store.db import create_engine
 from bot.store.migrate import alembic_config, pending
-from bot.store.models import Base
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -19,7 +19,7 @@ async def test_migrated_schema_matches_the_models(database_url: str) -> None:
 
     def diff(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, Base.metadata)
+        return compare_metadata(context, metadata())
 
     try:
         async with engine.connect() as connection:

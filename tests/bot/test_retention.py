@@ -23,10 +23,7 @@ from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import (
     ActionItemEvent,
     ActionItemRecord,
-    AttendeeBot,
     Base,
-    ClaritalkConnection,
-    ClaritalkReport,
     Digest,
     HeldDigest,
     InboxEvent,
@@ -39,11 +36,13 @@ from bot.store.models import (
     SlackPost,
     SlackPostIntent,
     StoredSecret,
-    WherebyRoom,
     utcnow,
 )
 from handlers import periodic_jobs
+from handlers.attendee.tables import AttendeeBot
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
 from handlers.retention import JOB_PURGE, RULES, PurgeJob, job_purge
+from handlers.whereby.tables import WherebyRoom
 from tests.conftest import make_settings
 
 SECURITY = Path(__file__).resolve().parents[2] / "docs" / "SECURITY.md"

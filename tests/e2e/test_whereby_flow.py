@@ -170,7 +170,7 @@ async def test_a_burst_through_the_app_shares_one_budget(sqlite_url: str) -> Non
         # The app's one client, with its budget scaled like the stand-in's (the plan's window
         # is a minute; a test cannot wait for minutes). Every job goes through it.
         services = world.services
-        services.whereby = WherebyClient(
+        services.clients[WherebyClient] = WherebyClient(
             services.http,
             api_key=world.whereby_api_key,
             base_url=whereby.api_url,

@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 from bot import limits
 from bot.limits import LimitReached
 from bot.store.db import transaction
-from bot.store.models import AttendeeBot, Job, WherebyRoom, utcnow
+from bot.store.models import Job, utcnow
 from handlers.attendee.jobs import JOB_CREATE as JOB_CREATE_BOT
+from handlers.attendee.tables import AttendeeBot
 from handlers.whereby.listeners import room_limit
 from handlers.whereby.rooms import JOB_CREATE as JOB_CREATE_ROOM
+from handlers.whereby.tables import WherebyRoom
 from sandbox.slack import SlackStandIn
 from tests.handlers.digest.support import Rig, rig
 

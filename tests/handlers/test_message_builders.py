@@ -25,12 +25,12 @@ import pytest
 import handlers
 from bot.blockkit import FALLBACK_TEXT, FILE_TITLE, SECTION_TEXT, file_title
 from bot.meetings import ActionItem, Insight, Links, Meeting, OutlineSection, Person, Utterance
-from bot.store.models import AttendeeBot, WherebyRoom
 from handlers.action_items import blocks as action_blocks
 from handlers.action_items.repo import ItemState
 from handlers.attendee import blocks as attendee_blocks
 from handlers.attendee.jobs import render_status
 from handlers.attendee.states import describe
+from handlers.attendee.tables import AttendeeBot
 from handlers.claritalk.messages import explain
 from handlers.commands import build_help_blocks, usage_reply
 from handlers.digest import blocks as digest_blocks
@@ -39,6 +39,7 @@ from handlers.digest.items import ItemView
 from handlers.otter.blocks import build_recent_blocks
 from handlers.routing.rules import describe as describe_route
 from handlers.whereby import blocks as whereby_blocks
+from handlers.whereby.tables import WherebyRoom
 from handlers.wiring import Subcommands
 from providers.attendee import Bot
 from providers.claritalk import ConnectionLapsed
@@ -476,6 +477,11 @@ NOT_MESSAGES: dict[str, str] = {
     "handlers.whereby.blocks:build_notice_blocks": "wraps mrkdwn its callers built",
     "handlers.claritalk.mapping:summary_text": "maps Claritalk's data into a Meeting",
     "handlers.claritalk.access:build_client": "builds an API client",
+    "handlers.attendee.plugin:build_client": "builds an API client",
+    "handlers.otter.plugin:build_client": "builds an API client",
+    "handlers.whereby.plugin:build_client": "builds an API client",
+    "handlers.claritalk.plugin:build_client": "builds an API client",
+    "handlers.digest.render:provider_names": "the descriptors' display names",
 }
 
 #: Covered although discovery does not find them (their names say nothing of messages).

@@ -12,15 +12,16 @@ import pytest
 
 from bot.blockkit import slack_day, slack_time
 from bot.meetings import ActionItem
-from bot.store.models import AttendeeBot, WherebyRoom
 from handlers.action_items import blocks as action_blocks
 from handlers.action_items.repo import ItemState
 from handlers.attendee.blocks import build_recording_blocks, build_status_blocks
 from handlers.attendee.jobs import to_meeting
 from handlers.attendee.states import describe
+from handlers.attendee.tables import AttendeeBot
 from handlers.digest.items import ItemView
 from handlers.digest.render import item_controls, item_text
 from handlers.whereby.blocks import build_room_blocks
+from handlers.whereby.tables import WherebyRoom
 from providers.attendee import Bot
 from providers.attendee.models import Utterance as AttendeeUtterance
 

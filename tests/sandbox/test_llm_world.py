@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.budgets import SharedBudgets
+from handlers.model.settings import model_settings
 from providers.llm import build_engine
 from sandbox.llm import COMPLETIONS
 from sandbox.world import World, WorldOptions, sqlite_url
@@ -31,7 +32,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def test_the_world_runs_both_engines(world: World) -> None:
-    settings = world.services.settings.llm
+    settings = model_settings(world.services.settings)
     assert settings.url == world.llm.api_url and settings.key() == world.llm.api_key
     fallback = FirstLineEngine()
     engine = build_engine(

@@ -9,11 +9,12 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from bot.cli import claritalk_register_webhook, rotate_keys
+from bot.cli import rotate_keys
 from bot.crypto import SecretBox
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import StoredSecret
 from bot.store.secrets import put_secret
+from handlers.claritalk.plugin import claritalk_register_webhook
 from providers.claritalk import EVENTS
 from sandbox.claritalk import ClaritalkStandIn
 from tests.conftest import make_settings

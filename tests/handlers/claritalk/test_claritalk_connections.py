@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.store.models import ClaritalkConnection, StoredSecret
+from bot.store.models import StoredSecret
 from handlers.claritalk.jobs import JOB_MAINTAIN
 from handlers.claritalk.store import secret_name
+from handlers.claritalk.tables import ClaritalkConnection
 from sandbox.claritalk import ClaritalkStandIn
 from tests.handlers.claritalk.support import CALLBACK, Clock, Rig, rig
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store.models import ClaritalkConnection
 from handlers.claritalk.mapping import to_meeting
+from handlers.claritalk.tables import ClaritalkConnection
 from handlers.digest import render_digest
 from providers.claritalk import MeetingProcessed, parse_webhook
 from sandbox.slack import validate_blocks

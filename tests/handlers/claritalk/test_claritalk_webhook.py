@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.leases import LeaseHolder
-from bot.store.models import ClaritalkReport
 from handlers.claritalk import store
 from handlers.claritalk.jobs import JOB_MAINTAIN, JOB_WEBHOOK
 from handlers.claritalk.report import attach_report, keep_report
+from handlers.claritalk.tables import ClaritalkReport
 from handlers.routing.publish import JOB_RELEASE_HELD
 from providers.claritalk import ClaritalkEvent, MeetingProcessed
 from sandbox.claritalk import ClaritalkStandIn

@@ -147,7 +147,7 @@ async def rig(
         services = app[SERVICES]
         if otter is not None and otter.requests_per_second is None:
             # The stand-in throttles nothing here, so the client need not pace itself either.
-            services.otter = OtterClient(
+            services.clients[OtterClient] = OtterClient(
                 services.http, api_key=otter.api_key, base_url=otter.api_url, limiter=Unlimited()
             )
         yield Rig(slack, services, app, client)

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from bot.meetings import Meeting, Utterance
-from bot.store.models import AttendeeBot, WherebyRoom
 from handlers.attendee.jobs import to_meeting as attendee_meeting
+from handlers.attendee.tables import AttendeeBot
 from handlers.claritalk.mapping import to_meeting as claritalk_meeting
 from handlers.digest import render_digest
 from handlers.otter.mapping import to_meeting as otter_meeting
 from handlers.whereby.mapping import to_meeting as whereby_meeting
+from handlers.whereby.tables import WherebyRoom
 from providers.attendee import Bot, Transcript
 from providers.claritalk import MeetingProcessed, parse_webhook
 from providers.whereby import Summary

@@ -13,6 +13,7 @@ from bot.store.db import transaction
 from handlers import otter as otter_feature
 from handlers.otter import polling
 from handlers.otter.jobs import JOB_AWAIT
+from handlers.otter.settings import otter_settings
 from providers.otter import Conversation, OtterClient
 from sandbox.otter import OtterStandIn
 from sandbox.slack import SlackStandIn
@@ -72,9 +73,9 @@ async def test_a_poll_dying_mid_walk_and_a_restart_miss_and_repeat_nothing(
             assert slack.messages(DIGESTS) == []
             for n in range(8):
                 otter.add_conversation(f"M{n}", created_at=minutes_ago(40 - n), processing=False)
-            real = r.services.otter
+            real = r.services.clients[OtterClient]
             assert real is not None
-            r.services.otter = DyingOtter(real, after=4)  # type: ignore[assignment]
+            r.services.clients[OtterClient] = DyingOtter(real, after=4)  # type: ignore[assignment]
             await poll(r)
             assert slack.messages(DIGESTS) == []
             assert await r.jobs(JOB_AWAIT) == [], "nothing was enqueued by the dead run"
@@ -132,7 +133,7 @@ async def test_polling_is_off_when_webhooks_are_configured(
     sqlite_url: str, otter: OtterStandIn
 ) -> None:
     on = make_settings(otter_api_key="k")
-    assert otter_feature.schedule(on) == [(polling.JOB_POLL, on.otter_poll_seconds)]
+    assert otter_feature.schedule(on) == [(polling.JOB_POLL, otter_settings(on).otter_poll_seconds)]
     assert otter_feature.schedule(make_settings(otter_api_key="k", otter_webhook_secret="s")) == []
     assert otter_feature.schedule(make_settings(otter_api_key="k", otter_poll_seconds=0)) == []
     assert otter_feature.schedule(make_settings()) == []

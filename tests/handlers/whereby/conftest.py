@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.store.models import WherebyRoom
 from handlers.whereby import repo
+from handlers.whereby.tables import WherebyRoom
 from providers.http import RetryPolicy
 from providers.whereby import SIGNATURE_HEADER, WherebyClient, sign
 from sandbox.slack import Delivery, Message
@@ -138,10 +138,10 @@ async def room_rig(
     }
     values.update(settings)
     async with rig(database_url, **values) as r:
-        if r.services.whereby is not None:
+        if r.services.clients[WherebyClient] is not None:
             # Quick retries; the budget stays the app's own (one per client, shared by all jobs).
-            client = r.services.whereby
-            r.services.whereby = WherebyClient(
+            client = r.services.clients[WherebyClient]
+            r.services.clients[WherebyClient] = WherebyClient(
                 r.services.http,
                 api_key=DEFAULT_API_KEY,
                 base_url=whereby.api_url,

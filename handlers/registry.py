@@ -1,0 +1,49 @@
+"""The one registry: every installed provider's descriptor, and what the core needs of the
+features that are no provider's. The core (``bot/``) reaches outside itself only through this
+module (``bot.plugins.installed``); a fifth provider is one more line in ``PROVIDERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import periodic_jobs, register_all
+from handlers.attendee.plugin import PROVIDER as ATTENDEE
+from handlers.claritalk.plugin import PROVIDER as CLARITALK
+from handlers.model.plugin import MODEL
+from handlers.ops import notify_dead_job
+from handlers.otter.plugin import PROVIDER as OTTER
+from handlers.webhooks import read_body
+from handlers.whereby.plugin import PROVIDER as WHEREBY
+from handlers.wiring import Wiring
+from providers.llm import ChatCompletionsClient
+from understanding.embedded import EmbeddedEngine
+from understanding.model import ModelEngine
+from understanding.types import Engine
+
+#: The providers, in the order their subcommands appear in `/debrief help` and their lines in
+#: `debrief doctor`.
+PROVIDERS = (ATTENDEE, OTTER, WHEREBY, CLARITALK)
+#: Outbound adapters that bring no meetings but serve the features: settings, a budgeted
+#: client and a doctor line each, like a provider's.
+ADAPTERS = (MODEL,)
+
+
+def understanding_engine(clients: dict[type, Any]) -> Engine:
+    """The meeting-understanding engine: the model one (falling back to the embedded engine,
+    and saying so) when a model endpoint is configured, else the embedded engine."""
+    embedded = EmbeddedEngine()
+    chat = clients.get(ChatCompletionsClient)
+    return ModelEngine(chat, embedded) if chat is not None else embedded
+
+
+__all__ = [
+    "ADAPTERS",
+    "PROVIDERS",
+    "Wiring",
+    "notify_dead_job",
+    "periodic_jobs",
+    "read_body",
+    "register_all",
+    "understanding_engine",
+]
