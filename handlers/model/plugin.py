@@ -33,7 +33,7 @@ def probe(settings: Settings, http: httpx.AsyncClient) -> tuple[str, Probe] | No
 
 
 MODEL: Provider[ChatCompletionsClient, ModelSettings] = Provider(
-    name="llm",
+    name="model-endpoint",
     display_name="The model endpoint",
     settings=ModelSettings,
     client=ChatCompletionsClient,

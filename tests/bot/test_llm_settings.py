@@ -41,7 +41,10 @@ def test_the_settings_load_the_model_endpoint(
     ],
 )
 def test_a_bad_value_is_a_problem_with_a_fix_not_a_traceback(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: object, env: dict[str, str], setting: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: object,
+    env: dict[str, str],
+    setting: str,
     words: str,
 ) -> None:
     monkeypatch.chdir(str(tmp_path))
@@ -61,7 +64,8 @@ async def test_doctor_says_whether_the_model_is_configured() -> None:
     assert "· Model engine: off (to turn it on, set DEBRIEF_LLM_URL" in out.getvalue()
     out = io.StringIO()
     on = make_settings(
-        DEBRIEF_LLM_URL="http://127.0.0.1:11434/v1", DEBRIEF_LLM_MODEL="qwen2.5:7b",
+        DEBRIEF_LLM_URL="http://127.0.0.1:11434/v1",
+        DEBRIEF_LLM_MODEL="qwen2.5:7b",
         DEBRIEF_LLM_API_KEY=KEY,
     )
     await run_doctor(on, online=False, out=out)
@@ -72,7 +76,8 @@ async def test_doctor_online_tries_the_key() -> None:
     async with LLMStandIn(api_key=KEY) as standin:
         assert isinstance(standin, LLMStandIn)
         good = make_settings(
-            DEBRIEF_LLM_URL=standin.api_url, DEBRIEF_LLM_MODEL="sandbox-llm",
+            DEBRIEF_LLM_URL=standin.api_url,
+            DEBRIEF_LLM_MODEL="sandbox-llm",
             DEBRIEF_LLM_API_KEY=KEY,
         )
         out = io.StringIO()

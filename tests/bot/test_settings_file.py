@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.plugins import installed
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def aliases() -> set[str]:
-    return {field.alias for field in Settings.model_fields.values() if field.alias}
+    """Every environment name Debrief reads: the core's and each installed plug-in's."""
+    models = [Settings, *(p.settings for p in installed())]
+    return {f.alias for model in models for f in model.model_fields.values() if f.alias}
 
 
 def test_a_dotenv_file_in_the_working_directory_is_read(
@@ -23,15 +26,18 @@ def test_a_dotenv_file_in_the_working_directory_is_read(
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_BOT_TOKEN", "DEBRIEF_DIGEST_CHANNEL", "PORT"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("OTTER_API_KEY", raising=False)
     (tmp_path / ".env").write_text(
         "# comments are fine\nSLACK_BOT_TOKEN=xoxb-from-the-file\n"
-        "DEBRIEF_DIGEST_CHANNEL=C0FILE\nPORT=4000\n",
+        "DEBRIEF_DIGEST_CHANNEL=C0FILE\nPORT=4000\nOTTER_API_KEY=otter-from-the-file\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("PORT", "5000")
     settings = load_settings()
     assert settings.secret("slack_bot_token") == "xoxb-from-the-file"
     assert settings.digest_channel == "C0FILE"
+    # A provider's own settings are read from the file too.
+    assert settings.secret("otter_api_key") == "otter-from-the-file"
     # The environment wins over the file.
     assert settings.port == 5000
 
