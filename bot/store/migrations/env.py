@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.store.models import Base
+import handlers.search.tables  # noqa: F401  (its tables are in the metadata too)
+from bot.store.models import Base, managed
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=managed,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,1 @@
+"""Search and ask: every digested meeting stored and indexed, found again from Slack."""
