@@ -16,6 +16,7 @@ from handlers import (
     otter,
     retention,
     routing,
+    search,
     whereby,
 )
 from handlers.wiring import Wiring
@@ -30,6 +31,7 @@ FEATURES = (
     routing,
     action_items,
     digest,
+    search,
     ops,
     retention,
 )
@@ -41,6 +43,7 @@ SCHEDULED = (otter, routing, claritalk, action_items, whereby, retention)
 BOT_SCOPES = frozenset(
     {
         "commands",  # /debrief
+        "app_mentions:read",  # a question to the app in a digest's thread (handlers.search)
         "chat:write",  # chat.postMessage, chat.update, chat.delete, chat.postEphemeral
         "channels:history",  # find a message posted before a crash by its metadata
         "groups:history",  # ... in private channels too
@@ -57,7 +60,7 @@ BOT_SCOPES = frozenset(
     }
 )
 #: Events API subscriptions the features listen to.
-BOT_EVENTS: frozenset[str] = frozenset(action_items.EVENTS)
+BOT_EVENTS: frozenset[str] = frozenset((*action_items.EVENTS, *search.EVENTS))
 #: Slash commands and interactive action ids, from every feature.
 SLASH_COMMANDS = (commands.COMMAND,)
 ACTION_IDS = (

@@ -37,6 +37,7 @@ from bot.store.models import Digest, SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
 from handlers.digest.render import Part, RenderedDigest, render_digest
+from handlers.search.store import store_delivered
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ async def deliver_digest(services: Services, meeting: Meeting, channel: str) -> 
         raise
     await _release_lease(services, key, holder, meeting=meeting, thread_parts=posted.replies)
     parent = posted.parent
+    # Stored for search in the same job: a retry delivers again and replaces what it stored.
+    await store_delivered(services, meeting, parent.channel, parent.ts)
     return DeliveredDigest(parent.channel, parent.ts, posted.replies, posted.changed)
 
 
