@@ -57,7 +57,8 @@ async def test_purge_removes_old_meetings_their_passages_and_index(database_url:
             if database_url.startswith("sqlite"):
                 rows = await session.scalar(
                     text(
-                        "SELECT count(*) FROM search_passages_fts WHERE search_passages_fts MATCH 'harbour'"
+                        "SELECT count(*) FROM search_passages_fts"
+                        " WHERE search_passages_fts MATCH 'harbour'"
                     )
                 )
                 assert rows == 0
