@@ -49,6 +49,8 @@ PASSAGE_MAX_WORDS = 120
 QUERY_WORDS = 16
 #: Passages ranked per search before they are grouped into meetings.
 CANDIDATES = 200
+#: Newest matching passages ranked at most (see ``_ranked``).
+RECENT = 2000
 #: Moments shown per meeting.
 MOMENTS = 3
 #: Words around the matches in a snippet.
@@ -340,39 +342,49 @@ async def _ranked(
     *,
     any_word: bool,
 ) -> list[_Row]:
-    """The best-ranked passages matching ``words`` under ``conditions``, best first."""
-    columns = (
-        StoredPassage.id,
-        StoredPassage.meeting_pk,
-        StoredPassage.speaker,
-        StoredPassage.start,
-        StoredPassage.text,
-    )
+    """The best-ranked passages matching ``words`` under ``conditions``, best first.
+
+    Only the ``RECENT`` newest matching passages are ranked: a word said in every meeting
+    would otherwise make both engines score hundreds of thousands of passages (seconds), where
+    the newest few thousand score in milliseconds; a rarer word's matches are all ranked.
+    """
     statement: Select[Any]
     if _is_sqlite(session):
-        # bm25 is lower for better matches.
+        # bm25 is lower for better matches; FTS5 walks its rowids newest first and stops.
         rank = func.bm25(literal_column(FTS))
         statement = (
-            select(*columns, (-rank).label("score"))
+            select(StoredPassage.id.label("pid"), (-rank).label("score"))
             .select_from(_FTS)
             .join(StoredPassage, StoredPassage.id == _FTS.c.rowid)
             .where(
                 text(f"{FTS} MATCH :match").bindparams(match=fts5_query(words, any_word=any_word))
             )
-            .order_by(rank)
+            .order_by(_FTS.c.rowid.desc())
         )
     else:
         query = _tsquery(websearch_query(words, any_word=any_word))
         vector: ColumnElement[Any] = literal_column(f"{PASSAGES}.{VECTOR}")
-        score = func.ts_rank_cd(vector, query)
         statement = (
-            select(*columns, score.label("score"))
+            select(StoredPassage.id.label("pid"), func.ts_rank_cd(vector, query).label("score"))
             .where(vector.op("@@")(query))
-            .order_by(score.desc())
+            .order_by(StoredPassage.id.desc())
         )
     statement = statement.join(StoredMeeting, StoredMeeting.id == StoredPassage.meeting_pk)
-    statement = statement.where(*conditions).limit(limit)
-    rows = await session.execute(statement)
+    newest = statement.where(*conditions).limit(RECENT).subquery()
+    best = (
+        select(
+            StoredPassage.id,
+            StoredPassage.meeting_pk,
+            StoredPassage.speaker,
+            StoredPassage.start,
+            StoredPassage.text,
+            newest.c.score,
+        )
+        .join(newest, newest.c.pid == StoredPassage.id)
+        .order_by(newest.c.score.desc(), StoredPassage.id.desc())
+        .limit(limit)
+    )
+    rows = await session.execute(best)
     return [_Row(r[0], r[1], r[2], r[3], r[4], float(r[5] or 0.0)) for r in rows]
 
 
