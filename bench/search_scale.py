@@ -16,7 +16,6 @@ scan over the same passages at the smallest size.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import bisect
 import contextlib
 import random
@@ -79,9 +78,7 @@ class Corpus:
         def draw() -> str:
             return self.words[bisect.bisect_left(weights, rng.random() * total)]
 
-        self.pool = [
-            " ".join(draw() for _ in range(PASSAGE_WORDS)) + "." for _ in range(POOL)
-        ]
+        self.pool = [" ".join(draw() for _ in range(PASSAGE_WORDS)) + "." for _ in range(POOL)]
         self.rng = rng
 
     def code(self, n: int) -> str:
@@ -154,7 +151,9 @@ async def load(url: str, corpus: Corpus, meetings: int, batch: int = 50) -> floa
                 built = [corpus.meeting(n) for n in range(first, min(meetings, first + batch))]
                 ids = (
                     await connection.execute(
-                        insert(StoredMeeting).returning(StoredMeeting.id, sort_by_parameter_order=True),
+                        insert(StoredMeeting).returning(
+                            StoredMeeting.id, sort_by_parameter_order=True
+                        ),
                         [row for row, _ in built],
                     )
                 ).scalars()
@@ -176,10 +175,7 @@ async def index_size(url: str) -> int:
         async with engine.connect() as connection:
             if url.startswith("sqlite"):
                 found = await connection.scalar(
-                    text(
-                        "SELECT sum(pgsize) FROM dbstat "
-                        "WHERE name LIKE 'search_passages_fts%'"
-                    )
+                    text("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search_passages_fts%'")
                 )
             else:
                 found = await connection.scalar(

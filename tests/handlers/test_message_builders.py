@@ -46,8 +46,8 @@ from providers.attendee import Bot
 from providers.claritalk import ConnectionLapsed
 from providers.errors import BadRequest
 from providers.otter import Conversation
-from understanding.types import Answer
 from sandbox.slack import validate_blocks, validate_view
+from understanding.types import Answer
 
 Block = dict[str, Any]
 
