@@ -87,7 +87,7 @@ def build_results_blocks(words: str, hits: list[MeetingHit]) -> tuple[str, list[
                 {
                     "type": "mrkdwn",
                     "text": "Only meetings whose digest reached a channel you are in, or that "
-                    "are yours. `/debrief forget <id>` deletes one you asked for.",
+                    "are yours. `/debrief forget` with a meeting's id deletes one you asked for.",
                 }
             ],
         }

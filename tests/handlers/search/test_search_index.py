@@ -19,11 +19,11 @@ from handlers.search.index import (
     forget,
     fts5_query,
     index_meeting,
-    passages_of,
     search,
     search_passages,
     words_of,
 )
+from handlers.search.passages import passages_of
 from handlers.search.tables import StoredMeeting, StoredPassage
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
