@@ -70,7 +70,32 @@ async def _names_of(services: Services, user_id: str) -> list[str]:
     except SlackApiError as exc:
         log.info("cannot look up %s: %s", user_id, slack_error(exc))
         return []
-    user = answer.get("user") or {}
+    return _names(answer.get("user") or {})
+
+
+async def _names_by_handle(services: Services, handle: str) -> list[str]:
+    """The names of the person whose Slack handle or display name is ``handle`` (what
+    ``from:@ada`` carries, Slack not escaping mentions in commands); the handle itself when
+    nobody has it, matched as part of a speaker's name."""
+    wanted = handle.lower()
+    cursor = None
+    try:
+        for _ in range(100):
+            answer = await services.slack.client.users_list(limit=1000, cursor=cursor)
+            for user in answer.get("members") or []:
+                profile = user.get("profile") or {}
+                known = (user.get("name"), profile.get("display_name"))
+                if any(str(k).lower() == wanted for k in known if k):
+                    return [handle, *_names(user)]
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as exc:
+        log.info("cannot list users: %s", slack_error(exc))
+    return [handle]
+
+
+def _names(user: dict[str, Any]) -> list[str]:
     profile = user.get("profile") or {}
     found = (
         user.get("real_name"),
@@ -103,7 +128,9 @@ async def _reply(services: Services, payload: CommandJob, text: str, blocks: Any
 async def job_search(services: Services, payload: CommandJob, run: JobRun) -> None:
     """`/debrief search`: the matching meetings the person may see, best first."""
     request = parse_search(payload.text)
-    speakers = list(request.names)
+    speakers: list[str] = []
+    for handle in request.names:
+        speakers += await _names_by_handle(services, handle)
     for user_id in request.user_ids:
         names = await _names_of(services, user_id)
         if not names:

@@ -73,7 +73,7 @@ def parse_search(args: str) -> SearchRequest:
             if user:
                 user_ids.append(user[1] or user[2])
             elif words_of(value):
-                names.append(" ".join(words_of(value.lstrip("@"))))
+                names.append(value.lstrip("@"))
             else:
                 raise _usage("`from:` takes a person, like `from:@ada`.")
         elif kind == "in":
