@@ -287,6 +287,9 @@ async def _ranked(
             .order_by(_FTS.c.rowid.desc())
         )
     else:
+        # A prepared statement's generic plan cannot tell a rare word from one in every
+        # passage, and scans them all for the latter: plan each search for its own words.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         query = _tsquery(websearch_query(words, any_word=any_word))
         vector: ColumnElement[Any] = literal_column(f"{PASSAGES}.{VECTOR}")
         statement = (
