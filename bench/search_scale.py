@@ -47,6 +47,7 @@ CHANNELS = 50
 SEARCHER_CHANNELS = 10
 SIZES = (1_000, 3_000, 10_000)
 QUICK_SIZES = (200,)
+DATABASES = ("sqlite", "postgresql")
 #: Each query of the set is run this many times (after one warm-up run).
 REPEATS = 5
 #: Meetings indexed one by one through ``index_meeting`` to measure its cost.
@@ -355,17 +356,19 @@ def report(results: list[tuple[str, dict[str, Any]]]) -> str:
     return body
 
 
-async def run_sizes(sizes: Sequence[int]) -> Section:
+async def run_sizes(sizes: Sequence[int], databases: Sequence[str] = DATABASES) -> Section:
     corpus = Corpus()
     results: list[tuple[str, dict[str, Any]]] = []
     for number, meetings in enumerate(sizes):
         anchor = number == 0
-        print(f"SQLite, {meetings} meetings…", flush=True)
-        results.append(("SQLite", await on_sqlite(corpus, meetings, anchor)))
-        print(f"PostgreSQL, {meetings} meetings…", flush=True)
-        found = await on_postgres(corpus, meetings, anchor)
-        if found is not None:
-            results.append(("PostgreSQL", found))
+        if "sqlite" in databases:
+            print(f"SQLite, {meetings} meetings…", flush=True)
+            results.append(("SQLite", await on_sqlite(corpus, meetings, anchor)))
+        if "postgresql" in databases:
+            print(f"PostgreSQL, {meetings} meetings…", flush=True)
+            found = await on_postgres(corpus, meetings, anchor)
+            if found is not None:
+                results.append(("PostgreSQL", found))
     body = (
         f"Synthetic meetings of {PASSAGES_PER_MEETING} passages × {PASSAGE_WORDS} words "
         f"(Zipf s={ZIPF_S} over {VOCABULARY:,} words, seed {SEED}); digests in {CHANNELS} "
@@ -388,11 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help="meeting counts, comma-separated (default 1000,3000,10000)",
     )
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="sqlite, postgresql or both"
+    )
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip()) or SIZES
+    databases = tuple(d.strip() for d in args.databases.split(","))
 
     async def chosen(quick: bool) -> Section:
-        return await run_sizes(QUICK_SIZES if quick else sizes)
+        return await run_sizes(QUICK_SIZES if quick else sizes, databases)
 
     print(run_one("search_scale", chosen, quick=args.quick, write=not args.no_write))
     return 0
