@@ -97,9 +97,11 @@ async def mention(r: Rig, user: str, channel: str, text: str, thread_ts: str | N
     before = len(r.slack.thread(channel, thread_ts)) if thread_ts else 0
     delivery = await r.slack.event(app_url(r), event)
     assert delivery.status == 200, delivery.body
+    # Bolt answers an event before its listener runs: the job may not be there yet.
     async with asyncio.timeout(5):
         while True:
-            await settle(r)
+            await r.make_due()
+            await r.drain()
             replies = r.slack.thread(channel, thread_ts) if thread_ts else []
             if len(replies) > before:
                 break
