@@ -205,3 +205,22 @@ def fallback(markup: str) -> str:
     """A message's top-level ``text`` (mrkdwn Debrief put together from escaped pieces), cut
     to ``FALLBACK_TEXT``."""
     return fit(markup, FALLBACK_TEXT)
+
+
+#: Where a full-text engine's snippet marks a matched word (control characters, which no
+#: transcript keeps: ``handlers.search`` strips them from what it indexes).
+MARK_START = "\x02"
+MARK_STOP = "\x03"
+
+
+def marked(snippet: str, limit: int) -> str:
+    """A search snippet as mrkdwn: the text escaped, each word the engine marked (between
+    :data:`MARK_START` and :data:`MARK_STOP`) in bold, at most ``limit`` characters."""
+    pieces: list[str] = []
+    for number, chunk in enumerate(snippet.split(MARK_START)):
+        word, _stop, rest = chunk.partition(MARK_STOP) if number else ("", "", chunk)
+        word = " ".join(word.replace("*", "").split())
+        if word:
+            pieces.append(f"*{escape(word)}*")
+        pieces.append(escape(rest.replace(MARK_STOP, "")))
+    return fit(" ".join("".join(pieces).split()), limit)

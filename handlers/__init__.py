@@ -10,12 +10,12 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.plugins import AnyProvider
 from bot.slack import slack_verdict
-from handlers import action_items, commands, digest, ops, retention, routing
+from handlers import action_items, commands, digest, ops, retention, routing, search
 from handlers.wiring import Wiring
 
 #: Every feature that is no provider's, in the order its subcommands appear in `/debrief help`
 #: (the providers' own come after ``commands``: see ``register_all``).
-FEATURES = (commands, routing, action_items, digest, ops, retention)
+FEATURES = (commands, routing, action_items, digest, search, ops, retention)
 #: Features with periodic jobs: ``schedule(settings)`` gives (job kind, seconds) for those on.
 SCHEDULED = (routing, action_items, retention)
 
@@ -24,6 +24,7 @@ SCHEDULED = (routing, action_items, retention)
 BOT_SCOPES = frozenset(
     {
         "commands",  # /debrief
+        "app_mentions:read",  # a question to the app in a digest's thread (handlers.search)
         "chat:write",  # chat.postMessage, chat.update, chat.delete, chat.postEphemeral
         "channels:history",  # find a message posted before a crash by its metadata
         "groups:history",  # ... in private channels too
@@ -40,7 +41,7 @@ BOT_SCOPES = frozenset(
     }
 )
 #: Events API subscriptions the features listen to.
-BOT_EVENTS: frozenset[str] = frozenset(action_items.EVENTS)
+BOT_EVENTS: frozenset[str] = frozenset((*action_items.EVENTS, *search.EVENTS))
 #: Slash commands and interactive action ids, from every feature.
 SLASH_COMMANDS = (commands.COMMAND,)
 #: ``ACTION_IDS``: the installed providers' action ids (their descriptors'), then the features'

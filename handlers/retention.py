@@ -52,6 +52,7 @@ from handlers.attendee.tables import AttendeeBot
 from handlers.claritalk.store import LAPSED, REPORT_LEASE
 from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
+from handlers.search.tables import StoredMeeting, StoredPassage
 from handlers.whereby import repo as rooms
 from handlers.whereby.rooms import PROVIDER as WHEREBY
 from handlers.whereby.tables import WherebyRoom
@@ -149,6 +150,16 @@ def _digests(cut: Cutoffs) -> ColumnElement[bool] | None:
         or_(Digest.delivered_at.is_(None), Digest.delivered_at < cut.content),
         not_(DIGEST_LEASE.taken(cut.now)),
         not_(_meeting_in_use(cut, Digest.provider, Digest.meeting_id)),
+    )
+
+
+def _stored_meetings(cut: Cutoffs) -> ColumnElement[bool] | None:
+    # Its passages (and, through them, its full-text index entries) go in the same batch.
+    if cut.content is None:
+        return None
+    return and_(
+        StoredMeeting.updated_at < cut.content,
+        not_(_meeting_in_use(cut, StoredMeeting.provider, StoredMeeting.meeting_id)),
     )
 
 
@@ -260,6 +271,8 @@ RULES: tuple[Rule, ...] = (
     Rule(ActionItemRecord, _action_items, children=(ActionItemEvent.item_id,)),
     Rule(ActionItemEvent, kept="deleted with its action item"),
     Rule(Digest, _digests),
+    Rule(StoredMeeting, _stored_meetings, children=(StoredPassage.meeting_pk,)),
+    Rule(StoredPassage, kept="deleted with its stored meeting, index entries included"),
     Rule(HeldDigest, _held_digests),
     Rule(AttendeeBot, _attendee_bots),
     Rule(WherebyRoom, _whereby_rooms),

@@ -400,3 +400,9 @@ class RateBudgetSpend(Base):
     held_until: Mapped[float | None] = mapped_column(Double, default=None)
 
     __table_args__ = (Index("ix_rate_budget_spends_budget", "budget", "spent_at"),)
+
+
+def managed(name: str | None, type_: Any, parent_names: Any) -> bool:
+    """Alembic's ``include_name``: leave out what migrations create by hand and no model
+    describes (full-text indexes: ``Base.metadata.info["unmanaged"]``)."""
+    return name not in Base.metadata.info.get("unmanaged", ())

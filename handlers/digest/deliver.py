@@ -39,6 +39,7 @@ from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
 from handlers.digest.render import Part, RenderedDigest, render_digest
 from handlers.digest.understand import understand_meeting
+from handlers.search.store import store_delivered
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ async def deliver_digest(
         raise
     await _release_lease(services, key, holder, meeting=meeting, thread_parts=posted.replies)
     parent = posted.parent
+    # Stored for search in the same job: a retry delivers again and replaces what it stored.
+    await store_delivered(services, meeting, parent.channel, parent.ts)
     return DeliveredDigest(parent.channel, parent.ts, posted.replies, posted.changed)
 
 

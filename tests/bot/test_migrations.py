@@ -12,13 +12,16 @@ from sqlalchemy import Connection
 from bot.plugins import metadata
 from bot.store.db import create_engine
 from bot.store.migrate import alembic_config, pending
+from bot.store.models import managed
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine = create_engine(database_url)
 
     def diff(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": managed}
+        )
         return compare_metadata(context, metadata())
 
     try:

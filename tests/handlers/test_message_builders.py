@@ -38,6 +38,8 @@ from handlers.digest import render
 from handlers.digest.items import ItemView
 from handlers.otter.blocks import build_recent_blocks
 from handlers.routing.rules import describe as describe_route
+from handlers.search import blocks as search_blocks
+from handlers.search.index import MeetingHit, Moment
 from handlers.whereby import blocks as whereby_blocks
 from handlers.whereby.tables import WherebyRoom
 from handlers.wiring import Subcommands
@@ -46,6 +48,7 @@ from providers.claritalk import ConnectionLapsed
 from providers.errors import BadRequest
 from providers.otter import Conversation
 from sandbox.slack import validate_blocks, validate_view
+from understanding.types import Answer
 
 Block = dict[str, Any]
 
@@ -292,6 +295,34 @@ def change_dm(i: Inputs) -> Output:
     return out
 
 
+def search_results(i: Inputs) -> Output:
+    snippet = f"{i.text} \x02{i.text}\x03 {i.text}"
+    hits = [
+        MeetingHit(
+            id=n,
+            provider="otter",
+            meeting_id=f"m{n}",
+            title=i.text,
+            channel_id="C0MEETINGS",
+            digest_ts="1.2",
+            permalink=i.url,
+            started_at=NOW,
+            score=1.0,
+            moments=[Moment(n, i.name, 65.0 * m, snippet) for m in range(3)],
+        )
+        for n in range(5)
+    ]
+    return Output().message(*search_blocks.build_results_blocks(i.text, hits))
+
+
+def search_answer(i: Inputs) -> Output:
+    citations = [search_blocks.Citation(i.text, i.url, i.name, 3700.0, NOW) for _ in range(3)]
+    answer = Answer(text=i.text, citations=["1:1"])
+    out = Output().message(*search_blocks.build_answer_blocks(i.text, answer, citations))
+    missing = Answer(text="", found=False)
+    return out.message(*search_blocks.build_answer_blocks(i.text, missing, []))
+
+
 def otter_recent(i: Inputs) -> Output:
     conversations = [
         Conversation.model_validate(
@@ -429,6 +460,11 @@ RENDERERS: dict[str, Callable[[Inputs], Output]] = {
         mrkdwn=[action_blocks.item_line(item_state(i), date(2026, 11, 20), owner=True, url=i.url)]
     ),
     "handlers.otter.blocks:build_recent_blocks": otter_recent,
+    "handlers.search.blocks:build_results_blocks": search_results,
+    "handlers.search.blocks:build_answer_blocks": search_answer,
+    "handlers.search.blocks:citation_text": lambda i: Output(
+        mrkdwn=[search_blocks.citation_text(1, search_blocks.Citation(i.text, i.url, i.name, 5.0))]
+    ),
     "handlers.whereby.blocks:room_text": whereby_room,
     "handlers.whereby.blocks:room_status": whereby_room,
     "handlers.whereby.blocks:build_room_blocks": whereby_room,
@@ -458,6 +494,7 @@ NOT_MESSAGES: dict[str, str] = {
     "handlers.digest.render:excerpt": "cuts text already escaped (transcript_blocks)",
     "handlers.digest.render:transcript_is_cut": "a yes or no",
     "handlers.digest.blocks:format_duration": "a length",
+    "handlers.search.blocks:moment_time": "a moment of a meeting, from a number",
     "handlers.digest.blocks:share_bar": "a bar",
     "handlers.digest.blocks:share_and_time": "a share and a length",
     "handlers.digest.text:split_text": "cuts mrkdwn its callers built",

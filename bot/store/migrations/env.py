@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from bot.plugins import metadata
+from bot.store.models import managed
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=metadata(),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=managed,
 )
 with context.begin_transaction():
     context.run_migrations()
