@@ -1,4 +1,5 @@
-"""`debrief serve | sandbox | migrate | doctor | rotate-keys | claritalk register-webhook`."""
+"""`debrief serve | sandbox | migrate | doctor | rotate-keys | claritalk register-webhook |
+summarize`."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     claritalk_sub.add_parser(
         "register-webhook", help="register PUBLIC_URL/webhooks/claritalk with Claritalk"
     )
+    from understanding.cli import add_arguments, summarize_command
+
+    add_arguments(sub.add_parser("summarize", help="summarize transcript files, a JSON line each"))
     args = parser.parse_args(argv)
     if not _load(args.command):
         return 130
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secret_values())
+    if args.command == "summarize":
+        return summarize_command(args, llm_url=settings.llm_url)
     if args.command == "serve":
         return serve(settings)
     if args.command == "migrate":

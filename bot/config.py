@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # process): someone who leaves a channel loses access to its notetakers within this time.
     membership_ttl: float = Field(60.0, ge=0, alias="DEBRIEF_MEMBERSHIP_TTL")
 
+    # The model engine of `debrief summarize --engine model` (an OpenAI-compatible endpoint).
+    llm_url: str | None = Field(None, alias="DEBRIEF_LLM_URL")
+
     attendee_api_key: SecretStr | None = Field(None, alias="ATTENDEE_API_KEY")
     attendee_api_url: str = Field("https://app.attendee.dev", alias="ATTENDEE_API_URL")
     attendee_webhook_secret: SecretStr | None = Field(None, alias="ATTENDEE_WEBHOOK_SECRET")
