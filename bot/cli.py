@@ -13,7 +13,11 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 #: What each command runs on, beyond the settings and the logs: imported first (see _load).
-_MODULES = {"sandbox": ("sandbox.run",), "serve": ("bot.app",)}
+_MODULES = {
+    "sandbox": ("sandbox.run",),
+    "serve": ("bot.app",),
+    "summarize": ("understanding.embedded",),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,9 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     claritalk_sub.add_parser(
         "register-webhook", help="register PUBLIC_URL/webhooks/claritalk with Claritalk"
     )
-    from understanding.cli import add_arguments, summarize_command
-
-    add_arguments(sub.add_parser("summarize", help="summarize transcript files, a JSON line each"))
+    summarize = sub.add_parser("summarize", help="summarize transcripts: a JSON line per FILE")
+    summarize.add_argument("--engine", choices=("embedded", "model"), default="embedded")
+    summarize.add_argument("--words", type=int, default=110, metavar="N", help="summary length")
+    summarize.add_argument("files", nargs="+", metavar="FILE", help="JSON turns or Speaker: lines")
     args = parser.parse_args(argv)
     if not _load(args.command):
         return 130
@@ -58,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.secret_values())
     if args.command == "summarize":
-        return summarize_command(args, llm_url=settings.llm_url)
+        from understanding.cli import summarize_files
+
+        return summarize_files(
+            args.files, engine=args.engine, words=args.words, llm_url=settings.llm_url
+        )
     if args.command == "serve":
         return serve(settings)
     if args.command == "migrate":

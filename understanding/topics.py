@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from understanding.summary import Unit, keyphrases, title
 from understanding.types import Topic
@@ -45,12 +45,12 @@ def segment(units: Sequence[Unit]) -> list[list[Unit]]:
     for g in range(1, len(turns)):
         if not gaps or offsets[g] - offsets[gaps[-1]] >= WINDOW // 10:
             gaps.append(g)
-    scores = [
-        _cosine(
-            flat[max(0, offsets[g] - WINDOW) : offsets[g]], flat[offsets[g] : offsets[g] + WINDOW]
-        )
-        for g in gaps
-    ]
+
+    def similarity(g: int) -> float:
+        at = offsets[g]
+        return _cosine(flat[max(0, at - WINDOW) : at], flat[at : at + WINDOW])
+
+    scores = [similarity(g) for g in gaps]
     depths = [
         _peak(scores, i, -1) + _peak(scores, i, 1) - 2 * score for i, score in enumerate(scores)
     ]
@@ -65,11 +65,18 @@ def segment(units: Sequence[Unit]) -> list[list[Unit]]:
             continue
         if all(abs(at - offsets[gaps[b]]) >= 2 * WINDOW for b in boundaries):
             boundaries.append(i)
-    cuts = sorted(gaps[i] for i in boundaries)
+    cuts = sorted(_finest(gaps, i, similarity) for i in boundaries)
     segments = []
     for begin, end in zip([0, *cuts], [*cuts, len(turns)], strict=True):
         segments.append([u for turn in turns[begin:end] for u in turn])
     return segments
+
+
+def _finest(gaps: list[int], i: int, similarity: Callable[[int], float]) -> int:
+    """The turn boundary, among those skipped around candidate ``i``, where cohesion is least."""
+    low = gaps[i - 1] + 1 if i > 0 else gaps[i]
+    high = gaps[i + 1] - 1 if i + 1 < len(gaps) else gaps[i]
+    return min(range(low, high + 1), key=lambda g: (similarity(g), g))
 
 
 def _peak(scores: list[float], i: int, step: int) -> float:
