@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from understanding.text import STOP_WORDS, clean, content_stems, sentences, stem, word_count
 from understanding.types import Turn
 
+#: Said in every meeting, so never what one was about ("The meeting was about meeting...").
+_NOT_A_SUBJECT = frozenset({"meeting", "meetings"})
+
 #: A sentence shorter than this rarely stands on its own out of context ("I'll do that next
 #: time.", "These are my personal preferences.").
 MIN_WORDS = 8
@@ -228,6 +231,7 @@ def _content_runs(text: str) -> list[list[str]]:
         if (
             word
             and low not in STOP_WORDS
+            and low not in _NOT_A_SUBJECT
             and len(low) > 1
             and any(c.isalpha() for c in low)
             and low.replace("'", "").isalnum()
