@@ -126,3 +126,15 @@ async def test_the_engine_composes_commitments(
     assert result.action_items[0].owner == "Marketing"
     assert len(result.summary.split()) <= 80
     assert embedded.understand(turns, words=80).summary == result.summary
+
+
+def test_speakers_are_named_without_their_affiliation() -> None:
+    said = "The emergency wage subsidy reaches workers in every province of the country."
+    result = understand(
+        [
+            Turn(speaker="Mr. John Barlow (Foothills, CPC)", text=said),
+            Turn(speaker="Hon. Bill Morneau", text=said.replace("every", "each")),
+        ]
+    )
+    assert "Mr. John Barlow: The emergency wage subsidy" in result.summary
+    assert "CPC" not in result.summary
