@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from understanding import commitments
 from understanding.summary import prepare, subject, summarize, title
 from understanding.topics import topics
-from understanding.types import Turn, Understanding
+from understanding.types import Engine, Turn, Understanding
 
 
 def understand(
@@ -47,3 +48,7 @@ class EmbeddedEngine:
         self, turns: list[Turn], *, meeting_date: date | None = None, words: int = 110
     ) -> Understanding:
         return understand(turns, meeting_date=meeting_date, words=words)
+
+
+if TYPE_CHECKING:  # mypy holds it to the protocol both engines keep
+    _engine: Engine = EmbeddedEngine()
