@@ -6,9 +6,9 @@ meeting are its content words and pairs of adjacent content words (stemmed); a c
 the number of sentences it occurs in, because what a meeting is about is what people keep saying,
 while one-off remarks are noise. A summary is worth the total weight of the concepts it covers,
 each counted once -- so a second sentence about the same thing earns nothing (redundancy removal)
--- and it costs its words. Sentences are chosen greedily by gain per word until the budget is
-spent (the knapsack-greedy of Khuller et al., which Lin & Bilmes show near-optimal for coverage
-functions), then printed in meeting order under the speaker's name.
+-- and it costs its words. Sentences are chosen greedily by gain per square root of their words
+until the budget is spent (Lin & Bilmes' cost-scaled greedy for budgeted coverage), then printed
+in meeting order under the speaker's name.
 """
 
 from __future__ import annotations
