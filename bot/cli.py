@@ -1,5 +1,5 @@
-"""`debrief serve | sandbox | migrate | doctor | rotate-keys`, and each provider's own commands
-(``Provider.commands``)."""
+"""`debrief serve | sandbox | migrate | doctor | rotate-keys | summarize`, and each provider's
+own commands (``Provider.commands``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from bot.plugins import CliCommand
 
 #: What each command runs on, beyond the settings and the logs: imported first (see _load).
-_MODULES = {"sandbox": ("sandbox.run",), "serve": ("bot.app",)}
+_MODULES = {
+    "sandbox": ("sandbox.run",),
+    "serve": ("bot.app",),
+    "summarize": ("understanding.embedded",),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("rotate-keys", help="re-encrypt every stored secret with the newest key")
     own = _provider_commands(sub)
+    summary = sub.add_parser("summarize", help="summarize transcripts: a JSON line per FILE")
+    summary.add_argument("--engine", choices=("embedded", "model"), default="embedded")
+    summary.add_argument("--words", type=int, default=110, metavar="N", help="summary length")
+    summary.add_argument("files", nargs="+", metavar="FILE", help="JSON turns or Speaker: lines")
     args = parser.parse_args(argv)
     if not _load(args.command):
         return 130
@@ -51,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.report(), file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secret_values())
+    if args.command == "summarize":
+        return asyncio.run(summarize(settings, args.files, engine=args.engine, words=args.words))
     if args.command == "serve":
         return serve(settings)
     if args.command == "migrate":
@@ -63,6 +73,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.doctor import run_doctor
 
     return asyncio.run(run_doctor(settings, online=args.online, out=sys.stdout))
+
+
+async def summarize(settings: Settings, files: list[str], *, engine: str, words: int) -> int:
+    """`debrief summarize`: the embedded engine, or the model endpoint's (on this process's own
+    budget) when ``--engine model`` and one is configured."""
+    from providers.http import build_http_client
+    from understanding.cli import summarize_files
+    from understanding.embedded import EmbeddedEngine
+
+    if engine == "embedded":
+        return await summarize_files(files, engine=EmbeddedEngine(), words=words)
+    from bot.plugins import features
+
+    async with build_http_client() as http:
+        chosen = features().standalone_engine(settings, http)
+        if chosen.name != "model":
+            print(
+                "debrief summarize: no model configured: set DEBRIEF_LLM_URL and DEBRIEF_LLM_MODEL",
+                file=sys.stderr,
+            )
+            return 2
+        return await summarize_files(files, engine=chosen, words=words)
 
 
 def _provider_commands(sub: Any) -> dict[str, dict[str, CliCommand]]:

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
+from bot.config import Settings
 from handlers import periodic_jobs, register_all
 from handlers.attendee.plugin import PROVIDER as ATTENDEE
 from handlers.claritalk.plugin import PROVIDER as CLARITALK
 from handlers.model.plugin import MODEL
+from handlers.model.settings import model_settings
 from handlers.ops import notify_dead_job
 from handlers.otter.plugin import PROVIDER as OTTER
 from handlers.webhooks import read_body
 from handlers.whereby.plugin import PROVIDER as WHEREBY
 from handlers.wiring import Wiring
 from providers.llm import ChatCompletionsClient
+from providers.llm.engine import build_client
 from understanding.embedded import EmbeddedEngine
 from understanding.model import ModelEngine
 from understanding.types import Engine
@@ -37,6 +42,13 @@ def understanding_engine(clients: dict[type, Any]) -> Engine:
     return ModelEngine(chat, embedded) if chat is not None else embedded
 
 
+def standalone_engine(settings: Settings, http: httpx.AsyncClient) -> Engine:
+    """The engine for one-off use outside the app (`debrief summarize`): the model one on this
+    process's own budget when a model endpoint is configured, else the embedded engine."""
+    chat = build_client(model_settings(settings), http)
+    return ModelEngine(chat, EmbeddedEngine()) if chat is not None else EmbeddedEngine()
+
+
 __all__ = [
     "ADAPTERS",
     "PROVIDERS",
@@ -45,5 +57,6 @@ __all__ = [
     "periodic_jobs",
     "read_body",
     "register_all",
+    "standalone_engine",
     "understanding_engine",
 ]

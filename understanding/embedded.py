@@ -1,20 +1,54 @@
-# placeholder: the summary branch replaces this file
-"""The embedded engine: pure Python, no weights (a placeholder until the real one lands)."""
+"""The embedded engine (the default): no network, no model weights, pure Python.
+
+Turns are cleaned (understanding.text), the summary is the concept-coverage extract with
+speakers named (understanding.summary), topics come from lexical cohesion
+(understanding.topics), decisions and action items from understanding.commitments.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-from understanding.types import Turn, Understanding
+from understanding import commitments
+from understanding.summary import prepare, subject, summarize, title
+from understanding.topics import topics
+from understanding.types import Engine, Turn, Understanding
+
+
+def understand(
+    turns: Sequence[Turn], *, meeting_date: date | None = None, words: int = 110
+) -> Understanding:
+    """Title, summary (at most ``words`` words), decisions, action items and topics."""
+    units = prepare(turns)
+    about = subject(units)
+    # The summary opens with what the meeting was about, as a person's summary does; a tiny
+    # budget goes to what was said instead.
+    opening = f"The meeting was about {about}." if about else ""
+    if len(opening.split()) > words // 3:
+        opening = ""
+    decisions, action_items = commitments.extract(list(turns), meeting_date=meeting_date)
+    return Understanding(
+        title=title(units),
+        summary=summarize(units, words, opening=opening),
+        decisions=decisions,
+        action_items=action_items,
+        topics=topics(units),
+        engine="embedded",
+    )
 
 
 class EmbeddedEngine:
-    """Summary = the first three turns joined; title "Meeting"; no items."""
+    """The Engine protocol over :func:`understand` (it is CPU-bound and fast: run inline)."""
 
     name = "embedded"
 
     async def understand(
         self, turns: list[Turn], *, meeting_date: date | None = None, words: int = 110
     ) -> Understanding:
-        summary = " ".join(turn.text.strip() for turn in turns[:3] if turn.text.strip())
-        return Understanding(title="Meeting", summary=summary, engine="embedded")
+        return understand(turns, meeting_date=meeting_date, words=words)
+
+
+if TYPE_CHECKING:  # mypy holds it to the protocol both engines keep
+    _engine: Engine = EmbeddedEngine()
