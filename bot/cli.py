@@ -76,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def summarize(settings: Settings, files: list[str], *, engine: str, words: int) -> int:
-    """`debrief summarize`: the embedded engine, or the model endpoint's (on this process's own
-    budget) when ``--engine model`` and one is configured."""
+    """`debrief summarize`: the embedded engine, or with ``--engine model`` the configured
+    model's (on this process's own budget)."""
     from providers.http import build_http_client
     from understanding.cli import summarize_files
     from understanding.embedded import EmbeddedEngine
