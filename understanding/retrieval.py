@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+from understanding.text import stem
 
 
 def _listed(text: str) -> frozenset[str]:
@@ -63,115 +64,6 @@ WEAK_WORDS = _listed(
     """
 )
 WEAK_WEIGHT = 0.3
-
-
-def _consonant(word: str, i: int) -> bool:
-    char = word[i]
-    if char in "aeiou":
-        return False
-    if char == "y":
-        return i == 0 or not _consonant(word, i - 1)
-    return True
-
-
-def _measure(stem: str) -> int:
-    """Porter's m: the number of vowel-consonant sequences in ``stem``."""
-    m, previous_vowel = 0, False
-    for i in range(len(stem)):
-        vowel = not _consonant(stem, i)
-        if previous_vowel and not vowel:
-            m += 1
-        previous_vowel = vowel
-    return m
-
-
-def _has_vowel(stem: str) -> bool:
-    return any(not _consonant(stem, i) for i in range(len(stem)))
-
-
-def _double(word: str) -> bool:
-    return len(word) > 1 and word[-1] == word[-2] and _consonant(word, len(word) - 1)
-
-
-def _cvc(word: str) -> bool:
-    """Ends consonant-vowel-consonant, the last not w, x or y ("hop", not "snow")."""
-    if len(word) < 3 or word[-1] in "wxy":
-        return False
-    n = len(word)
-    return _consonant(word, n - 1) and not _consonant(word, n - 2) and _consonant(word, n - 3)
-
-
-def _replace(word: str, rules: tuple[tuple[str, str], ...], least: int) -> str:
-    """The first rule whose suffix ends ``word``: applied when the stem's m exceeds ``least``."""
-    for suffix, replacement in rules:
-        if word.endswith(suffix):
-            base = word[: -len(suffix)]
-            return base + replacement if _measure(base) > least else word
-    return word
-
-
-_STEP2 = (
-    ("ational", "ate"), ("tional", "tion"), ("enci", "ence"), ("anci", "ance"), ("izer", "ize"),
-    ("bli", "ble"), ("alli", "al"), ("entli", "ent"), ("eli", "e"), ("ousli", "ous"),
-    ("ization", "ize"), ("ation", "ate"), ("ator", "ate"), ("alism", "al"), ("iveness", "ive"),
-    ("fulness", "ful"), ("ousness", "ous"), ("aliti", "al"), ("iviti", "ive"), ("biliti", "ble"),
-    ("logi", "log"),
-)  # fmt: skip
-_STEP3 = (
-    ("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ical", "ic"),
-    ("ful", ""), ("ness", ""),
-)  # fmt: skip
-_STEP4 = (
-    "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion", "ou",
-    "ism", "ate", "iti", "ous", "ive", "ize",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """Porter's stemmer (1980): "designers", "designing" → "design"; "batteries" → "batteri"."""
-    if len(word) <= 2 or not word.isalpha():
-        return word
-    # Step 1a: plurals.
-    if word.endswith("sses") or word.endswith("ies"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    # Step 1b: -ed, -ing.
-    if word.endswith("eed"):
-        if _measure(word[:-3]) > 0:
-            word = word[:-1]
-    else:
-        for suffix in ("ed", "ing"):
-            if word.endswith(suffix) and _has_vowel(word[: -len(suffix)]):
-                word = word[: -len(suffix)]
-                if word.endswith(("at", "bl", "iz")):
-                    word += "e"
-                elif _double(word) and word[-1] not in "lsz":
-                    word = word[:-1]
-                elif _measure(word) == 1 and _cvc(word):
-                    word += "e"
-                break
-    # Step 1c: y → i after a vowel in the stem.
-    if word.endswith("y") and _has_vowel(word[:-1]):
-        word = word[:-1] + "i"
-    word = _replace(word, _STEP2, 0)
-    word = _replace(word, _STEP3, 0)
-    # Step 4: derivational endings, when the stem is long enough.
-    for suffix in sorted(_STEP4, key=len, reverse=True):
-        if word.endswith(suffix):
-            base = word[: -len(suffix)]
-            if _measure(base) > 1 and (suffix != "ion" or base.endswith(("s", "t"))):
-                word = base
-            break
-    # Step 5: a final e; a double l.
-    if word.endswith("e"):
-        base = word[:-1]
-        if _measure(base) > 1 or (_measure(base) == 1 and not _cvc(base)):
-            word = base
-    if word.endswith("ll") and _measure(word) > 1:
-        word = word[:-1]
-    return word
 
 
 #: Spelled-out acronyms as some transcripts write them: "L_C_D_", "T_V_".
