@@ -17,9 +17,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from bot.plugins import ENV_FILE, AnyProvider, ProviderSettings, installed
+from bot.plugins import SETTINGS_CONFIG, AnyProvider, ProviderSettings, installed
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./debrief.db"
 
@@ -31,13 +31,7 @@ class Settings(BaseSettings):
     until a feature needs it."""
 
     # A `.env` file in the working directory is read too; environment variables win over it.
-    model_config = SettingsConfigDict(
-        env_file=ENV_FILE,
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        populate_by_name=True,
-    )
+    model_config = SETTINGS_CONFIG
     _providers: tuple[AnyProvider, ...] = PrivateAttr(default=())
     _sections: dict[type[ProviderSettings], ProviderSettings] = PrivateAttr(default_factory=dict)
 

@@ -38,17 +38,22 @@ S = TypeVar("S", bound="ProviderSettings")
 ENV_FILE = ".env"
 
 
+#: How every settings model reads: the environment, then ``.env``, by environment name (or
+#: field name), ignoring what is not its own.
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=ENV_FILE,
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    populate_by_name=True,
+)
+
+
 class ProviderSettings(BaseSettings):
     """The base of a provider's own settings: read from the environment (and ``.env``) like
     the core's, by the exact environment names the provider documents (its fields' aliases)."""
 
-    model_config = SettingsConfigDict(
-        env_file=ENV_FILE,
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        populate_by_name=True,
-    )
+    model_config = SETTINGS_CONFIG
 
 
 @dataclass(frozen=True)

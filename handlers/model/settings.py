@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
-
 from bot.config import Settings
-from bot.plugins import ProviderSettings
+from bot.plugins import SETTINGS_CONFIG, ProviderSettings
 from providers.llm.settings import LLMSettings
 
 
 class ModelSettings(LLMSettings, ProviderSettings):
     """``providers.llm``'s settings, read as a plug-in's section (``.env`` included)."""
 
-    model_config = SettingsConfigDict(**ProviderSettings.model_config)
+    model_config = SETTINGS_CONFIG
 
 
 def model_settings(settings: Settings) -> ModelSettings:
