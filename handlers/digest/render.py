@@ -139,12 +139,16 @@ def context(*texts: str) -> Block:
     }
 
 
-def item_text(item: ActionItem, view: ItemView | None = None, provider: str = "") -> str:
+def item_text(
+    item: ActionItem, view: ItemView | None = None, provider: str = "", *, by: str | None = None
+) -> str:
     """One action item: a box (ticked when done), the task, who it is for.
 
-    With its stored state, a second line says who owns it and who decided so (the provider's
-    suggestion or the person who assigned it), when it is due and who closed it.
+    With its stored state, a second line says who owns it and who decided so (the suggestion of
+    ``by``, else of the provider, or the person who assigned it), when it is due and who closed
+    it.
     """
+    suggester = by or provider_name(provider)
     words = mrkdwn(item.text.strip() or "(no text)", ITEM_CHARS)
     done = item.is_done if view is None else view.done
     line = f"✅ ~{words}~" if done else f"◻️ {words}"
@@ -155,13 +159,13 @@ def item_text(item: ActionItem, view: ItemView | None = None, provider: str = ""
     if view.assignee:
         facts.append(f"👤 <@{view.assignee}>")
         if view.suggested:
-            facts.append(f"_suggested by {provider_name(provider)}_")
+            facts.append(f"_suggested by {suggester}_")
         elif view.assigned_by:
             facts.append(f"_assigned by <@{view.assigned_by}>_")
     else:
         unassigned = "👤 _unassigned_"
         if named:
-            unassigned += f" ({provider_name(provider)}: {mrkdwn(named, 100)})"
+            unassigned += f" ({suggester}: {mrkdwn(named, 100)})"
         facts.append(unassigned)
     if view.due is not None:
         set_by = f", _set by <@{view.due_set_by}>_" if view.due_set_by else ""
@@ -197,12 +201,18 @@ def item_controls(number: int, view: ItemView) -> Block:
     }
 
 
+def items_by(meeting: Meeting) -> str | None:
+    """Who drew the action items from the meeting when its provider gave none: Debrief's
+    understanding engine (``handlers.digest.understand``); None for the provider's own."""
+    return "Debrief" if "action_items" in meeting.extras.get(EXTRA_FILLED, ()) else None
+
+
 def item_blocks(meeting: Meeting, index: int, items: Items) -> list[Block]:
     """The ``index``-th (0-based) action item: its section, and its controls when it is stored."""
     number = index + 1
     view = items.get(number) if items is not None else None
     block = section(
-        item_text(meeting.action_items[index], view, meeting.provider),
+        item_text(meeting.action_items[index], view, meeting.provider, by=items_by(meeting)),
         block_id=f"{ITEM_BLOCK_PREFIX}{number}",
     )
     if view is None:

@@ -211,3 +211,21 @@ async def test_a_meeting_delivered_before_keeps_its_understanding(database_url: 
         assert "The team agreed to ship the Slack integration on Friday." in shown
         assert "Write the release notes" in shown and "Another summary." not in shown
         assert len(engine.calls) == 1
+
+
+def test_items_the_engine_drew_are_suggested_by_debrief_not_the_provider() -> None:
+    from handlers.digest.items import ItemView
+    from handlers.digest.render import EXTRA_FILLED, item_blocks
+
+    meeting = Meeting(
+        provider="attendee",
+        meeting_id="m-1",
+        title="Planning",
+        action_items=[ActionItem(text="Send the deck", assignee_name="Grace")],
+    )
+    suggested = {1: ItemView(item_id=1, assignee="U0GRACE", suggested=True)}
+    unassigned = {1: ItemView(item_id=1)}
+    assert "suggested by Attendee" in str(item_blocks(meeting, 0, suggested))
+    meeting.extras[EXTRA_FILLED] = ["summary", "action_items"]
+    assert "suggested by Debrief" in str(item_blocks(meeting, 0, suggested))
+    assert "(Debrief: Grace)" in str(item_blocks(meeting, 0, unassigned))
