@@ -201,7 +201,7 @@ def item_controls(number: int, view: ItemView) -> Block:
     }
 
 
-def items_by(meeting: Meeting) -> str | None:
+def _items_by(meeting: Meeting) -> str | None:
     """Who drew the action items from the meeting when its provider gave none: Debrief's
     understanding engine (``handlers.digest.understand``); None for the provider's own."""
     return "Debrief" if "action_items" in meeting.extras.get(EXTRA_FILLED, ()) else None
@@ -212,7 +212,7 @@ def item_blocks(meeting: Meeting, index: int, items: Items) -> list[Block]:
     number = index + 1
     view = items.get(number) if items is not None else None
     block = section(
-        item_text(meeting.action_items[index], view, meeting.provider, by=items_by(meeting)),
+        item_text(meeting.action_items[index], view, meeting.provider, by=_items_by(meeting)),
         block_id=f"{ITEM_BLOCK_PREFIX}{number}",
     )
     if view is None:
