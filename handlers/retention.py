@@ -25,33 +25,31 @@ from bot.replay import RETENTION as SLACK_SIGNATURE_RETENTION
 from bot.retention import Cutoffs, Rule, purge
 from bot.services import Services
 from bot.store.models import (
-    ActionItemEvent,
-    ActionItemRecord,
-    Digest,
-    DigestRoute,
-    HeldDigest,
     InboxEvent,
     Job,
-    OAuthState,
     RateBudget,
     RateBudgetSpend,
+    SlackPost,
+    SlackPostIntent,
+    StoredSecret,
+)
+from handlers.action_items.store import LOOKUP_TTL, OPEN
+from handlers.action_items.tables import (
+    ActionItemEvent,
+    ActionItemRecord,
     ReminderPreference,
     ReminderSent,
     SlackEmailLookup,
     SlackPermalink,
-    SlackPost,
-    SlackPostIntent,
-    SpentLink,
-    StoredSecret,
-    SyncState,
 )
-from handlers.action_items.store import LOOKUP_TTL, OPEN
 from handlers.attendee.jobs import PROVIDER as ATTENDEE
 from handlers.attendee.repo import FINAL_LOCAL_STATES
 from handlers.attendee.tables import AttendeeBot
 from handlers.claritalk.store import LAPSED, REPORT_LEASE
-from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
+from handlers.digest.tables import Digest
+from handlers.routing.tables import DigestRoute, HeldDigest, SyncState
 from handlers.search.tables import StoredMeeting, StoredPassage
 from handlers.whereby import repo as rooms
 from handlers.whereby.rooms import PROVIDER as WHEREBY

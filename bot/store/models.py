@@ -1,25 +1,24 @@
-"""The tables. Every schema change here comes with an Alembic revision in ``migrations/``."""
+"""The one ``Base`` (one metadata, one migration history) and the core's own tables: jobs, the
+inbox, Slack posts, stored secrets and rate budgets. Each feature's tables are beside it
+(``handlers/<feature>/tables.py``). Every schema change comes with an Alembic revision in
+``migrations/``."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
-    Date,
     DateTime,
     Double,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
-    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -152,178 +151,6 @@ class SlackPostIntent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Digest(Base):
-    """A meeting's digest in one channel: the meeting it was rendered from, how many thread
-    parts it has, and a lease so that two deliveries of it never run at once.
-    """
-
-    __tablename__ = "digests"
-
-    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
-    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
-    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    title: Mapped[str] = mapped_column(String(300), default="")
-    meeting: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    thread_parts: Mapped[int] = mapped_column(default=0)
-    # The lease (bot/leases.py): the job that holds it, or an untied holder until lease_until.
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    lease_job_id: Mapped[int | None] = mapped_column(BigId, default=None)
-    leased_by: Mapped[str | None] = mapped_column(String(100), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class HeldDigest(Base):
-    """A digest no route and no default channel could place: kept until a route appears."""
-
-    __tablename__ = "held_digests"
-
-    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
-    meeting_id: Mapped[str] = mapped_column(String(191), primary_key=True)
-    title: Mapped[str] = mapped_column(String(300), default="")
-    meeting: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    held_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class DigestRoute(Base):
-    """A routing rule: meetings matching ``kind``/``value`` get their digest in ``channel_id``."""
-
-    __tablename__ = "digest_routes"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    #: The rule's argument, normalised (lower case, single spaces); empty for default/external.
-    value: Mapped[str] = mapped_column(String(255), default="")
-    channel_id: Mapped[str] = mapped_column(String(32))
-    created_by: Mapped[str] = mapped_column(String(32), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (UniqueConstraint("kind", "value"),)
-
-
-class SyncState(Base):
-    """Small named state that must survive restarts (a provider's polling cursor, caches)."""
-
-    __tablename__ = "sync_state"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ActionItemRecord(Base):
-    """An action item of a meeting, owned in Slack: who it is for, by when, and whether done.
-
-    Keyed by the provider's item id (``item_key`` ``id:<id>``) or, for providers without ids, by
-    its place in the meeting (``n:<number>``). ``position`` is its 1-based place in the meeting's
-    latest delivery (the digest's ``digest.item.<n>``), NULL once the provider dropped it.
-    ``version`` grows with every change: an update names the version it read, so two clicks
-    racing on one item are applied one after the other, never half each.
-    """
-
-    __tablename__ = "action_items"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    meeting_id: Mapped[str] = mapped_column(String(191))
-    item_key: Mapped[str] = mapped_column(String(191))
-    position: Mapped[int | None] = mapped_column(default=None)
-    meeting_title: Mapped[str] = mapped_column(String(300), default="")
-    text: Mapped[str] = mapped_column(Text, default="")
-    provider_assignee_name: Mapped[str | None] = mapped_column(String(255), default=None)
-    provider_assignee_email: Mapped[str | None] = mapped_column(String(255), default=None)
-    assignee_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    #: The assignee is the provider's suggestion (matched by email), not a person's choice.
-    suggested: Mapped[bool] = mapped_column(Boolean, default=False)
-    assigned_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
-    due: Mapped[date | None] = mapped_column(Date, default=None)
-    due_set_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    status: Mapped[str] = mapped_column(String(8), default="open")
-    closed_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    closed_at: Mapped[datetime | None] = mapped_column(default=None)
-    reopened_by: Mapped[str | None] = mapped_column(String(32), default=None)
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    __table_args__ = (
-        UniqueConstraint("provider", "meeting_id", "item_key"),
-        Index("ix_action_items_assignee", "assignee_id", "status"),
-        Index("ix_action_items_assigned_by", "assigned_by", "status"),
-        Index("ix_action_items_updated_at", "updated_at"),
-    )
-
-
-class ActionItemEvent(Base):
-    """One change to an action item: who did what, when, and from which click.
-
-    ``action_key`` names the Slack interaction that caused it (unique): the same click applied
-    twice (a redelivery, a retried job) is recognised and changes nothing the second time.
-    """
-
-    __tablename__ = "action_item_events"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("action_items.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str | None] = mapped_column(String(32), default=None)
-    before: Mapped[str | None] = mapped_column(String(64), default=None)
-    after: Mapped[str | None] = mapped_column(String(64), default=None)
-    action_key: Mapped[str | None] = mapped_column(String(191), unique=True, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ReminderPreference(Base):
-    """Whether a person wants the daily action-item reminder (on unless they turned it off)."""
-
-    __tablename__ = "reminder_preferences"
-
-    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ReminderSent(Base):
-    """The daily reminder of one person on one local date: at most one, whoever sends it.
-
-    The primary key is the guarantee: a second process, a restart or a second scan cannot claim
-    the same (person, date) again; ``job_id`` lets the claiming job finish after a crash.
-    """
-
-    __tablename__ = "reminders_sent"
-
-    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    job_id: Mapped[int | None] = mapped_column(BigId, default=None)
-    items: Mapped[int] = mapped_column(default=0)
-    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(default=None)
-
-    __table_args__ = (Index("ix_reminders_sent_claimed_at", "claimed_at"),)
-
-
-class SlackEmailLookup(Base):
-    """``users.lookupByEmail`` answers, kept for a while (a miss too, for less long)."""
-
-    __tablename__ = "slack_email_lookups"
-
-    email: Mapped[str] = mapped_column(String(255), primary_key=True)
-    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    looked_up_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class SlackPermalink(Base):
-    """``chat.getPermalink`` answers: a message's permalink never changes."""
-
-    __tablename__ = "slack_permalinks"
-
-    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
 class StoredSecret(Base):
     """A secret Debrief keeps (a provider token), Fernet-encrypted with ``DEBRIEF_ENCRYPTION_KEYS``.
 
@@ -337,38 +164,6 @@ class StoredSecret(Base):
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class OAuthState(Base):
-    """A pending OAuth authorization: the SHA-256 of its single-use ``state``, the Slack user it
-    is bound to, and the hash of the cookie of the browser that started it.
-    """
-
-    __tablename__ = "oauth_states"
-
-    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    team_id: Mapped[str] = mapped_column(String(32))
-    slack_user_id: Mapped[str] = mapped_column(String(32))
-    browser_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    used_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class SpentLink(Base):
-    """A single-use link (a provider's account-connect link) that was used: the SHA-256 of its
-    id, kept until the link would have expired anyway, when its own signature check refuses it.
-    """
-
-    __tablename__ = "spent_links"
-
-    link_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    team_id: Mapped[str] = mapped_column(String(32))
-    slack_user_id: Mapped[str] = mapped_column(String(32))
-    spent_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RateBudget(Base):

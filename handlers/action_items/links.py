@@ -12,8 +12,9 @@ from sqlalchemy import select
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import insert_ignore, transaction
-from bot.store.models import SlackPermalink, SlackPost
+from bot.store.models import SlackPost
 from handlers.action_items.repo import ItemState
+from handlers.action_items.tables import SlackPermalink
 from handlers.digest.items import PARENT_PART, item_part
 
 log = logging.getLogger(__name__)

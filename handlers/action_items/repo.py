@@ -13,14 +13,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store.db import get_row, insert_ignore, touched, transaction, write
-from bot.store.models import (
+from bot.store.models import SlackPost
+from handlers.action_items.store import DONE, OPEN
+from handlers.action_items.tables import (
     ActionItemEvent,
     ActionItemRecord,
     ReminderPreference,
     ReminderSent,
-    SlackPost,
 )
-from handlers.action_items.store import DONE, OPEN
 
 Kind = Literal["assign", "done", "reopen", "due"]
 

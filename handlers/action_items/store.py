@@ -24,7 +24,7 @@ from bot.meetings import ActionItem, Meeting
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import insert_ignore, transaction
-from bot.store.models import ActionItemRecord, SlackEmailLookup
+from handlers.action_items.tables import ActionItemRecord, SlackEmailLookup
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,11 @@ from bot.posting import PostKey
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import transaction
-from bot.store.models import Digest, SlackPost
+from bot.store.models import SlackPost
 from handlers.claritalk import store
 from handlers.claritalk.tables import ClaritalkReport
 from handlers.digest.deliver import PARENT_PART
+from handlers.digest.tables import Digest
 from providers.claritalk import MeetingProcessed, decode_pdf
 
 log = logging.getLogger(__name__)

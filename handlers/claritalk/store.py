@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import SecretBox
 from bot.leases import LeaseHolder, RowLease
 from bot.store.db import insert_ignore, touched, transaction
-from bot.store.models import OAuthState, SpentLink
 from bot.store.secrets import delete_secret, put_secret, read_secret
-from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from providers.claritalk import ClaritalkUser, DecodedPdf, Token
 
 PROVIDER = "claritalk"

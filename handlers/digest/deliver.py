@@ -34,10 +34,11 @@ from bot.posting import Posted, PostKey, content_hash
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import insert_ignore, transaction
-from bot.store.models import Digest, SlackPost
+from bot.store.models import SlackPost
 from handlers.action_items.store import sync_items
 from handlers.digest.items import PARENT_PART, RefreshJob, item_views, thread_part
 from handlers.digest.render import Part, RenderedDigest, render_digest
+from handlers.digest.tables import Digest
 from handlers.digest.understand import understand_meeting
 from handlers.search.store import store_delivered
 

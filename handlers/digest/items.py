@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.store.models import ActionItemRecord
+from handlers.action_items.tables import ActionItemRecord
 
 #: The per-item controls: a users select (assign), Done / Reopen buttons and a due-date picker.
 ACTION_ASSIGN = "action_items.assign"

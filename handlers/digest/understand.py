@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from bot.meetings import ActionItem, Meeting, OutlineSection, Person
 from bot.services import Services
-from bot.store.models import Digest
+from handlers.digest.tables import Digest
 from understanding.types import Engine, Turn, Understanding
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.jobs import JobRun
 from bot.services import Services
 from bot.store.db import insert_ignore, transaction
-from bot.store.models import SyncState
 from handlers.otter.jobs import JOB_AWAIT, AwaitJob, await_key
 from handlers.otter.mapping import channel_names
 from handlers.otter.settings import otter_settings
+from handlers.routing.tables import SyncState
 from providers.otter import Conversation, OtterClient
 
 log = logging.getLogger(__name__)

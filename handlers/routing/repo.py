@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.meetings import Meeting
 from bot.store.db import insert_ignore, touched, transaction
-from bot.store.models import DigestRoute, HeldDigest, SyncState
 from handlers.routing.rules import Rule
+from handlers.routing.tables import DigestRoute, HeldDigest, SyncState
 
 
 def _rule(row: DigestRoute) -> Rule:

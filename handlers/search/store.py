@@ -7,8 +7,8 @@ from sqlalchemy import update
 from bot.meetings import Meeting
 from bot.services import Services
 from bot.store.db import transaction
-from bot.store.models import Digest
 from handlers.action_items.links import permalink
+from handlers.digest.tables import Digest
 from handlers.search.index import MeetingKey, forget, index_meeting
 from handlers.search.tables import StoredMeeting
 

@@ -21,27 +21,28 @@ from bot.retention import Cutoffs, Rule, purge
 from bot.services import SERVICES, Services
 from bot.store.db import create_engine, create_sessionmaker, transaction
 from bot.store.models import (
-    ActionItemEvent,
-    ActionItemRecord,
     Base,
-    Digest,
-    HeldDigest,
     InboxEvent,
     Job,
-    OAuthState,
     RateBudgetSpend,
-    ReminderSent,
-    SlackEmailLookup,
-    SlackPermalink,
     SlackPost,
     SlackPostIntent,
     StoredSecret,
     utcnow,
 )
 from handlers import periodic_jobs
+from handlers.action_items.tables import (
+    ActionItemEvent,
+    ActionItemRecord,
+    ReminderSent,
+    SlackEmailLookup,
+    SlackPermalink,
+)
 from handlers.attendee.tables import AttendeeBot
-from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState
+from handlers.digest.tables import Digest
 from handlers.retention import JOB_PURGE, RULES, PurgeJob, job_purge
+from handlers.routing.tables import HeldDigest
 from handlers.whereby.tables import WherebyRoom
 from tests.conftest import make_settings
 

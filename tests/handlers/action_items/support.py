@@ -18,7 +18,8 @@ from bot.app import Options, create_web_app
 from bot.meetings import ActionItem, Meeting
 from bot.services import SERVICES
 from bot.store.db import transaction
-from bot.store.models import ActionItemEvent, ActionItemRecord, Job
+from bot.store.models import Job
+from handlers.action_items.tables import ActionItemEvent, ActionItemRecord
 from handlers.digest import deliver_digest
 from sandbox.slack import Delivery, Message, SlackStandIn
 from tests.conftest import make_settings

@@ -16,10 +16,10 @@ from bot.blockkit import slack_day
 from bot.jobs import Worker
 from bot.meetings import ActionItem, Meeting
 from bot.store.db import transaction
-from bot.store.models import ReminderSent
 from handlers import periodic_jobs
 from handlers.action_items.reminders import JOB_REMIND, JOB_SCAN, ScanJob, due_now
 from handlers.action_items.repo import set_reminders
+from handlers.action_items.tables import ReminderSent
 from sandbox.slack import SlackStandIn
 from tests.conftest import make_settings
 from tests.handlers.action_items.support import Clock, deliver, rig, set_due, settle

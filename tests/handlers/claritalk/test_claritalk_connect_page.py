@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.logs import configure_logging
-from bot.store.models import OAuthState, SpentLink
 from handlers.claritalk.connections import JOB_NOTIFY, NotifyJob
 from handlers.claritalk.oauth import CONFIRM_COOKIE, COOKIE
+from handlers.claritalk.tables import OAuthState, SpentLink
 from handlers.retention import JOB_PURGE
 from sandbox.claritalk import ClaritalkStandIn
 from tests.handlers.claritalk.support import (

@@ -12,7 +12,7 @@ from bot.jobs import RetryLater, Worker
 from bot.leases import UNTIED_LEASE, LeaseHolder, running_job
 from bot.meetings import ActionItem, Meeting
 from bot.posting import PostKey
-from bot.store.models import Digest, Job
+from bot.store.models import Job
 from handlers.digest import (
     JOB_DELIVER,
     DeliveredDigest,
@@ -23,6 +23,7 @@ from handlers.digest import (
 )
 from handlers.digest.deliver import _take_lease
 from handlers.digest.render import ITEMS_IN_PARENT, ITEMS_PER_MESSAGE
+from handlers.digest.tables import Digest
 from tests.handlers.action_items.support import Clock
 from tests.handlers.action_items.support import rig as clocked_rig
 from tests.handlers.digest.support import Rig, huge_meeting, rig, text_of

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.meetings import Meeting, Person
-from bot.store.models import HeldDigest
 from handlers.ops import JOB_NOTICE
 from handlers.routing import publish_digest, route_for
 from handlers.routing.publish import internal_domains
 from handlers.routing.repo import list_routes
+from handlers.routing.tables import HeldDigest
 from sandbox.slack import Delivery
 from tests.handlers.digest.support import Rig, rig, text_of
 

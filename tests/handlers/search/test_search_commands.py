@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.meetings import Meeting, Utterance
-from bot.store.models import Digest
+from handlers.digest.tables import Digest
 from handlers.search.blocks import NOT_FOUND
 from handlers.search.tables import StoredMeeting, StoredPassage
 from sandbox.slack.state import BOT_USER_ID
