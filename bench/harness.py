@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from bot.store.db import create_engine
 from bot.store.models import Job
+from handlers.digest.items import PARENT_PART
 from providers.attendee.webhooks import SIGNATURE_HEADER, sign
 from sandbox.attendee import AttendeeStandIn
 from sandbox.slack import SlackStandIn
@@ -38,6 +39,8 @@ from sandbox.slack.state import Message
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAM = "T0SANDBOX"
+#: The part of a digest that is its first message (the others are its details, in its thread).
+DIGEST = PARENT_PART
 DIGEST_CHANNEL = "C0MEETINGS"
 OPS_CHANNEL = "C0GENERAL"
 ZOOM = "https://us05web.zoom.us/j/{n}?pwd=bench"
@@ -409,10 +412,23 @@ async def deliver_until_accepted(
 
 @dataclass(frozen=True)
 class MeetingPosts:
-    """What one meeting left in Slack: its status messages and the digest replies under them."""
+    """What one meeting left in Slack: its status messages, the digests under them (each
+    digest's first message), and every part of the digests (details, long lists…)."""
 
     statuses: list[Message]
     digests: list[Message]
+    parts: list[Message] = field(default_factory=list)
+
+    def doubled_parts(self) -> list[str]:
+        """The digest parts posted more than once (by the natural key each carries)."""
+        keys = [_part_key(m) for m in self.parts]
+        return sorted({k for k in keys if k is not None and keys.count(k) > 1})
+
+
+def _part_key(message: Message) -> str | None:
+    payload = (message.metadata or {}).get("event_payload") or {}
+    part = payload.get("part")
+    return f"{payload.get('channel_id')}/{part}" if part else None
 
 
 def posts_by_bot(slack: SlackStandIn, channel: str = DIGEST_CHANNEL) -> dict[str, MeetingPosts]:
@@ -426,9 +442,9 @@ def posts_by_bot(slack: SlackStandIn, channel: str = DIGEST_CHANNEL) -> dict[str
             continue
         posts = found.setdefault(match[1], MeetingPosts([], []))
         posts.statuses.append(message)
-        posts.digests.extend(
-            m for m in slack.thread(channel, message.ts) if m.ts != message.ts and m.bot_id
-        )
+        replies = [m for m in slack.thread(channel, message.ts) if m.ts != message.ts and m.bot_id]
+        posts.parts.extend(replies)
+        posts.digests.extend(m for m in replies if _part_key(m) in (None, f"{channel}/{DIGEST}"))
     return found
 
 

@@ -12,10 +12,8 @@ from handlers.model.settings import ModelSettings, model_settings
 from providers.llm import ChatCompletionsClient
 from providers.llm.engine import build_client
 
-NOT_SET_UP = (
-    "No model is set up on this Debrief: an admin can set `DEBRIEF_LLM_URL` and "
-    "`DEBRIEF_LLM_MODEL` (see `debrief doctor`); the built-in engine works without one."
-)
+#: Never said to a person: no feature requires the model (the embedded engine stands in).
+NOT_SET_UP = "No model is set up on this Debrief; its built-in engine works without one."
 
 
 def build(

@@ -50,6 +50,8 @@ FOR_OPERATORS = {
     "handlers/otter/plugin.py": "the descriptor (doctor lines, probe; NOT_SET_UP: see below)",
     "handlers/whereby/plugin.py": "the descriptor (doctor lines, probe; NOT_SET_UP: see below)",
     "handlers/claritalk/plugin.py": "the descriptor (doctor lines, probe, CLI; NOT_SET_UP)",
+    "handlers/model/settings.py": "environment names, read by the core at start-up",
+    "handlers/model/plugin.py": "the descriptor (doctor line, probe)",
     # NOT_SET_UP in each plugin.py does reach Slack and names settings: it is the refusal the
     # core's Services.require_<provider>() said (outside this scan) before providers became
     # plug-ins, kept word for word because tests assert it; rewording it is a separate change.

@@ -122,6 +122,8 @@ async def test_sigkill_mid_processing_loses_and_doubles_nothing(
         }
         assert not lost, f"{len(lost)} meeting(s) without a digest: {lost[:5]}"
         assert not doubled, f"(status, digest) messages per meeting, expected (1, 1): {doubled}"
+        twice = {b: p.doubled_parts() for b, p in posts.items() if p.doubled_parts()}
+        assert not twice, f"digest parts posted twice: {twice}"
         assert set(posts) == set(bots)
         assert await dead_jobs(database_url) == []
         log = (tmp_path / "serve.log").read_text()

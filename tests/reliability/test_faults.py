@@ -148,6 +148,8 @@ async def test_every_digest_arrives_once_through_provider_and_slack_faults(
         if bot not in posts or (len(posts[bot].statuses), len(posts[bot].digests)) != (1, 1)
     }
     assert not wrong, f"(status, digest) messages per meeting, expected (1, 1): {wrong}"
+    doubled = {b: posts[b].doubled_parts() for b in healthy if posts[b].doubled_parts()}
+    assert not doubled, f"digest parts posted twice: {doubled}"
 
     dead = await dead_jobs(database_url)
     assert sorted(kind for kind, _ in dead) == ["attendee.digest"] + ["attendee.event"] * 3, (

@@ -95,3 +95,4 @@ async def test_two_processes_share_the_work_without_doing_any_twice(
         assert {b: (len(p.statuses), len(p.digests)) for b, p in posts.items()} == {
             b: (1, 1) for b in bots
         }
+        assert {b: p.doubled_parts() for b, p in posts.items() if p.doubled_parts()} == {}

@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings
 
 from bench.harness import (
     DIGEST_CHANNEL,
@@ -26,6 +25,7 @@ from bench.harness import (
     state_webhook,
 )
 from bot.config import Settings
+from bot.plugins import installed
 
 pytestmark = pytest.mark.slow
 
@@ -33,12 +33,11 @@ DEAD_END = "http://127.0.0.1:9"  # nothing listens: configured providers are nev
 
 
 def secret_names() -> list[str]:
-    """The environment names of every SecretStr setting, those of nested settings models (the
-    model endpoint's) too."""
+    """The environment names of every SecretStr setting: the core's and every installed
+    plug-in's (the providers' and the model endpoint's)."""
     fields = list(Settings.model_fields.values())
-    for field in Settings.model_fields.values():
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings):
-            fields.extend(field.annotation.model_fields.values())
+    for plugin in installed():
+        fields.extend(plugin.settings.model_fields.values())
     return sorted(
         str(field.alias)
         for field in fields
