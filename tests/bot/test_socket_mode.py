@@ -122,8 +122,11 @@ def test_settings_need_no_signing_secret_in_socket_mode(monkeypatch: Any, tmp_pa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
-    names = {p.setting for p in load_settings().problems()}
+    settings = load_settings()
+    names = {p.setting for p in settings.problems()}
     assert "SLACK_BOT_TOKEN" not in names and "SLACK_SIGNING_SECRET" not in names
+    # The app token is a secret like the others: redacted from every log line.
+    assert APP_TOKEN in settings.secret_values()
     monkeypatch.setenv("SLACK_APP_TOKEN", "xoxb-wrong-kind")
     assert "SLACK_APP_TOKEN" in {p.setting for p in load_settings().problems()}
     monkeypatch.delenv("SLACK_APP_TOKEN")
