@@ -37,6 +37,7 @@ from handlers.digest.items import PARENT_PART
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES
 from handlers.digest.understand import GENERIC_TITLE, understand_meeting
 from handlers.routing import route_for
+from handlers.search.store import REQUESTER
 from handlers.wiring import InThread
 from providers.attendee import (
     ACTIVE_STATES,
@@ -367,7 +368,9 @@ def to_meeting(
         participants=list(people.values()),
         transcript=transcript,
         # A platform and a day name no meeting: the understanding engine's title replaces it.
-        extras={GENERIC_TITLE: True},
+        # Whoever sent the notetaker owns the meeting (search finds it for them wherever its
+        # digest went).
+        extras={GENERIC_TITLE: True, REQUESTER: row.user_id},
     )
     for person in meeting.participants:
         person.talk_seconds = next((s for n, s, _ in meeting.talk_time() if n == person.name), 0.0)

@@ -12,13 +12,17 @@ from handlers.digest.tables import Digest
 from handlers.search.index import MeetingKey, forget, index_meeting
 from handlers.search.tables import StoredMeeting
 
+#: The key of ``Meeting.extras`` naming the Slack user a meeting belongs to (who sent its
+#: notetaker or asked for it).
+REQUESTER = "slack_user_id"
+
 
 def requester_of(meeting: Meeting) -> str | None:
     """The Slack user the meeting is theirs, when its provider's metadata says (an Attendee
     notetaker sent from Slack carries ``slack_user_id``)."""
     for source in (meeting.extras, meeting.extras.get("metadata")):
         if isinstance(source, dict):
-            user = source.get("slack_user_id")
+            user = source.get(REQUESTER)
             if isinstance(user, str) and user:
                 return user
     return None
@@ -53,4 +57,4 @@ async def forget_meeting(services: Services, stored: StoredMeeting) -> None:
         )
 
 
-__all__ = ["MeetingKey", "forget_meeting", "requester_of", "store_delivered"]
+__all__ = ["REQUESTER", "MeetingKey", "forget_meeting", "requester_of", "store_delivered"]
