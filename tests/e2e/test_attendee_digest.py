@@ -63,7 +63,7 @@ async def test_a_routed_attendee_meeting_gets_the_whole_digest(world: World) -> 
     assert "Decisions" in text and "Ship the Slack integration on Friday." in text
     assert "Written by Debrief from the transcript" in text
     assert "Write the release notes" in line(digest, 1)
-    assert "(Attendee: Grace Hopper)" in line(digest, 1), "the engine's owner, to be assigned"
+    assert "(Debrief: Grace Hopper)" in line(digest, 1), "the engine's owner, to be assigned"
     assert buttons(digest).count(ACTION_ASSIGN) == 2 and buttons(digest).count(ACTION_DONE) == 2
     assert "attendee.recording" in buttons(digest)
     (turns, day), *_ = engine.calls
