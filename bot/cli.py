@@ -28,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = sub.add_parser("sandbox", help="run the real app against local stand-ins")
     sandbox.add_argument("--port", type=int, default=None, help="port of the sandbox page")
     sandbox.add_argument("--no-prompt", action="store_true", help="no terminal prompt")
+    sandbox.add_argument(
+        "--model",
+        action="store_true",
+        help="understand meetings with the model engine, asking the stand-in model server",
+    )
     sub.add_parser("migrate", help="bring the database schema up to date")
     doctor = sub.add_parser("doctor", help="check the configuration and report")
     doctor.add_argument(
@@ -50,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         from sandbox.run import run_sandbox
 
-        return run_sandbox(port=args.port, prompt=not args.no_prompt)
+        return run_sandbox(port=args.port, prompt=not args.no_prompt, model=args.model)
     # Every setting is checked before anything touches a database or a file, and every problem
     # is told at once: an operator fixes them in one go, not one crash at a time.
     try:

@@ -417,11 +417,11 @@ async def _prompt(sandbox: Sandbox) -> None:
             sandbox.say(f"That did not work: {type(exc).__name__}: {exc}")
 
 
-async def serve(port: int | None, interactive: bool, out: TextIO) -> int:
+async def serve(port: int | None, interactive: bool, out: TextIO, *, model: bool = False) -> int:
     """Run the sandbox until it is told to stop; returns the exit status."""
     with tempfile.TemporaryDirectory(prefix="debrief-sandbox-") as tmp:
         try:
-            world = await start_world(port, sqlite_url(Path(tmp) / "debrief.db"))
+            world = await start_world(port, sqlite_url(Path(tmp) / "debrief.db"), model=model)
         except OSError as exc:
             print(f"debrief sandbox: cannot listen on port {port}: {exc.strerror}", file=sys.stderr)
             return 1
@@ -474,12 +474,13 @@ def _restore_signals() -> None:
             loop.remove_signal_handler(signum)
 
 
-def run_sandbox(port: int | None, prompt: bool) -> int:
-    """`debrief sandbox`: serve the sandbox until stopped; the prompt needs a terminal."""
+def run_sandbox(port: int | None, prompt: bool, model: bool = False) -> int:
+    """`debrief sandbox`: serve the sandbox until stopped; the prompt needs a terminal.
+    ``model``: meetings are understood by the model engine, asking the stand-in model."""
     configure_logging("WARNING")
     interactive = prompt and sys.stdin is not None and sys.stdin.isatty()
     try:
-        return asyncio.run(serve(port, interactive, sys.stdout))
+        return asyncio.run(serve(port, interactive, sys.stdout, model=model))
     except KeyboardInterrupt:
         # Only reachable if the signal came before the handlers were installed.
         return 130

@@ -58,6 +58,9 @@ class WorldOptions:
     #: Keyword arguments of the Claritalk stand-in (``clock``, ``access_token_ttl`` …).
     claritalk: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Understand meetings with the model engine, asking the stand-in model server (the
+    #: ``DEBRIEF_LLM_*`` settings point at it); otherwise the embedded engine, Debrief's default.
+    model: bool = False
     queue: QueueConfig | None = None
     clock: Callable[[], datetime] = utcnow
     settings_class: type[Settings] = Settings
@@ -143,15 +146,18 @@ class World:
             "claritalk_token": self.claritalk_pat,
             "claritalk_webhook_secret": self.claritalk_webhook_secret,
             "encryption_keys": self.encryption_key,
-            # The model engine's endpoint (its own settings section, by environment name).
-            "DEBRIEF_LLM_URL": self.llm.api_url,
-            "DEBRIEF_LLM_MODEL": self.llm.model,
-            "DEBRIEF_LLM_API_KEY": self.llm.api_key,
             "workers": self.options.workers,
             "run_scheduler": self.options.scheduler,
             # The stand-ins pace nothing by default; a sandbox should feel instant.
             "slack_channel_interval": 0.0,
         }
+        if self.options.model:
+            # The model engine's endpoint (its own settings section, by environment name).
+            values |= {
+                "DEBRIEF_LLM_URL": self.llm.api_url,
+                "DEBRIEF_LLM_MODEL": self.llm.model,
+                "DEBRIEF_LLM_API_KEY": self.llm.api_key,
+            }
         values.update(self.options.settings)
         return self.options.settings_class(**values)
 

@@ -26,7 +26,9 @@ TURNS = [
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    options = WorldOptions(database_url=sqlite_url(tmp_path / "w.db"), workers=0, scheduler=False)
+    options = WorldOptions(
+        database_url=sqlite_url(tmp_path / "w.db"), workers=0, scheduler=False, model=True
+    )
     async with World(options) as started:
         yield started
 
@@ -52,3 +54,15 @@ async def test_the_world_runs_both_engines(world: World) -> None:
         assert steered.status == 200 and (await steered.json())["next"] == ["invalid_json"] * 3
     fallen = await engine.understand(TURNS)
     assert fallen.engine == "embedded" and fallen.notice == UNUSABLE
+
+
+async def test_the_sandbox_runs_debriefs_default_engine_unless_asked_for_the_model(
+    world: World, tmp_path: Path
+) -> None:
+    # `debrief sandbox --model` (the fixture): the model engine, asking the stand-in.
+    assert world.services.understanding.name == "model"
+    plain = WorldOptions(database_url=sqlite_url(tmp_path / "p.db"), workers=0, scheduler=False)
+    async with World(plain) as started:
+        # `debrief sandbox`: the embedded engine, what Debrief runs with no model configured.
+        assert started.services.understanding.name == "embedded"
+        assert not model_settings(started.services.settings).enabled
