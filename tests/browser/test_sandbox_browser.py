@@ -199,7 +199,13 @@ async def test_tour_notetakers_admitted_ended_and_failing_to_join(
     await expect(thread).to_contain_text("Length")
     await expect(thread).to_contain_text("Grace Hopper")
     await expect(thread).to_contain_text("release notes")
+    # The understanding engine's summary, decisions and owned action items lead the digest.
+    await expect(thread).to_contain_text("Summary")
+    await expect(thread).to_contain_text("Decisions")
+    await expect(thread).to_contain_text("Action items")
     assert await page.locator(".unsupported").count() == 0, "every block the app sent renders"
+    digest = thread.locator(".message", has_text="Summary").first
+    await digest.evaluate("(el) => el.scrollIntoView({block: 'start'})")
     await save_screenshot(page, "sandbox-notetaker.png")
     await thread.get_by_role("button", name="Recording").click()
     link = page.locator(".message.ephemeral", has_text="Open the recording")
