@@ -22,16 +22,15 @@ action items keep their places even with an engine whose answers vary (the model
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 
 from bot.meetings import ActionItem, Meeting, OutlineSection, Person
 from bot.services import Services
 from handlers.digest.tables import Digest
-from understanding.types import Engine, Turn, Understanding
+from understanding.types import Turn, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,6 @@ UNDERSTOOD = "understood_by"
 FILLED = "filled"
 #: ``Meeting.extras`` key: the engine's notice (it fell back), shown in the digest.
 NOTICE = "understanding_notice"
-#: Engines whose work is pure Python on the CPU: run in a thread, off the event loop.
-BLOCKING_ENGINES = frozenset({"embedded"})
 
 
 def turns_of(meeting: Meeting) -> list[Turn]:
@@ -71,16 +68,6 @@ def wants(meeting: Meeting) -> list[str]:
     return missing
 
 
-async def run_engine(engine: Engine, turns: list[Turn], meeting_date: date | None) -> Understanding:
-    """``engine.understand``, in a worker thread when the engine is CPU work on this process
-    (an hour-long meeting is 100-300 ms of pure Python: the event loop keeps answering)."""
-    if engine.name in BLOCKING_ENGINES:
-        return await asyncio.to_thread(
-            lambda: asyncio.run(engine.understand(turns, meeting_date=meeting_date))
-        )
-    return await engine.understand(turns, meeting_date=meeting_date)
-
-
 async def understand_meeting(
     services: Services, meeting: Meeting, *, title: str | None = None
 ) -> Meeting:
@@ -100,7 +87,9 @@ async def understand_meeting(
         return reuse(filled, earlier, missing)
     engine = services.understanding
     started = filled.started_at
-    understanding = await run_engine(engine, turns_of(filled), started.date() if started else None)
+    understanding = await engine.understand(
+        turns_of(filled), meeting_date=started.date() if started else None
+    )
     return apply(filled, understanding, missing, engine.name)
 
 
