@@ -1,11 +1,10 @@
-"""The model endpoint's settings, read by ``bot.config.Settings`` as its ``llm`` field."""
+"""The model endpoint's settings (DEBRIEF_LLM_*), read as a plug-in's section (handlers/model)."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: How much a model reads at once when DEBRIEF_LLM_CONTEXT_TOKENS is unset (a small local model).
@@ -35,9 +34,6 @@ class LLMSettings(BaseSettings):
         DEFAULT_REQUESTS_PER_MINUTE, gt=0, alias="DEBRIEF_LLM_REQUESTS_PER_MINUTE"
     )
 
-    #: What could not be read from the environment, as (setting, problem) (see :func:`load`).
-    _unreadable: list[tuple[str, str]] = PrivateAttr(default_factory=list)
-
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -65,40 +61,3 @@ class LLMSettings(BaseSettings):
         """The API key in clear, or ``None`` when unset or empty."""
         text = self.api_key.get_secret_value() if self.api_key is not None else ""
         return text or None
-
-    def problems(self) -> list[tuple[str, str, str]]:
-        """What stops these settings being used, as ``(setting, problem, fix)``."""
-        fix = "correct it, or unset DEBRIEF_LLM_URL to leave the model engine off"
-        return [(name, problem, fix) for name, problem in self._unreadable]
-
-    def describe(self) -> str:
-        """One line for ``debrief doctor``; never shows the key."""
-        if not self.url:
-            return "Model engine: off (to turn it on, set DEBRIEF_LLM_URL and DEBRIEF_LLM_MODEL)"
-        key = "with DEBRIEF_LLM_API_KEY" if self.key() else "without a key"
-        return f"Model engine: on ({self.model} at {self.url}, {key})"
-
-
-def load() -> LLMSettings:
-    """The settings from the environment; when a value cannot be read, the engine stays off
-    and :meth:`LLMSettings.problems` says why (``debrief serve`` refuses to start on it,
-    ``debrief doctor`` shows it), instead of an exception escaping the settings loader."""
-    try:
-        return LLMSettings()
-    except ValidationError as exc:
-        settings = LLMSettings.model_construct()
-        settings._unreadable = [(_alias(e["loc"]), _problem(e)) for e in exc.errors()]
-        return settings
-
-
-def _problem(error: Any) -> str:
-    if error["type"] == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    shown = "" if _alias(error["loc"]) == "DEBRIEF_LLM_API_KEY" else f" ({error.get('input')!r})"
-    return f"cannot be read{shown}: {error['msg']}"
-
-
-def _alias(loc: tuple[int | str, ...]) -> str:
-    where = str(loc[0]) if loc else "url"
-    field = LLMSettings.model_fields.get(where)
-    return field.alias if field is not None and field.alias else where

@@ -186,8 +186,7 @@ def test_settings_read_the_environment_and_hide_the_key(monkeypatch: pytest.Monk
     assert settings.url == "http://127.0.0.1:11434/v1"
     assert (settings.model, settings.key(), settings.timeout) == ("llama3.1:8b", KEY, 90.0)
     assert (settings.context_tokens, settings.requests_per_minute) == (32768, 20.0)
-    assert KEY not in repr(settings) and KEY not in settings.describe()
-    assert "llama3.1:8b" in settings.describe()
+    assert KEY not in repr(settings)
 
 
 def test_settings_refuse_a_url_without_a_model_or_a_bad_url(
@@ -196,7 +195,6 @@ def test_settings_refuse_a_url_without_a_model_or_a_bad_url(
     for name in ("DEBRIEF_LLM_URL", "DEBRIEF_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
     assert not LLMSettings().enabled
-    assert "off" in LLMSettings().describe()
     with pytest.raises(ValueError, match="must name the model"):
         LLMSettings(url="http://127.0.0.1:11434/v1")
     with pytest.raises(ValueError, match="http"):
