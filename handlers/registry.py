@@ -45,8 +45,9 @@ def understanding_engine(clients: dict[type, Any]) -> Engine:
 def standalone_engine(settings: Settings, http: httpx.AsyncClient) -> Engine:
     """The engine for one-off use outside the app (`debrief summarize`): the model one on this
     process's own budget when a model endpoint is configured, else the embedded engine."""
-    chat = build_client(model_settings(settings), http)
-    return ModelEngine(chat, EmbeddedEngine()) if chat is not None else EmbeddedEngine()
+    return understanding_engine(
+        {ChatCompletionsClient: build_client(model_settings(settings), http)}
+    )
 
 
 __all__ = [
