@@ -60,6 +60,8 @@ from handlers.digest.text import (
     plain,
     split_text,
 )
+from handlers.digest.understand import FILLED as EXTRA_FILLED
+from handlers.digest.understand import NOTICE as EXTRA_NOTICE
 
 Block = dict[str, Any]
 
@@ -90,8 +92,6 @@ EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES = (
     "transcript_attached",
     "provider_summarises",
 )
-#: Set by ``handlers.digest.understand``: what the engine filled in, and its notice.
-EXTRA_FILLED, EXTRA_NOTICE = "filled", "understanding_notice"
 #: Why the provider's own summary is missing (Whereby's failed), said above the engine's.
 EXTRA_PROVIDER_NOTICE = "provider_notice"
 TALK_TIME, TRANSCRIPT = "🗣 Talk time", "💬 Transcript"
