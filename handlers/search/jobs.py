@@ -68,11 +68,11 @@ async def scope_of(services: Services, user: str, only_channel: str | None = Non
 async def _names_of(services: Services, user_id: str) -> list[str]:
     """How a transcript may name a Slack user: real name, display name, email."""
     try:
-        answer = await services.slack.client.users_info(user=user_id)
+        person = await services.slack.people.get(user_id)
     except SlackApiError as exc:
         log.info("cannot look up %s: %s", user_id, slack_error(exc))
         return []
-    return _names(answer.get("user") or {})
+    return _names(dict(person.user))
 
 
 async def _names_by_handle(services: Services, handle: str) -> list[str]:

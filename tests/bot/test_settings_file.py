@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.plugins import installed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,8 +56,9 @@ def test_a_bad_value_in_the_file_is_named_like_one_in_the_environment(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PORT", raising=False)
     (tmp_path / ".env").write_text("PORT=not-a-number\n", encoding="utf-8")
-    with pytest.raises(Exception, match="PORT"):
+    with pytest.raises(SettingsError) as refused:
         load_settings()
+    assert [p.setting for p in refused.value.problems] == ["PORT"]
 
 
 def test_the_example_file_lists_every_setting_and_parses() -> None:
