@@ -4,7 +4,6 @@ the summary of a finished transcription, polled until ready and posted in the ro
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.routing import publish_digest
 from handlers.whereby import repo
 from handlers.whereby.blocks import build_notice_blocks, transcript_button
-from handlers.whereby.mapping import parse_transcript, to_meeting
+from handlers.whereby.mapping import parse_transcript, short_id, to_meeting
 from handlers.whereby.rooms import PROVIDER, show_room
 from handlers.whereby.session import RoomEvent
 from handlers.whereby.settings import whereby_settings
@@ -64,17 +63,6 @@ class PollSummaryJob(BaseModel):
     transcription_id: str
     summary_id: str
     since: datetime
-
-
-def short_id(value: str) -> str:
-    """An id short enough for a post's key (Whereby's are 36-character UUIDs)."""
-    return value if len(value) <= 40 else hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def digest_key(row: WherebyRoom, transcription_id: str) -> tuple[str, str, str]:
-    """The key of a session's digest in the room's thread: one digest per transcription (a
-    room holds many sessions), so the transcription stands in for the meeting id."""
-    return (PROVIDER, short_id(transcription_id), row.channel_id)
 
 
 def notice_key(row: WherebyRoom, transcription_id: str) -> PostKey:
@@ -299,8 +287,6 @@ async def post_digest(
         await publish_digest(services, meeting)
     else:
         meeting = await understand_meeting(services, meeting)
-        # One digest per session (a room holds many): its key is the transcription's.
-        meeting.meeting_id = digest_key(row, transcription_id)[1]
         meeting.extras[EXTRA_ACTIONS] = [transcript_button(row.id, transcription_id)]
         await deliver_digest(services, meeting, row.channel_id, thread_ts=row.message_ts)
     await repo.set_digest_state(services.sessions, row.id, transcription_id, "posted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -56,6 +57,11 @@ def parse_transcript(text: str) -> list[Utterance]:
     return turns
 
 
+def short_id(value: str) -> str:
+    """An id short enough for a post's key (Whereby's are 36-character UUIDs)."""
+    return value if len(value) <= 40 else hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
 def to_meeting(
     row: WherebyRoom,
     summary: Summary | None,
@@ -84,7 +90,8 @@ def to_meeting(
             people.append(turn.speaker)
     return Meeting(
         provider=PROVIDER,
-        meeting_id=row.meeting_id or row.id,
+        # One meeting per session (a room holds many): the transcription's id stands in.
+        meeting_id=short_id(transcription_id) if transcription_id else row.meeting_id or row.id,
         title=row.title or "Whereby room",
         started_at=started,
         ended_at=ended,
