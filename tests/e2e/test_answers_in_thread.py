@@ -25,9 +25,12 @@ async def attendee_digest(world: World) -> tuple[str, Message, Message]:
     world.attendee.say(bot_id, "Ada Lovelace", "Short meeting.")
     world.attendee.end_meeting(bot_id)
     # The digest's parent (the first reply); its details follow it in the thread.
-    digest, *_ = await world.eventually(
+    await world.eventually(
         lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     )
+    await world.settle()
+    # The digest and its details, each once.
+    digest, _details = [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     assert digest.thread_ts == status.ts, "the digest is a reply in the status message's thread"
     return bot_id, status, digest
 

@@ -175,9 +175,12 @@ async def test_the_recording_button_fetches_a_fresh_link(world: World) -> None:
     world.attendee.say(bot_id, "Ada Lovelace", "Short meeting.")
     world.attendee.end_meeting(bot_id)
     # The digest's parent (the first reply); its details follow it in the thread.
-    digest, *_ = await world.eventually(
+    await world.eventually(
         lambda: [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     )
+    await world.settle()
+    # The digest and its details, each once.
+    digest, _details = [m for m in world.slack.thread(CHANNEL, status.ts) if m.ts != status.ts]
     await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0GRACE")
     await world.settle()
     assert "No recording is available" in block_text(world.slack.ephemerals("U0GRACE")[-1])

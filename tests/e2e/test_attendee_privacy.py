@@ -112,9 +112,12 @@ async def test_a_recording_link_is_fetched_only_for_the_channels_members(world: 
     world.attendee.say(bot_id, "Grace Hopper", "Short meeting.")
     world.attendee.end_meeting(bot_id)
     # The digest's parent (the first reply); its details follow it in the thread.
-    digest, *_ = await world.eventually(
+    await world.eventually(
         lambda: [m for m in world.slack.thread(PRIVATE, status.ts) if m.ts != status.ts]
     )
+    await world.settle()
+    # The digest and its details, each once.
+    digest, _details = [m for m in world.slack.thread(PRIVATE, status.ts) if m.ts != status.ts]
     await world.slack.click(world.app_url, digest, "attendee.recording", user_id="U0ALAN")
     await world.settle()
     assert "for the members of the channel it was recorded for" in said(world, "U0ALAN")
