@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from providers.attendee.paging import cursor_params, iso
 from providers.errors import BadRequest, ProviderResponseError
 from providers.http import ProviderTransport
 
@@ -214,12 +215,6 @@ class CalendarWebhook(_Response):
         return None
 
 
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("calendar times must be timezone-aware")
-    return value.isoformat().replace("+00:00", "Z")
-
-
 class CalendarApi:
     """The calendar half of Attendee's API, on the same transport (and budget) as its bots."""
 
@@ -299,13 +294,13 @@ class CalendarApi:
         if calendar_id:
             params.append(("calendar_id", calendar_id))
         if updated_after is not None:
-            params.append(("updated_after", _iso(updated_after)))
+            params.append(("updated_after", iso(updated_after)))
         if event_id:
             params.append(("event_id", event_id))
         if start_time_gte is not None:
-            params.append(("start_time_gte", _iso(start_time_gte)))
+            params.append(("start_time_gte", iso(start_time_gte)))
         if end_time_lte is not None:
-            params.append(("end_time_lte", _iso(end_time_lte)))
+            params.append(("end_time_lte", iso(end_time_lte)))
         async for item in self._pages("calendar_events", params, EventPage):
             yield item
 
@@ -329,16 +324,10 @@ class CalendarApi:
             if page.next in seen:
                 raise ProviderResponseError(PROVIDER, f"{path} paging went in a circle")
             seen.add(page.next)
-            data = await self._transport.json("GET", path, params=_cursor(page.next))
+            data = await self._transport.json("GET", path, params=cursor_params(page.next))
 
 
 def _segment(identifier: str) -> str:
     if not identifier or "/" in identifier or identifier in (".", ".."):
         raise BadRequest(PROVIDER, f"not an Attendee id: {identifier!r}", status_code=400)
     return identifier
-
-
-def _cursor(url: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl, urlsplit
-
-    return parse_qsl(urlsplit(url).query, keep_blank_values=True)

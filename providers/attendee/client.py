@@ -6,15 +6,16 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 import pydantic
 
 from providers.attendee.calendars import CalendarApi
 from providers.attendee.models import Bot, BotPage, CreateBot, Recording, Transcript, Utterance
+from providers.attendee.paging import cursor_params, iso
 from providers.budget import BudgetLedger, WindowBudget
 from providers.errors import BadRequest, Conflict, NotFound, ProviderResponseError
 from providers.http import Clock, ProviderTransport, RateLimiter, RetryPolicy, Sleep
@@ -100,29 +101,9 @@ def _bot_path(bot_id: str, *rest: str) -> str:
     return "/".join(("bots", quote(bot_id, safe=""), *rest))
 
 
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("datetimes sent to Attendee must be timezone-aware")
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _state_in(message: str) -> str | None:
     match = _STATE_ERROR.search(message)
     return (match.group("a") or match.group("b")) if match else None
-
-
-def _cursor_params(cursor: str) -> list[tuple[str, str]]:
-    """Query parameters for the page ``cursor`` names: a ``next`` URL or a bare cursor value.
-
-    Only the query of a ``next`` URL is used: its host may be Attendee's internal one behind a
-    proxy, and the API key must never go anywhere but the configured base URL.
-    """
-    if "://" in cursor or cursor.startswith("/") or "?" in cursor:
-        params = parse_qsl(urlsplit(cursor).query, keep_blank_values=True)
-        if not any(name == "cursor" for name, _ in params):
-            raise ProviderResponseError(PROVIDER, "paging link without a cursor")
-        return params
-    return [("cursor", cursor)]
 
 
 class AttendeeClient:
@@ -246,7 +227,7 @@ class AttendeeClient:
         """
         params: list[tuple[str, str]]
         if cursor:
-            params = _cursor_params(cursor)
+            params = cursor_params(cursor)
         else:
             params = []
             if meeting_url:
@@ -255,9 +236,9 @@ class AttendeeClient:
                 params.append(("deduplication_key", deduplication_key))
             params.extend(("states", str(state)) for state in states or ())
             if join_at_after is not None:
-                params.append(("join_at_after", _iso(join_at_after)))
+                params.append(("join_at_after", iso(join_at_after)))
             if join_at_before is not None:
-                params.append(("join_at_before", _iso(join_at_before)))
+                params.append(("join_at_before", iso(join_at_before)))
         data = await self._transport.json("GET", "bots", params=params)
         return self._transport.parse(BotPage, data)
 
@@ -371,7 +352,7 @@ class AttendeeClient:
             BadRequest: a malformed ``updated_after``.
             AuthenticationFailed, ProviderUnavailable: as for any request.
         """
-        params = {"updated_after": _iso(updated_after)} if updated_after is not None else None
+        params = {"updated_after": iso(updated_after)} if updated_after is not None else None
         data = await self._transport.json("GET", _bot_path(bot_id, "transcript"), params=params)
         return self._transport.parse(Transcript, data).root
 
