@@ -1,8 +1,8 @@
 """Ask: retrieval and answers on real meetings (QMSum validation), next to BM25 in the same run.
 
-Each meeting's turns are cut into passages by ``understanding.passages.split_turns`` (what
-search stores). For every specific question, the passages of its meeting are ranked by
-``understanding.ask.rank`` and by BM25 (rank-bm25's ``BM25Okapi`` on lower-cased words); a
+Each meeting's turns are cut into passages exactly as search stores them for `/debrief ask`
+(``handlers.search.passages.passages_of``). For every specific question, the passages of its
+meeting are ranked by ``understanding.ask.rank`` and by BM25 (rank-bm25's ``BM25Okapi`` on lower-cased words); a
 passage hits when its turns overlap the question's gold span. recall@k is the share of questions
 with a hit among the first k. The answer (``understanding.ask.answer``) is scored with ROUGE-1/2/L
 F1 (rouge-score, stemmed) against the reference answer, next to BM25's best passage cut to the
@@ -31,8 +31,9 @@ import understanding.ask
 import understanding.retrieval
 from bench.harness import ROOT
 from bench.report import Section, run_one, table
+from bot.meetings import Meeting, Utterance
+from handlers.search.passages import passages_of
 from understanding.ask import ANSWER_WORDS, answer, rank
-from understanding.passages import split_turns
 from understanding.types import Passage, Turn
 
 NAME = "ask_quality"
@@ -50,6 +51,39 @@ def load_turns(path: Path) -> list[Turn]:
         Turn(speaker=t["speaker"], text=" ".join(MARKER.sub(" ", t["content"]).split()))
         for t in data["meeting_transcripts"]
     ]
+
+
+def stored_passages(path: Path) -> list[tuple[Passage, tuple[int, int]]]:
+    """The meeting's passages exactly as search stores them for `/debrief ask`
+    (``handlers.search.passages.passages_of``), each with the range of turns it holds (a
+    turn's start is its index here, so a passage's turns are read back from the starts)."""
+    turns = load_turns(path)
+    meeting = Meeting(
+        provider="qmsum",
+        meeting_id=path.stem,
+        title="",
+        transcript=[
+            Utterance(speaker=t.speaker, text=t.text, start_seconds=float(i))
+            for i, t in enumerate(turns)
+        ],
+    )
+    cut = [
+        (speaker, start, text) for speaker, start, text in passages_of(meeting) if start is not None
+    ]
+    firsts = [int(start) for _, start, _ in cut]
+    out = []
+    for i, (speaker, start, text) in enumerate(cut):
+        following = firsts[i + 1] if i + 1 < len(cut) else len(turns)
+        span = (firsts[i], max(firsts[i], following - 1))
+        out.append(
+            (
+                Passage(
+                    ref=str(i), text=text, speaker=speaker, start=start, meeting_title=path.stem
+                ),
+                span,
+            )
+        )
+    return out
 
 
 def family(name: str) -> str:
@@ -107,21 +141,14 @@ def evaluate(files: Sequence[Path]) -> tuple[dict[str, Tally], dict[str, dict[st
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     overall = {"ask": Tally(), "bm25": Tally()}
     by_family: dict[str, dict[str, Tally]] = {}
-    meetings = {path: split_turns(load_turns(path)) for path in files}
-    stored = {
-        path: [
-            Passage(ref=str(i), text=text, speaker=text.split(":", 1)[0])
-            for i, (_, _, text) in enumerate(cuts)
-        ]
-        for path, cuts in meetings.items()
-    }
+    meetings = {path: stored_passages(path) for path in files}
+    stored = {path: [p for p, _ in cut] for path, cut in meetings.items()}
     for path in files:
         data = json.loads(path.read_text())
-        cuts = meetings[path]
         passages = stored[path]
         # The same questions asked of other corpora's meetings: nothing there answers them.
         elsewhere = [stored[p] for p in files if family(p.stem) != family(path.stem)]
-        spans_of = [(first, last) for first, last, _ in cuts]
+        spans_of = [span for _, span in meetings[path]]
         bm25 = BM25Okapi([_BM25_WORD.findall(p.text.lower()) for p in passages])
         fam = by_family.setdefault(family(path.stem), {"ask": Tally(), "bm25": Tally()})
         for number, item in enumerate(data["specific_query_list"]):
