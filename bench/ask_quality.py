@@ -3,15 +3,14 @@
 Each meeting's turns are cut into passages exactly as search stores them for `/debrief ask`
 (``handlers.search.passages.passages_of``). For every specific question, the passages of its
 meeting are ranked by ``understanding.ask.rank`` and by BM25 (rank-bm25's ``BM25Okapi`` on
-lower-cased words); a passage hits when its turns overlap the question's gold span. recall@k is the share of questions
-with a hit among the first k. The answer (``understanding.ask.answer``) is scored with ROUGE-1/2/L
-F1 (rouge-score, stemmed) against the reference answer, next to BM25's best passage cut to the
-same number of words (the anchor; 100 words when ours finds nothing). Each question is also
-asked of a meeting from another corpus, where nothing answers it, to count how often the engine
-answers anyway rather than saying it found nothing.
-
-Reads ``--qmsum DIR`` (default ``../shared/eval/qmsum/val`` beside the repository); when it is
-not there the section says so. Needs the ``bench`` extra (``pip install -e '.[bench]'``).
+lower-cased words); a passage hits when its turns overlap the question's gold span. recall@k is
+the share of questions with a hit among the first k. The answer (``understanding.ask.answer``)
+is scored with ROUGE-1/2/L F1 (rouge-score, stemmed) against the reference answer, next to
+BM25's best passage cut to the same number of words (the anchor; 100 words when ours finds
+nothing). Each question is also asked of a meeting from another corpus, where nothing answers
+it, to count how often the engine answers anyway rather than saying it found nothing. Reads
+``--qmsum DIR`` (default ``../shared/eval/qmsum/val`` beside the repository); when it is not
+there the section says so. Needs the ``bench`` extra (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
