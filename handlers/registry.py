@@ -12,6 +12,7 @@ import httpx
 from bot.config import Settings
 from handlers import periodic_jobs, register_all
 from handlers.attendee.plugin import PROVIDER as ATTENDEE
+from handlers.calendar import tables as calendar_tables  # noqa: F401  (its tables)
 from handlers.claritalk.plugin import PROVIDER as CLARITALK
 from handlers.model.plugin import MODEL
 from handlers.model.settings import model_settings

@@ -31,5 +31,8 @@ class AttendeeBot(Base):
     state_detail: Mapped[str | None] = mapped_column(Text, default=None)
     #: Who made it leave from Slack (its status message says so).
     stopped_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: The Attendee calendar event it was scheduled for by the calendar autopilot (None: sent
+    #: from Slack). Attendee moves or deletes such a bot itself when its event changes.
+    calendar_event_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
