@@ -6,9 +6,12 @@ from pydantic import Field, SecretStr
 
 from bot.config import Settings
 from bot.plugins import ProviderSettings
+from handlers.calendar.settings import CalendarSettings
 
 
-class AttendeeSettings(ProviderSettings):
+class AttendeeSettings(CalendarSettings, ProviderSettings):
+    """Attendee's own settings, and its calendars' (``handlers.calendar.settings``)."""
+
     attendee_api_key: SecretStr | None = Field(None, alias="ATTENDEE_API_KEY")
     attendee_api_url: str = Field("https://app.attendee.dev", alias="ATTENDEE_API_URL")
     attendee_webhook_secret: SecretStr | None = Field(None, alias="ATTENDEE_WEBHOOK_SECRET")
