@@ -8,7 +8,10 @@ Postgres ``jsonb`` key order. Bots move through their states when told to (Pytho
 ``waiting_room_timeout`` they wait in the meeting's waiting room until someone admits them (or
 turns them away), as a real host does.
 
-Known differences from Attendee: no calendars, chat, media output or PATCH; no POST throttling
+Its calendar API (calendars, their events, syncs and the bots made from events) is
+:class:`~sandbox.attendee_calendars.CalendarStandIn`, mounted as ``AttendeeStandIn.calendars``.
+
+Known differences from Attendee: no chat, media output or bot PATCH; no POST throttling
 (use :meth:`StandIn.fail` with status 429); the recording URL points at the stand-in itself.
 Ending a meeting goes ``joined_recording → post_processing`` (``meeting_ended``) as recorded
 from a real server, not through ``leaving``.
@@ -30,7 +33,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
@@ -48,6 +51,9 @@ from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
 from sandbox.server import StandIn
 
+if TYPE_CHECKING:
+    from sandbox.attendee_calendars import CalendarStandIn
+
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "sandbox-attendee-key"
@@ -55,6 +61,8 @@ DEFAULT_TRIGGERS = (
     WebhookTrigger.BOT_STATE_CHANGE,
     WebhookTrigger.TRANSCRIPT_UPDATE,
     WebhookTrigger.PARTICIPANT_JOIN_LEAVE,
+    WebhookTrigger.CALENDAR_EVENTS_UPDATE,
+    WebhookTrigger.CALENDAR_STATE_CHANGE,
 )
 Clock = Callable[[], datetime]
 
@@ -280,6 +288,9 @@ class _Bot:
     joined_at: datetime | None = None
     recorded: bool = False
     has_recording: bool = False
+    #: The calendar event it was made from (Attendee moves or deletes it with the event);
+    #: not part of the bot's answer, as in Attendee.
+    calendar_event_id: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -347,6 +358,7 @@ class AttendeeStandIn(StandIn):
         allow_http_bot_webhooks: accept ``http://`` bot-level webhooks (Attendee never does;
             tests need it to receive them on loopback).
         clock: the current time, timezone-aware; for tests.
+        calendar_sync_delay: seconds between a calendar's POST/PATCH and the sync it starts.
         lock: the sandbox lock (shared by a World's stand-ins); a fresh token by default.
     """
 
@@ -373,6 +385,7 @@ class AttendeeStandIn(StandIn):
         recording_url_ttl: float = 1800.0,
         allow_http_bot_webhooks: bool = False,
         clock: Clock | None = None,
+        calendar_sync_delay: float = 0.0,
         lock: SandboxLock | None = None,
     ) -> None:
         self.api_key = api_key
@@ -407,6 +420,10 @@ class AttendeeStandIn(StandIn):
         self._tasks: set[asyncio.Task[Any]] = set()
         # Set when a bot's state changes: what a bot waiting for a person's decision waits on.
         self._moves: dict[str, asyncio.Event] = {}
+        # Imported here: the calendar module builds on this one's helpers.
+        from sandbox.attendee_calendars import CalendarStandIn
+
+        self.calendars: CalendarStandIn = CalendarStandIn(self, sync_delay=calendar_sync_delay)
         super().__init__(lock=lock)
 
     # --- life cycle -------------------------------------------------------------------------
@@ -745,7 +762,11 @@ class AttendeeStandIn(StandIn):
         """What a bot does by itself with ``auto_join``: ask to join, then get in or wait."""
         bot = self._get(bot_id)
         if bot.join_at is not None:
-            await asyncio.sleep(max(0.0, (bot.join_at - self._clock()).total_seconds()))
+            # A calendar bot's join_at moves with its event: wait until the current one.
+            while (wait := (bot.join_at - self._clock()).total_seconds()) > 0:
+                await asyncio.sleep(min(wait, 1.0))
+                if bot.state != BotState.SCHEDULED or self.bots.get(bot_id) is not bot:
+                    return
             if bot.state != BotState.SCHEDULED or self.bots.get(bot_id) is not bot:
                 return
             self.advance(bot_id, BotState.JOINING, BotEventType.JOIN_REQUESTED)
@@ -788,6 +809,7 @@ class AttendeeStandIn(StandIn):
         router.add_get("/api/v1/bots/{bot_id}", self._retrieve)
         router.add_delete("/api/v1/bots/{bot_id}", self._delete)
         router.add_post("/api/v1/bots/{bot_id}/leave", self._leave)
+        self.calendars.setup_routes(router)
         router.add_get("/api/v1/bots/{bot_id}/transcript", self._transcript)
         router.add_get("/api/v1/bots/{bot_id}/recording", self._recording)
         router.add_route("*", "/api/v1/{tail:.*}", self._not_found)
@@ -829,6 +851,13 @@ class AttendeeStandIn(StandIn):
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]},
                 status=400,
             )
+        event_id = None
+        if payload.get("calendar_event_id"):
+            # As Attendee does before validating: the event's link and start fill the bot's.
+            found = self.calendars.bot_from_event(payload)
+            if isinstance(found, web.Response):
+                return found
+            event_id = found
         errors = self._field_errors(payload)
         if errors:
             return web.json_response(errors, status=400)
@@ -839,9 +868,6 @@ class AttendeeStandIn(StandIn):
                 f"Allowed fields are: {', '.join(sorted(_CREATE_FIELDS))}"
             )
             return web.json_response({"non_field_errors": [message]}, status=400)
-        if payload.get("calendar_event_id"):
-            event_id = payload["calendar_event_id"]
-            return _error(f"Calendar event with id {event_id} does not exist in this project.")
         hooks = payload.get("webhooks") or []
         if len(hooks) > 2:
             return _error("You have reached the maximum number of webhooks for a single bot")
@@ -867,6 +893,7 @@ class AttendeeStandIn(StandIn):
             created_at=self._clock(),
             state=BotState.SCHEDULED if join_at else BotState.READY,
             webhooks=[_Subscription(h["url"], frozenset(h["triggers"])) for h in hooks],
+            calendar_event_id=event_id,
         )
         self.bots[bot.id] = bot
         if not join_at:
@@ -1100,6 +1127,7 @@ class AttendeeStandIn(StandIn):
                 "webhooks": [
                     {"url": s.url, "triggers": sorted(s.triggers)} for s in self.project_webhooks
                 ],
+                "calendars": self.calendars.control_state(),
                 "bots": [
                     {**b.to_api(), "transcript_lines": len(b.utterances)}
                     for b in sorted(self.bots.values(), key=lambda b: b.seq)
