@@ -801,6 +801,54 @@ function attendeeSection(root, state) {
         actions),
     );
   }
+  attendeeCalendars(root, state.calendars || []);
+}
+
+// Attendee's synced calendars, as the calendar owner's Google or Microsoft account would change
+// them: move or cancel an event, add one, revoke Debrief's access or grant it again. Each change
+// syncs the calendar (and sends calendar.events_update / calendar.state_change) as Attendee would.
+function attendeeCalendars(root, calendars) {
+  root.append(h("h3", { className: "provider-subtitle" }, "Calendars"));
+  if (!calendars.length) {
+    root.append(h("div", { className: "missing" }, "No calendars yet: type /debrief calendar connect google."));
+    return;
+  }
+  for (const calendar of calendars) {
+    const path = (action) => `attendee/calendars/${encodeURIComponent(calendar.id)}/${action}`;
+    const owner = (calendar.metadata || {}).slack_user_id || (calendar.metadata || {}).email || "no owner in metadata";
+    const actions = h("div", { className: "provider-actions" },
+      button("Sync now", () => providerCall("attendee", path("sync"), {}, "Synced")),
+      button("Add event", () => providerCall("attendee", path("add_event"), { title: "Quick sync" }, "Event added")));
+    if (calendar.state === "connected") {
+      actions.append(button("Revoke token", () => providerCall("attendee", path("revoke"), {}, "Token revoked"), "bk-danger"));
+    } else {
+      actions.append(button("Reconnect", () => providerCall("attendee", path("reconnect"), {}, "Reconnected"), "bk-primary"));
+    }
+    const failure = calendar.connection_failure_data ? h("div", { className: "row-meta" }, calendar.connection_failure_data.error) : null;
+    root.append(
+      h("div", { className: "calendar-row", dataset: { calendarId: calendar.id } },
+        h("div", { className: "row-title" }, h("span", { className: `state ${calendar.state === "connected" ? "live" : "bad"}` }, calendar.state), " ", `${calendar.platform} · ${owner}`),
+        h("div", { className: "row-meta" }, calendar.last_successful_sync_at ? `synced ${whenOf(calendar.last_successful_sync_at)}` : "not synced yet"),
+        failure,
+        actions),
+    );
+    for (const event of calendar.events || []) root.append(calendarEventRow(event));
+  }
+}
+
+function calendarEventRow(event) {
+  const path = (action) => `attendee/calendar_events/${encodeURIComponent(event.id)}/${action}`;
+  const actions = h("div", { className: "provider-actions" });
+  if (!event.is_deleted) {
+    actions.append(button("Move +30 min", () => providerCall("attendee", path("move"), { minutes: 30 }, "Event moved")));
+    actions.append(button("Cancel", () => providerCall("attendee", path("cancel"), {}, "Event cancelled"), "bk-danger"));
+  }
+  const bots = (event.bots || []).map((bot) => h("span", {}, " ", stateBadge(bot.state), " ", bot.id));
+  const notes = [event.meeting_url || "no link", event.external.length ? `external: ${event.external.join(", ")}` : ""].filter(Boolean).join(" · ");
+  return h("div", { className: `calendar-row calendar-event${event.is_deleted ? " cancelled" : ""}`, dataset: { eventId: event.id } },
+    h("div", { className: "row-title" }, event.is_deleted ? h("span", { className: "state bad" }, "cancelled") : null, " ", event.name || "(no title)", ...bots),
+    h("div", { className: "row-meta" }, `${whenOf(event.start_time)} · ${notes}`),
+    actions);
 }
 
 // A provider's ISO 8601 time as the acting person reads times: in their zone, relative day.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -405,3 +406,71 @@ async def test_the_providers_panel_drives_every_stand_in(
         assert any(p == "otter" and b["data"]["id"] == DESIGN_REVIEW_ID for p, b in app.webhooks)
         assert {p for p, _ in app.webhooks} >= {"attendee", "otter", "whereby", "claritalk"}
         assert room in whereby.rooms
+
+
+async def test_the_attendee_panel_moves_cancels_and_disconnects_calendars(
+    page: Any, world: tuple[SlackStandIn, FakeApp]
+) -> None:
+    from playwright.async_api import expect
+
+    slack, app = world
+    async with (
+        AttendeeStandIn(lock=slack.lock) as attendee,
+        aiohttp.ClientSession() as http,
+    ):
+        attendee.configure_webhook(f"{app.url}/webhooks/attendee")
+        auth = {"Authorization": f"Token {attendee.api_key}"}
+        async with http.post(
+            f"{attendee.url}/api/v1/calendars",
+            json={
+                "platform": "google",
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_token": "r",
+                "metadata": {"slack_team_id": "T0SANDBOX", "slack_user_id": "U0ADA"},
+            },
+            headers=auth,
+        ) as response:
+            calendar_id = (await response.json())["id"]
+        await attendee.settle()
+        (event,) = [
+            e for e in attendee.calendars.events(calendar_id) if e["name"].startswith("Design")
+        ]
+        async with http.post(
+            f"{attendee.url}/api/v1/bots",
+            json={"calendar_event_id": event["id"], "bot_name": "Debrief"},
+            headers=auth,
+        ) as response:
+            bot_id = (await response.json())["id"]
+        slack.providers = {"attendee": attendee.url}
+        await page.reload()
+        await expect(page.locator("#connection")).to_have_text("live")
+        await page.evaluate("window.notReloaded = true")
+        if await page.locator("#providers").is_hidden():
+            await page.click("#providers-toggle")
+        panel = page.locator("[data-provider=attendee]")
+        row = panel.locator(f"[data-event-id='{event['id']}']")
+        await expect(row).to_contain_text("scheduled")
+
+        await row.get_by_role("button", name="Move +30 min").click()
+        await expect(page.locator(".toast").last).to_contain_text("Event moved")
+        start = datetime.fromisoformat(event["start_time"])
+        assert attendee.bots[bot_id].join_at == start + timedelta(minutes=30)
+
+        await row.get_by_role("button", name="Cancel").click()
+        await expect(row).to_contain_text("cancelled")
+        assert bot_id not in attendee.bots
+
+        calendar = panel.locator(f"[data-calendar-id='{calendar_id}']")
+        await calendar.get_by_role("button", name="Revoke token").click()
+        await expect(calendar).to_contain_text("disconnected")
+        await expect(calendar).to_contain_text("invalid_grant")
+        await calendar.get_by_role("button", name="Reconnect").click()
+        await expect(calendar).to_contain_text("connected")
+        await expect(calendar.get_by_role("button", name="Revoke token")).to_be_visible()
+
+        await attendee.settle()
+        triggers = [b.get("trigger") for p, b in app.webhooks if p == "attendee"]
+        assert triggers.count("calendar.events_update") >= 3
+        assert "calendar.state_change" in triggers
+        slack.providers = {}
