@@ -668,35 +668,24 @@ class CalendarStandIn:
         result = SyncResult()
         start, end = now - WINDOW_BEFORE, now + WINDOW_AFTER
         changed: list[_Event] = []
+        seen: set[str] = set()
         for meeting in calendar.remote.values():
             if meeting.end <= start or meeting.start >= end:
                 continue
-            fields = self._fields(calendar, meeting)
-            event = calendar.events.get(meeting.uid)
-            if event is None:
-                self._seq += 1
-                event = _Event(
-                    id=_new_id("evt_", self._event_ids()),
-                    seq=self._seq,
-                    calendar_id=calendar.id,
-                    platform_uuid=meeting.uid,
-                    created_at=now,
-                    updated_at=now,
-                    **fields,
-                )
-                calendar.events[meeting.uid] = event
-                result.created += 1
-            elif event.raw != fields["raw"] or event.meeting_url != fields["meeting_url"]:
-                for name, value in fields.items():
-                    setattr(event, name, value)
-                event.updated_at = now
-                result.updated += 1
-                changed.append(event)
+            seen.add(meeting.uid)
+            if self._upsert(calendar, meeting, now, result):
+                changed.append(calendar.events[meeting.uid])
         for uid, event in calendar.events.items():
             in_window = event.end_time > start and event.start_time < end
-            if event.is_deleted or not in_window or uid in calendar.remote:
+            if event.is_deleted or not in_window or uid in seen:
                 continue
-            # Asked for one by one, the platform answers 404: gone.
+            found = calendar.remote.get(uid)
+            if found is not None:
+                # Fetched by itself, it is found (moved out of the window): upserted.
+                if self._upsert(calendar, found, now, result):
+                    changed.append(event)
+                continue
+            # Fetched by itself, the platform answers 404: gone.
             event.is_deleted = True
             event.updated_at = now
             result.deleted += 1
@@ -710,6 +699,34 @@ class CalendarStandIn:
         if result.changed:
             self._emit(calendar, WebhookTrigger.CALENDAR_EVENTS_UPDATE)
         return result
+
+    def _upsert(
+        self, calendar: _Calendar, meeting: Meeting, now: datetime, result: SyncResult
+    ) -> bool:
+        """Attendee's upsert keyed by platform id; whether an existing event changed (only a
+        different ``raw`` or link rewrites it, and bumps its ``updated_at``)."""
+        fields = self._fields(calendar, meeting)
+        event = calendar.events.get(meeting.uid)
+        if event is None:
+            self._seq += 1
+            calendar.events[meeting.uid] = _Event(
+                id=_new_id("evt_", self._event_ids()),
+                seq=self._seq,
+                calendar_id=calendar.id,
+                platform_uuid=meeting.uid,
+                created_at=now,
+                updated_at=now,
+                **fields,
+            )
+            result.created += 1
+            return False
+        if event.raw == fields["raw"] and event.meeting_url == fields["meeting_url"]:
+            return False
+        for name, value in fields.items():
+            setattr(event, name, value)
+        event.updated_at = now
+        result.updated += 1
+        return True
 
     def _fail_authentication(self, calendar: _Calendar, now: datetime) -> SyncResult:
         error = AUTH_ERRORS.get(calendar.platform, AUTH_ERRORS["google"])
@@ -820,12 +837,17 @@ class CalendarStandIn:
         title: str = "Quick sync",
         start: datetime | None = None,
         minutes: int = 30,
-        link: str | None = "https://meet.google.com/qck-sync-now",
+        link: str | None = "",
         attendees: Iterable[str] = (),
     ) -> tuple[str, SyncResult | None]:
-        """Someone invites the owner to a new meeting (by default in 20 minutes, on Meet);
-        returns the platform id and the sync's result."""
+        """Someone invites the owner to a new meeting (by default in 20 minutes, on a new Meet
+        link; ``link=None`` for none); returns the platform id and the sync's result."""
         calendar = self._calendar(calendar_id)
+        if link == "":
+            code = [
+                "".join(secrets.choice(string.ascii_lowercase) for _ in range(n)) for n in (3, 4, 3)
+            ]
+            link = _meet("-".join(code))
         now = self._now()
         if start is None:
             start = (now + timedelta(minutes=20)).replace(second=0, microsecond=0)
@@ -1115,7 +1137,8 @@ class CalendarStandIn:
     # --- control endpoints (for the sandbox page's Attendee panel) ----------------------------
 
     def control_state(self) -> list[dict[str, Any]]:
-        """Calendars with their events, for the panel: newest calendar first."""
+        """Calendars with their events, for the panel: newest calendar first; ``external``
+        lists the addresses outside the owner's domain."""
         found = sorted(self.calendars.values(), key=lambda c: c.seq, reverse=True)
         return [
             {
@@ -1132,7 +1155,8 @@ class CalendarStandIn:
                         "external": sorted(
                             a["email"]
                             for a in e["attendees"]
-                            if a.get("email") and not str(a["email"]).endswith("@example.com")
+                            if a.get("email")
+                            and not str(a["email"]).endswith(self._owner_domain(c))
                         ),
                         "bots": [{"id": b["id"], "state": b["state"]} for b in e["bots"]],
                     }
@@ -1141,6 +1165,9 @@ class CalendarStandIn:
             }
             for c in found
         ]
+
+    def _owner_domain(self, calendar: _Calendar) -> str:
+        return "@" + self._owner(calendar).email.split("@", 1)[-1]
 
     async def _control(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]

@@ -531,6 +531,20 @@ async def test_a_reschedule_moves_the_scheduled_bot_and_a_cancellation_deletes_i
     with pytest.raises(NotFound):
         await client.get_bot(bot.id)
 
+    # Moved beyond the sync window, an event is fetched by itself: moved, not deleted.
+    lunch = events["Team lunch"]
+    result = attendee.calendars.move_event(lunch.id, minutes=40 * 24 * 60)
+    assert result is not None and (result.updated, result.deleted) == (1, 0)
+    far = await calendars.get_event(lunch.id)
+    assert far is not None and not far.is_deleted
+    assert far.start_time == lunch.start_time + timedelta(days=40)
+
+    # An event added without a link gets no bot: Attendee's 400.
+    uid, _ = attendee.calendars.add_event(calendar_id, title="Walk", link=None)
+    walk = next(e for e in attendee.calendars.events(calendar_id) if e["platform_uuid"] == uid)
+    with pytest.raises(BadRequest, match="meeting_url: This field may not be null"):
+        await client.create_bot(calendar_event_id=walk["id"], bot_name="Notetaker")
+
 
 @pytest.mark.parametrize("options", [{"auto_join": True}])
 async def test_a_calendar_bot_joins_at_its_event_s_new_time(
