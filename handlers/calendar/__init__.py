@@ -1,2 +1,41 @@
 """The calendar autopilot: notetakers join people's calendar meetings by themselves, following
 each person's policy, and the owner stays in charge through DMs."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from handlers.calendar import jobs, listeners
+from handlers.calendar.settings import calendar_settings
+from handlers.wiring import Wiring
+
+
+def register(wiring: Wiring) -> None:
+    """Called from Attendee's ``register``: calendars are Attendee's to sync."""
+    wiring.commands.add(
+        "calendar",
+        listeners.USAGE,
+        "Your calendar's notetakers: status, policy, connect or disconnect",
+        listeners.handle_calendar,
+    )
+    wiring.jobs.add(jobs.JOB_WEBHOOK, jobs.job_calendar_webhook, jobs.CalendarWebhookJob)
+    wiring.jobs.add(jobs.JOB_SYNC, jobs.job_sync_calendar, jobs.SyncCalendarJob)
+    wiring.jobs.add(jobs.JOB_APPLY, jobs.job_apply_event, jobs.ApplyEventJob)
+    wiring.jobs.add(jobs.JOB_REAPPLY, jobs.job_reapply_user, jobs.ReapplyUserJob)
+    wiring.jobs.add(
+        listeners.JOB_STATUS,
+        listeners.job_calendar_status,
+        listeners.StatusJob,
+        on_dead=listeners.tell_unavailable,
+    )
+    wiring.jobs.add(
+        listeners.JOB_DISCONNECT,
+        listeners.job_disconnect,
+        listeners.DisconnectJob,
+        on_dead=listeners.tell_unavailable,
+    )
+
+
+def schedule(settings: Settings) -> list[tuple[str, float]]:
+    """The catch-up in case a webhook was lost (``DEBRIEF_CALENDAR_SYNC_SECONDS``, 0: off)."""
+    seconds = calendar_settings(settings).calendar_sync_seconds
+    return [(jobs.JOB_SYNC, float(seconds))] if seconds else []
