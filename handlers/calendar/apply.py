@@ -82,7 +82,7 @@ async def apply_event(services: Services, event_id: str) -> Verdict | None:
     request = await bots.get(services.sessions, record.bot_request_id or "")
     live = request is not None and request.state not in OVER
     if verdict.schedules and event is not None:
-        if live and request is not None:
+        if live and request is not None and request.bot_id is not None:
             await follow_move(services, request, event)
             await repo.decide(services.sessions, event_id, verdict.decision, verdict.reason)
             return verdict
@@ -127,7 +127,7 @@ async def schedule(
     try:
         bot = await create(services, row, link, event)
     except BadRequest as exc:
-        await bots.apply_state(services.sessions, row.id, REFUSED, services.clock(), exc.message)
+        await bots.apply_state(services.sessions, row.id, REFUSED, None, exc.message)
         await refresh_status(services, row.id)
         reason = f"Attendee refused its notetaker: {exc.message}"
         await repo.decide(services.sessions, event.id, REFUSED_DECISION, reason)
@@ -206,9 +206,8 @@ async def call_off(
     if not deleted and request.bot_id is not None:
         with contextlib.suppress(NotFound):  # a retry whose first attempt got through
             await stop_bot(services.require(AttendeeClient), request.bot_id, pending=True)
-    await bots.apply_state(
-        services.sessions, request.id, CANCELLED, services.clock(), verdict.reason
-    )
+    # No time: Debrief's own final word, after whatever Attendee said last.
+    await bots.apply_state(services.sessions, request.id, CANCELLED, None, verdict.reason)
     await refresh_status(services, request.id)
 
 
