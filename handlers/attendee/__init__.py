@@ -15,7 +15,7 @@ from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
 WEBHOOK_PATH = "/webhooks/attendee"
-ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING)
+ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING, *calendar.ACTIONS)
 
 
 def register(wiring: Wiring) -> None:

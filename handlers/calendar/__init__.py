@@ -4,9 +4,12 @@ each person's policy, and the owner stays in charge through DMs."""
 from __future__ import annotations
 
 from bot.config import Settings
-from handlers.calendar import jobs, listeners
+from handlers import home as app_home
+from handlers.calendar import home, jobs, listeners
 from handlers.calendar.settings import calendar_settings
 from handlers.wiring import Wiring
+
+ACTIONS = home.ACTIONS
 
 
 def register(wiring: Wiring) -> None:
@@ -17,6 +20,9 @@ def register(wiring: Wiring) -> None:
         "Your calendar's notetakers: status, policy, connect or disconnect",
         listeners.handle_calendar,
     )
+    for action_id in home.ACTIONS:
+        wiring.bolt.action(action_id)(home.handle_home_policy)
+    app_home.add_section("calendar", home.calendar_section)
     wiring.jobs.add(jobs.JOB_WEBHOOK, jobs.job_calendar_webhook, jobs.CalendarWebhookJob)
     wiring.jobs.add(jobs.JOB_SYNC, jobs.job_sync_calendar, jobs.SyncCalendarJob)
     wiring.jobs.add(jobs.JOB_APPLY, jobs.job_apply_event, jobs.ApplyEventJob)

@@ -93,3 +93,48 @@ def build_disconnected_dm(platform: str, detail: str | None) -> tuple[str, list[
         f"Connect it again with {RECONNECT}."
     )
     return fit(text, SECTION_TEXT), [_section(text)]
+
+
+def build_calendar_home_blocks(
+    calendars: list[CalendarLine],
+    scope: str,
+    never_words: list[str],
+    policy_action: str,
+    never_action: str,
+) -> list[Block]:
+    """The owner's Home tab section: the calendars' state, the policy select and the
+    never-record words (Enter saves them; ``-`` clears them)."""
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in SCOPES.items()
+    ]
+    select: Block = {"type": "static_select", "action_id": policy_action, "options": options}
+    chosen = next((o for o in options if o["value"] == scope), None)
+    if chosen is not None:
+        select["initial_option"] = chosen
+    words: Block = {
+        "type": "plain_text_input",
+        "action_id": never_action,
+        "max_length": 1000,
+        "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+        "placeholder": {"type": "plain_text", "text": "e.g. 1:1 interview private"},
+    }
+    if never_words:
+        words["initial_value"] = " ".join(never_words)[:1000]
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "🗓️ Calendar"}},
+        _section("\n".join(calendar_line(c) for c in calendars)),
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Which meetings get a notetaker*"},
+            "accessory": select,
+        },
+        {
+            "type": "input",
+            "dispatch_action": True,
+            "block_id": "calendar.never",
+            "label": {"type": "plain_text", "text": "Never record meetings whose title has"},
+            "element": words,
+            "optional": True,
+        },
+    ]

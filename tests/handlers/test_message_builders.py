@@ -410,6 +410,20 @@ def calendar_status(i: Inputs) -> Output:
 
 RENDERERS: dict[str, Callable[[Inputs], Output]] = {
     "handlers.calendar.blocks:build_calendar_status_blocks": calendar_status,
+    "handlers.calendar.blocks:build_calendar_home_blocks": lambda i: Output(
+        views=[
+            {
+                "type": "home",
+                "blocks": calendar_blocks.build_calendar_home_blocks(
+                    [calendar_blocks.CalendarLine(i.text, "disconnected", i.text, NOW)],
+                    "internal",
+                    [i.text] * 40,
+                    "calendar.policy",
+                    "calendar.never_words",
+                ),
+            }
+        ]
+    ),
     "handlers.calendar.blocks:build_disconnected_dm": lambda i: Output().message(
         *calendar_blocks.build_disconnected_dm(i.text, i.text)
     ),

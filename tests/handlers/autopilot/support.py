@@ -8,10 +8,11 @@ start or a missing link is refused with Attendee's own words, one unfinished bot
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -224,6 +225,15 @@ class CalendarRig:
             "/webhooks/attendee", data=body, headers=headers
         )
         return response
+
+    async def until(self, check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+        """Run jobs until ``check()`` holds: Bolt may finish a listener after acknowledging."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.settle()
+                if await check():
+                    return
+                await asyncio.sleep(0.02)
 
     async def settle(self) -> None:
         for _ in range(20):

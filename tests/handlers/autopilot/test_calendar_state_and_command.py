@@ -127,3 +127,43 @@ async def test_connect_without_the_consent_flow_says_so(database_url: str) -> No
         assert "not set up" in delivery.json["text"]
         delivery = await command(r, "calendar connect zoom")
         assert "Usage" in delivery.json["text"]
+
+
+async def test_the_home_tab_shows_the_calendar_and_changes_the_policy(database_url: str) -> None:
+    async with calendar_rig(database_url) as r:
+        await r.slack.open_home(app_url(r.rig), "U0GRACE")
+        await r.settle()
+        grace = r.slack.home("U0GRACE")
+        assert grace is not None and "Calendar" not in str(grace.blocks), "no calendar, no section"
+
+        await first_sync(r)
+        await r.slack.open_home(app_url(r.rig), OWNER)
+        await r.settle()
+        view = r.slack.home(OWNER)
+        assert view is not None and "🗓️ Calendar" in str(view.blocks)
+        assert "*Google* calendar connected" in str(view.blocks)
+
+        delivery = await r.slack.click(
+            app_url(r.rig), view, "calendar.policy", selected_option="external"
+        )
+        assert delivery.status == 200, delivery.body
+
+        async def saved() -> bool:
+            shown = r.slack.home(OWNER)
+            return shown is not None and "Calendar policy saved" in str(shown.blocks)
+
+        await r.until(saved)
+        assert (await repo.get_policy(r.rig.services.sessions, OWNER)).scope == "external"
+        view = r.slack.home(OWNER)
+        assert view is not None and "Calendar policy saved" in str(view.blocks)
+
+        delivery = await r.slack.click(
+            app_url(r.rig), view, "calendar.never_words", value="Design review"
+        )
+        assert delivery.status == 200, delivery.body
+
+        async def words() -> bool:
+            policy = await repo.get_policy(r.rig.services.sessions, OWNER)
+            return policy.never_words == ("design", "review")
+
+        await r.until(words)
