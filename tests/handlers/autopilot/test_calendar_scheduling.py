@@ -191,3 +191,21 @@ async def test_a_calendar_without_an_owner_is_left_alone(database_url: str) -> N
         assert r.attendee.posted() == []
         async with r.rig.services.sessions() as session:
             assert (await session.execute(select(CalendarLink))).first() is None
+
+
+async def test_every_recorded_calendar_delivery_goes_to_the_calendar_job(
+    database_url: str,
+) -> None:
+    async with calendar_rig(database_url) as r:
+        for number in range(1, 6):
+            response = await r.deliver(webhook(number))
+            assert response.status == 200, await response.text()
+        kinds = [j.kind for j in await r.rig.jobs(JOB_WEBHOOK)]
+        assert kinds == [JOB_WEBHOOK] * 5
+        assert await r.rig.jobs("attendee.event") == []
+        # A calendar delivery without its calendar is refused with the reason, not dropped.
+        envelope = {**webhook(1)["json"], "idempotency_key": "no-calendar"}
+        del envelope["calendar_id"]
+        response = await r.deliver_new(envelope)
+        assert response.status == 400
+        assert "calendar_id" in await response.text()
