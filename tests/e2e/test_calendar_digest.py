@@ -27,6 +27,7 @@ async def test_a_calendar_notetakers_digest_follows_the_default_rule(world: Worl
     world.attendee.say(bot_id, "Ada Lovelace", "Let's ship the Slack integration on Friday.")
     world.attendee.end_meeting(bot_id)
     (digest,) = await world.eventually(lambda: digest_in(world, ROUTED))
+    assert "Slack integration" in block_text(digest)
     await world.eventually(lambda: "digest is in" in block_text(status))
     await world.settle()
     assert digest_in(world, CHANNEL) == []
