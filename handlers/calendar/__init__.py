@@ -42,6 +42,9 @@ def register(wiring: Wiring) -> None:
 
 
 def schedule(settings: Settings) -> list[tuple[str, float]]:
-    """The catch-up in case a webhook was lost (``DEBRIEF_CALENDAR_SYNC_SECONDS``, 0: off)."""
+    """The catch-up in case a webhook was lost (``DEBRIEF_CALENDAR_SYNC_SECONDS``, 0: off),
+    while Attendee is configured."""
     seconds = calendar_settings(settings).calendar_sync_seconds
-    return [(jobs.JOB_SYNC, float(seconds))] if seconds else []
+    if not seconds or not settings.secret("attendee_api_key"):
+        return []
+    return [(jobs.JOB_SYNC, float(seconds))]

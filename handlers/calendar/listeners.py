@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import logging
 
+from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.jobs import JobRun
 from bot.services import Services
@@ -91,7 +92,9 @@ async def set_policy(ctx: CommandContext, words: list[str]) -> Reply:
         said = (
             "No title keeps a notetaker away now."
             if not chosen
-            else "Titles with " + ", ".join(f"“{w}”" for w in chosen) + " never get a notetaker."
+            else "Titles with "
+            + ", ".join(f"“{mrkdwn(w, MAX_WORD)}”" for w in chosen)
+            + " never get a notetaker."
         )
     else:
         raise UserFacingError(POLICY_USAGE)

@@ -6,9 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from handlers.attendee.plugin import PROVIDER
 from handlers.attendee.tables import AttendeeBot
 from handlers.calendar import repo
 from handlers.calendar.kinds import JOB_REAPPLY
+from tests.conftest import make_settings
 from tests.handlers.action_items.support import app_url
 from tests.handlers.autopilot.support import GOOGLE, OWNER, CalendarRig, calendar_rig, webhook
 from tests.handlers.autopilot.test_calendar_scheduling import first_sync
@@ -167,3 +169,10 @@ async def test_the_home_tab_shows_the_calendar_and_changes_the_policy(database_u
             return policy.never_words == ("design", "review")
 
         await r.until(words)
+
+
+def test_the_catch_up_runs_while_attendee_is_configured() -> None:
+    assert PROVIDER.schedule(make_settings()) == []
+    assert PROVIDER.schedule(make_settings(attendee_api_key="k")) == [("calendar.sync", 900.0)]
+    off = make_settings(attendee_api_key="k", calendar_sync_seconds=0)
+    assert PROVIDER.schedule(off) == []
