@@ -157,6 +157,29 @@ async def save_policy(
     return await get_policy(sessions, user_id)
 
 
+async def never_series(sessions: Sessions, *, team_id: str, user_id: str, series: str) -> Policy:
+    """Add a recurring series the owner never wants recorded (*Never this series*)."""
+    current = await get_policy(sessions, user_id)
+    if series in current.never_series:
+        return current
+    async with transaction(sessions) as session:
+        row = await session.get(CalendarPolicy, user_id, with_for_update=True)
+        if row is None:
+            session.add(
+                CalendarPolicy(
+                    user_id=user_id,
+                    team_id=team_id,
+                    never_words=[],
+                    never_series=[series],
+                    updated_at=utcnow(),
+                )
+            )
+        elif series not in (row.never_series or []):
+            row.never_series = [*(row.never_series or []), series]
+            row.updated_at = utcnow()
+    return await get_policy(sessions, user_id)
+
+
 # --- events --------------------------------------------------------------------------------
 
 

@@ -209,3 +209,20 @@ async def test_every_recorded_calendar_delivery_goes_to_the_calendar_job(
         response = await r.deliver_new(envelope)
         assert response.status == 400
         assert "calendar_id" in await response.text()
+
+
+async def test_never_this_series_calls_off_its_notetaker(database_url: str) -> None:
+    async with calendar_rig(database_url) as r:
+        await first_sync(r)
+        record = await repo.get_event(r.rig.services.sessions, WEEKLY)
+        assert record is not None and record.series
+        sessions = r.rig.services.sessions
+        for _ in range(2):  # twice: kept once
+            policy = await repo.never_series(
+                sessions, team_id="T0SANDBOX", user_id=OWNER, series=record.series
+            )
+        assert policy.never_series == (record.series,)
+        await r.rig.services.queue.submit("calendar.reapply_user", {"user_id": OWNER})
+        await r.settle()
+        assert (await decisions(r))[WEEKLY] == "policy"
+        assert len(r.attendee.bots) == 2
