@@ -45,6 +45,7 @@ from handlers.action_items.tables import (
 from handlers.attendee.jobs import PROVIDER as ATTENDEE
 from handlers.attendee.repo import FINAL_LOCAL_STATES
 from handlers.attendee.tables import AttendeeBot
+from handlers.calendar.tables import CalendarEventRecord, CalendarLink, CalendarPolicy
 from handlers.claritalk.store import LAPSED, REPORT_LEASE
 from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
@@ -176,6 +177,13 @@ def _attendee_bots(cut: Cutoffs) -> ColumnElement[bool] | None:
     )
 
 
+def _calendar_events(cut: Cutoffs) -> ColumnElement[bool] | None:
+    # A meeting long over has nothing left to decide; its notetaker's row has its own rule.
+    if cut.content is None:
+        return None
+    return func.coalesce(CalendarEventRecord.end_time, CalendarEventRecord.start_time) < cut.content
+
+
 def _whereby_rooms(cut: Cutoffs) -> ColumnElement[bool] | None:
     if cut.content is None:
         return None
@@ -274,6 +282,9 @@ RULES: tuple[Rule, ...] = (
     Rule(HeldDigest, _held_digests),
     Rule(AttendeeBot, _attendee_bots),
     Rule(WherebyRoom, _whereby_rooms),
+    Rule(CalendarEventRecord, _calendar_events),
+    Rule(CalendarLink, kept="while Debrief follows the calendar: deleted on disconnect"),
+    Rule(CalendarPolicy, kept="one row per person who set a calendar policy"),
     Rule(SlackPost, _slack_posts),
     Rule(SlackPostIntent, _stale_intents),
     Rule(SlackPermalink, _permalinks),

@@ -21,9 +21,15 @@ from bot.posting import PostKey
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import transaction
+from handlers import home
 from handlers.access import may_change
 from handlers.action_items import repo
-from handlers.action_items.blocks import build_change_dm, build_home_view, build_todo_reply
+from handlers.action_items.blocks import (
+    HOME_BLOCKS,
+    build_change_dm,
+    build_home_view,
+    build_todo_reply,
+)
 from handlers.action_items.links import item_link, meeting_link, open_dm
 from handlers.action_items.policy import VERBS, item_belongs
 from handlers.action_items.repo import Applied, ItemState, Kind
@@ -34,7 +40,7 @@ log = logging.getLogger(__name__)
 
 JOB_APPLY = "action_items.apply"
 JOB_NOTIFY = "action_items.notify"
-JOB_HOME = "action_items.home"
+JOB_HOME = home.PUBLISH_JOB
 JOB_TODO = "action_items.todo"
 #: The natural key DMs are posted under (a retried job never sends a second one).
 DM_PROVIDER = "action_items"
@@ -292,6 +298,11 @@ async def job_publish_home(services: Services, payload: HomeJob, run: JobRun) ->
         item_links=await links_to_items(services, own),
         zone=zone,
     )
+    # Other features' sections (``handlers.home``) follow, as far as Slack's limit allows.
+    extra = await home.sections(services, user)
+    room = HOME_BLOCKS - len(view["blocks"])
+    if extra and room > 1:
+        view["blocks"] = [*view["blocks"], {"type": "divider"}, *extra[: room - 1]]
     await services.slack.client.views_publish(user_id=user, view=view)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import calendar
 from handlers.attendee import jobs, listeners
 from handlers.attendee.blocks import ACTION_CANCEL, ACTION_LEAVE, ACTION_RECORDING
 from handlers.attendee.parsing import JOIN_USAGE
@@ -14,7 +15,7 @@ from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
 WEBHOOK_PATH = "/webhooks/attendee"
-ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING)
+ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING, *calendar.ACTIONS)
 
 
 def register(wiring: Wiring) -> None:
@@ -49,6 +50,9 @@ def register(wiring: Wiring) -> None:
     wiring.jobs.add(
         jobs.JOB_RECORDING, jobs.job_recording_link, jobs.RecordingJob, on_dead=jobs.tell_requester
     )
+
+    # Calendars are synced by Attendee: the autopilot comes with it.
+    calendar.register(wiring)
 
     wiring.routes.post(WEBHOOK_PATH)(
         webhook_handler(

@@ -36,7 +36,7 @@ from handlers.digest import deliver_digest, transcript_is_cut
 from handlers.digest.items import PARENT_PART
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES
 from handlers.digest.understand import GENERIC_TITLE, understand_meeting
-from handlers.routing import route_for
+from handlers.routing import hold_digest, route_for
 from handlers.search.store import REQUESTER
 from handlers.wiring import InThread
 from providers.attendee import (
@@ -419,7 +419,14 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
             EXTRA_SUMMARISES: False,
         }
     )
-    channel = await route_for(services, meeting, home=row.channel_id) or row.channel_id
+    # A calendar notetaker reports to its owner's DM, but its digest is routed like any
+    # meeting's (routing rules, the default channel), never kept in that DM.
+    home = None if row.calendar_event_id else row.channel_id
+    routed = await route_for(services, meeting, home=home)
+    if routed is None and home is None:
+        await hold_digest(services, meeting)
+        return
+    channel = routed or row.channel_id
     status_post = await services.posts.find(status_key(row))
     status_ts = status_post.ts if status_post is not None else None
     in_status_thread = channel == row.channel_id and status_ts is not None

@@ -7,7 +7,9 @@ from aiohttp import web
 from bot.offload import in_worker_process
 from bot.services import Services
 from handlers.attendee.jobs import JOB_EVENT
+from handlers.calendar.kinds import JOB_WEBHOOK as JOB_CALENDAR
 from handlers.webhooks import Delivery
+from providers.attendee.calendars import CalendarWebhook
 from providers.attendee.webhooks import (
     SIGNATURE_HEADER,
     check_header,
@@ -15,6 +17,9 @@ from providers.attendee.webhooks import (
     verify_signature,
 )
 from providers.errors import InvalidSignature
+from providers.webhooks import validate_payload
+
+CALENDAR_TRIGGERS = "calendar."
 
 
 def screen_attendee_delivery(services: Services, request: web.Request) -> None:
@@ -41,9 +46,15 @@ def parse_attendee_delivery(services: Services, request: web.Request, body: byte
     if secret is None:
         raise InvalidSignature("Attendee webhooks are not configured (ATTENDEE_WEBHOOK_SECRET)")
     envelope, received = parse_webhook_object(body, request.headers.get(SIGNATURE_HEADER), secret)
+    # A calendar's deliveries name a calendar, not a bot: the calendar autopilot's to follow.
+    calendar = envelope.trigger.startswith(CALENDAR_TRIGGERS)
+    if calendar:
+        validate_payload(
+            CalendarWebhook, received, lambda reason: f"not an Attendee calendar webhook: {reason}"
+        )
     return Delivery(
         event_id=envelope.idempotency_key,
         kind=envelope.trigger,
-        job_kind=JOB_EVENT,
+        job_kind=JOB_CALENDAR if calendar else JOB_EVENT,
         payload={"envelope": received},
     )

@@ -31,6 +31,7 @@ from handlers.attendee import blocks as attendee_blocks
 from handlers.attendee.jobs import render_status
 from handlers.attendee.states import describe
 from handlers.attendee.tables import AttendeeBot
+from handlers.calendar import blocks as calendar_blocks
 from handlers.claritalk.messages import explain
 from handlers.commands import build_help_blocks, usage_reply
 from handlers.digest import blocks as digest_blocks
@@ -394,7 +395,44 @@ def routes(i: Inputs) -> Output:
     )
 
 
+def calendar_status(i: Inputs) -> Output:
+    lines = [
+        calendar_blocks.CalendarLine(i.text, "connected", None, NOW),
+        calendar_blocks.CalendarLine(i.text, "disconnected", i.text, NOW),
+    ]
+    events = [calendar_blocks.EventLine(i.text, NOW, i.text) for _ in range(12)]
+    out = Output()
+    out.message(*calendar_blocks.build_calendar_status_blocks(lines, i.text, [i.text] * 40, [], []))
+    out.message(*calendar_blocks.build_calendar_status_blocks(lines, "all", [], events, events))
+    out.message(*calendar_blocks.build_calendar_status_blocks([], "all", [], [], []))
+    return out
+
+
 RENDERERS: dict[str, Callable[[Inputs], Output]] = {
+    "handlers.calendar.blocks:build_calendar_status_blocks": calendar_status,
+    "handlers.calendar.blocks:build_calendar_home_blocks": lambda i: Output(
+        views=[
+            {
+                "type": "home",
+                "blocks": calendar_blocks.build_calendar_home_blocks(
+                    [calendar_blocks.CalendarLine(i.text, "disconnected", i.text, NOW)],
+                    "internal",
+                    [i.text] * 40,
+                    "calendar.policy",
+                    "calendar.never_words",
+                ),
+            }
+        ]
+    ),
+    "handlers.calendar.blocks:build_disconnected_dm": lambda i: Output().message(
+        *calendar_blocks.build_disconnected_dm(i.text, i.text)
+    ),
+    "handlers.calendar.blocks:calendar_line": lambda i: Output(
+        mrkdwn=[
+            calendar_blocks.calendar_line(calendar_blocks.CalendarLine(i.name, state, i.text, NOW))
+            for state in ("connected", "disconnected")
+        ]
+    ),
     "handlers.digest.render:render_digest": render_digest,
     "handlers.digest.render:build_parent": build_parent,
     "handlers.digest.render:build_thread": build_thread,
