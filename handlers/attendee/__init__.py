@@ -10,11 +10,13 @@ from handlers.attendee.webhook import (
     screen_attendee_delivery,
     verify_attendee_delivery,
 )
+from handlers.calendar.dm_blocks import ACTIONS as CALENDAR_ACTIONS
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
 WEBHOOK_PATH = "/webhooks/attendee"
-ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING)
+#: Its own buttons, then the calendar autopilot's (calendars are Attendee's to sync).
+ACTIONS = (ACTION_LEAVE, ACTION_CANCEL, ACTION_RECORDING, *CALENDAR_ACTIONS)
 
 
 def register(wiring: Wiring) -> None:
@@ -49,6 +51,12 @@ def register(wiring: Wiring) -> None:
     wiring.jobs.add(
         jobs.JOB_RECORDING, jobs.job_recording_link, jobs.RecordingJob, on_dead=jobs.tell_requester
     )
+
+    # The calendar autopilot's DMs to each calendar's owner. Imported here: they use the
+    # action items' DM helpers, whose package imports this one's tables.
+    from handlers.calendar import reminders as calendar_reminders
+
+    calendar_reminders.register(wiring)
 
     wiring.routes.post(WEBHOOK_PATH)(
         webhook_handler(

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.plugins import Probe, Provider, Toggle
 from handlers.attendee import ACTIONS, register, tables
 from handlers.attendee.settings import AttendeeSettings, attendee_settings
+from handlers.calendar import reminders as calendar_reminders
 from providers.attendee import AttendeeClient
 from providers.attendee.client import DEFAULT_POSTS_PER_MINUTE, attendee_rate_limiter
 from providers.budget import WindowBudget
@@ -59,6 +60,8 @@ PROVIDER: Provider[AttendeeClient, AttendeeSettings] = Provider(
     build_client=build_client,
     not_set_up=NOT_SET_UP,
     register=register,
+    # The calendar autopilot's morning DMs and reminders (calendars are Attendee's to sync).
+    schedule=calendar_reminders.schedule,
     webhook_limit="max_attendee_webhook_bytes",
     toggles=(Toggle("Attendee notetakers", ("ATTENDEE_API_KEY", "ATTENDEE_WEBHOOK_SECRET")),),
     probe=probe,
