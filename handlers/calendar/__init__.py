@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from bot.config import Settings
 from handlers import home as app_home
-from handlers.calendar import home, jobs, listeners
+from handlers.calendar import dm_blocks, home, jobs, listeners
 from handlers.calendar.settings import calendar_settings
 from handlers.wiring import Wiring
 
-ACTIONS = home.ACTIONS
+#: The Home tab's policy controls, then the buttons of the owner's DMs.
+ACTIONS = (*home.ACTIONS, *dm_blocks.ACTIONS)
 
 
 def register(wiring: Wiring) -> None:
@@ -23,6 +24,11 @@ def register(wiring: Wiring) -> None:
     for action_id in home.ACTIONS:
         wiring.bolt.action(action_id)(home.handle_home_policy)
     app_home.add_section("calendar", home.calendar_section)
+    # The owner's DMs. Imported here: they use the action items' DM helpers, whose package
+    # imports Attendee's tables, and Attendee's package imports this one.
+    from handlers.calendar import reminders
+
+    reminders.register(wiring)
     wiring.jobs.add(jobs.JOB_WEBHOOK, jobs.job_calendar_webhook, jobs.CalendarWebhookJob)
     wiring.jobs.add(jobs.JOB_SYNC, jobs.job_sync_calendar, jobs.SyncCalendarJob)
     wiring.jobs.add(jobs.JOB_APPLY, jobs.job_apply_event, jobs.ApplyEventJob)
@@ -42,9 +48,12 @@ def register(wiring: Wiring) -> None:
 
 
 def schedule(settings: Settings) -> list[tuple[str, float]]:
-    """The catch-up in case a webhook was lost (``DEBRIEF_CALENDAR_SYNC_SECONDS``, 0: off),
-    while Attendee is configured."""
-    seconds = calendar_settings(settings).calendar_sync_seconds
-    if not seconds or not settings.secret("attendee_api_key"):
+    """While Attendee is configured: the owners' DMs (a scan every minute) and the catch-up in
+    case a webhook was lost (``DEBRIEF_CALENDAR_SYNC_SECONDS``, 0: off)."""
+    from handlers.calendar import reminders
+
+    if not settings.secret("attendee_api_key"):
         return []
-    return [(jobs.JOB_SYNC, float(seconds))]
+    seconds = calendar_settings(settings).calendar_sync_seconds
+    catch_up = [(jobs.JOB_SYNC, float(seconds))] if seconds else []
+    return [*reminders.schedule(settings), *catch_up]

@@ -159,25 +159,36 @@ async def save_policy(
 
 async def never_series(sessions: Sessions, *, team_id: str, user_id: str, series: str) -> Policy:
     """Add a recurring series the owner never wants recorded (*Never this series*)."""
-    current = await get_policy(sessions, user_id)
-    if series in current.never_series:
-        return current
     async with transaction(sessions) as session:
-        row = await session.get(CalendarPolicy, user_id, with_for_update=True)
-        if row is None:
-            session.add(
-                CalendarPolicy(
-                    user_id=user_id,
-                    team_id=team_id,
-                    never_words=[],
-                    never_series=[series],
-                    updated_at=utcnow(),
-                )
-            )
-        elif series not in (row.never_series or []):
-            row.never_series = [*(row.never_series or []), series]
-            row.updated_at = utcnow()
+        await add_never_series(session, team_id=team_id, user_id=user_id, series=series)
     return await get_policy(sessions, user_id)
+
+
+async def add_never_series(
+    session: AsyncSession, *, team_id: str, user_id: str, series: str
+) -> None:
+    """:func:`never_series` inside the caller's transaction (the DM button enqueues the
+    re-decision in the same one): the policy is made if the owner has none, then changed under
+    a row lock where the database has them, so two clicks at once on two series keep both."""
+    now = utcnow()
+    await insert_ignore(
+        session,
+        CalendarPolicy,
+        {
+            "user_id": user_id,
+            "team_id": team_id,
+            "never_words": [],
+            "never_series": [],
+            "updated_at": now,
+        },
+    )
+    found = await session.execute(
+        select(CalendarPolicy).where(CalendarPolicy.user_id == user_id).with_for_update()
+    )
+    policy = found.scalar_one()
+    if series not in (policy.never_series or []):
+        policy.never_series = [*(policy.never_series or []), series]
+        policy.updated_at = now
 
 
 # --- events --------------------------------------------------------------------------------
@@ -259,11 +270,16 @@ async def decide(
 
 async def set_choice(sessions: Sessions, event_id: str, choice: str | None) -> None:
     """The owner's word on one event (``skip``, ``record``, or None to let the policy decide)."""
-    await write(
-        sessions,
+    async with transaction(sessions) as session:
+        await choose(session, event_id, choice)
+
+
+async def choose(session: AsyncSession, event_id: str, choice: str | None) -> None:
+    """:func:`set_choice` inside the caller's transaction."""
+    await session.execute(
         update(CalendarEventRecord)
         .where(CalendarEventRecord.event_id == event_id)
-        .values(owner_choice=choice, updated_at=utcnow()),
+        .values(owner_choice=choice, updated_at=utcnow())
     )
 
 

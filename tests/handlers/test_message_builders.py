@@ -32,6 +32,8 @@ from handlers.attendee.jobs import render_status
 from handlers.attendee.states import describe
 from handlers.attendee.tables import AttendeeBot
 from handlers.calendar import blocks as calendar_blocks
+from handlers.calendar import dm_blocks as calendar_dms
+from handlers.calendar.tables import CalendarEventRecord
 from handlers.claritalk.messages import explain
 from handlers.commands import build_help_blocks, usage_reply
 from handlers.digest import blocks as digest_blocks
@@ -385,6 +387,46 @@ def help_blocks(i: Inputs) -> Output:
     return Output(blocks=[build_help_blocks(commands)])
 
 
+def calendar_events(i: Inputs) -> list[CalendarEventRecord]:
+    """A day of calendar meetings, one of each kind, whose titles, links, series and reasons
+    are ``i``'s (an event's reason is words the calendar core wrote from Attendee's answer)."""
+    decisions = ("scheduled", "policy", "no_link", "refused", "skipped", "scheduled")
+    return [
+        CalendarEventRecord(
+            event_id=f"evt_{n}",
+            user_id="U0OWNER",
+            series=i.text[:255],
+            title=i.text[:300],
+            start_time=NOW + timedelta(hours=n),
+            meeting_url=i.url,
+            decision=decision,
+            reason=i.text if n % 2 else None,
+            owner_choice=("skip", "record", None)[n % 3],
+        )
+        for n, decision in enumerate(decisions * 4)
+    ]
+
+
+def calendar_notes() -> list[calendar_dms.Note]:
+    return [
+        calendar_dms.Note(f"evt_{n}", choice, "U0OWNER", NOW)
+        for n, choice in enumerate(calendar_dms.NOTE_WORDS)
+    ]
+
+
+def calendar_morning(i: Inputs) -> Output:
+    return Output().message(
+        *calendar_dms.build_morning_dm(calendar_events(i), [], UTC, calendar_notes())
+    )
+
+
+def calendar_reminder(i: Inputs) -> Output:
+    out = Output()
+    for record in calendar_events(i)[:3]:
+        out.message(*calendar_dms.build_reminder_dm(record, [i.text], UTC, 5, calendar_notes()))
+    return out
+
+
 async def _no_handler(ctx: Any) -> str:
     return ""
 
@@ -512,6 +554,11 @@ RENDERERS: dict[str, Callable[[Inputs], Output]] = {
     "handlers.whereby.blocks:build_host_blocks": whereby_host,
     "handlers.claritalk.messages:explain": claritalk_explain,
     "handlers.commands:build_help_blocks": help_blocks,
+    "handlers.calendar.dm_blocks:build_morning_dm": calendar_morning,
+    "handlers.calendar.dm_blocks:build_reminder_dm": calendar_reminder,
+    "handlers.calendar.dm_blocks:outcome_text": lambda i: Output(
+        mrkdwn=[calendar_dms.outcome_text(r, [i.text]) for r in calendar_events(i)]
+    ),
     "handlers.commands:usage_reply": lambda i: Output(
         texts=[str(usage_reply(Subcommands(), i.text))]
     ),

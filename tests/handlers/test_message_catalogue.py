@@ -43,6 +43,7 @@ FOR_OPERATORS = {
     "handlers/claritalk/messages.py:explain": "Debrief's own credentials: only the CLI says this",
     "handlers/routing/publish.py:hold_digest": "a notice in the operators' channel",
     "handlers/attendee/settings.py": "environment names, read by the core at start-up",
+    "handlers/calendar/settings.py": "environment names, read by the core at start-up",
     "handlers/otter/settings.py": "environment names, read by the core at start-up",
     "handlers/whereby/settings.py": "environment names, read by the core at start-up",
     "handlers/claritalk/settings.py": "environment names, read by the core at start-up",

@@ -171,8 +171,11 @@ async def test_the_home_tab_shows_the_calendar_and_changes_the_policy(database_u
         await r.until(words)
 
 
-def test_the_catch_up_runs_while_attendee_is_configured() -> None:
+def test_the_catch_up_and_the_dms_run_while_attendee_is_configured() -> None:
     assert PROVIDER.schedule(make_settings()) == []
-    assert PROVIDER.schedule(make_settings(attendee_api_key="k")) == [("calendar.sync", 900.0)]
+    assert PROVIDER.schedule(make_settings(attendee_api_key="k")) == [
+        ("calendar.dms", 60.0),
+        ("calendar.sync", 900.0),
+    ]
     off = make_settings(attendee_api_key="k", calendar_sync_seconds=0)
-    assert PROVIDER.schedule(off) == []
+    assert PROVIDER.schedule(off) == [("calendar.dms", 60.0)]
