@@ -10,6 +10,7 @@ from handlers.attendee.webhook import (
     screen_attendee_delivery,
     verify_attendee_delivery,
 )
+from handlers.calendar import consent
 from handlers.webhooks import webhook_handler
 from handlers.wiring import Wiring
 
@@ -50,6 +51,7 @@ def register(wiring: Wiring) -> None:
         jobs.JOB_RECORDING, jobs.job_recording_link, jobs.RecordingJob, on_dead=jobs.tell_requester
     )
 
+    consent.register(wiring)  # connecting a calendar (Attendee syncs it)
     wiring.routes.post(WEBHOOK_PATH)(
         webhook_handler(
             "attendee",
