@@ -368,5 +368,10 @@ FLOWS: dict[str, ConsentFlow] = {platform: _flow(platform) for platform in PLATF
 
 def register(wiring: Wiring) -> None:
     """The consent pages of both platforms, their shared callback, and the *connected* DM."""
-    register_flows(wiring.routes, list(FLOWS.values()))
+    register_flows(
+        wiring.routes,
+        list(FLOWS.values()),
+        product="Your calendar",
+        restart=f"/debrief {USAGE}",
+    )
     wiring.jobs.add(JOB_CONNECTED, job_connected, ConnectedJob)

@@ -304,17 +304,22 @@ def continue_handler(flow: ConsentFlow) -> Callable[[web.Request], Awaitable[web
 
 
 def callback_handler(
-    flows: Sequence[ConsentFlow],
+    flows: Sequence[ConsentFlow], *, product: str | None = None, restart: str | None = None
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """``GET <callback path>`` of ``flows`` (all on that path): spend the state, then hand the
-    code to the state's flow. A refusal by the provider or a missing code ends it here."""
+    code to the state's flow. A refusal by the provider or a missing code ends it here.
+
+    A state refused before its flow is known is answered with ``product`` and ``restart``
+    (the first flow's when not given): one callback may serve several flows.
+    """
     by_provider = {flow.provider: flow for flow in flows}
     assert len({flow.callback_path for flow in flows}) == 1, "one callback path per handler"
+    refused_title = f"{product or flows[0].product} was not connected"
+    refused_restart = restart or flows[0].restart
 
     async def handle_callback(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
         query = request.query
-        first = flows[0]
         try:
             taken = await states.take_state(
                 services.sessions,
@@ -324,8 +329,8 @@ def callback_handler(
                 providers=frozenset(by_provider),
             )
         except states.StateRefused as exc:
-            log.warning("%s callback refused: %s", first.provider, exc.reason)
-            return first.start_again(exc.reason)
+            log.warning("%s callback refused: %s", "/".join(by_provider), exc.reason)
+            return start_again(refused_title, exc.reason, restart=refused_restart)
         flow = by_provider[taken.provider]
         if query.get("error"):
             said = query.get("error_description") or query["error"]
@@ -344,9 +349,16 @@ def callback_handler(
     return handle_callback
 
 
-def register_flows(routes: web.RouteTableDef, flows: Sequence[ConsentFlow]) -> None:
-    """The routes of ``flows``: each one's connect page and form, and their shared callback."""
+def register_flows(
+    routes: web.RouteTableDef,
+    flows: Sequence[ConsentFlow],
+    *,
+    product: str | None = None,
+    restart: str | None = None,
+) -> None:
+    """The routes of ``flows``: each one's connect page and form, and their shared callback
+    (``product`` and ``restart``: see :func:`callback_handler`)."""
     for flow in flows:
         routes.get(flow.connect_path)(connect_handler(flow))
         routes.post(flow.connect_path)(continue_handler(flow))
-    routes.get(flows[0].callback_path)(callback_handler(flows))
+    routes.get(flows[0].callback_path)(callback_handler(flows, product=product, restart=restart))

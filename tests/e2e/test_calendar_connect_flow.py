@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.errors import UserFacingError
+from bot.store.models import Base
 from handlers.calendar.consent import connect, deduplication_key
 from handlers.calendar.tables import CalendarLink
 from handlers.oauth.tables import OAuthState
@@ -233,6 +234,15 @@ async def connect_in_browser(world: World, platform: str, user: str = USER) -> t
         return await open_page(session, await decide(session, authorize, screen, "allow"))
 
 
+async def everything_stored(world: World) -> str:
+    """Every row of every table, as text (on either database)."""
+    rows: list[str] = []
+    async with world.services.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            rows += [f"{table.name}: {tuple(row)}" for row in await session.execute(select(table))]
+    return "\n".join(rows)
+
+
 async def links(world: World) -> list[CalendarLink]:
     async with world.services.sessions() as session:
         return list((await session.execute(select(CalendarLink))).scalars())
@@ -286,6 +296,10 @@ async def test_a_consent_hands_the_refresh_token_to_attendee_and_the_owner_is_to
     assert "calendar is connected" in dm.text
     await world.settle()
     assert issued.refresh_token not in caplog.text, "the refresh token reached a log"
+    stored = await everything_stored(world)
+    assert calendar_id in stored, "the dump does hold the calendar"
+    assert issued.refresh_token not in stored, "Debrief stored the refresh token"
+    assert client.client_secret not in stored
 
 
 async def test_connecting_again_gives_the_same_calendar_the_new_token(
@@ -335,6 +349,8 @@ async def test_the_state_is_single_use_bound_to_its_browser_and_links_to_their_p
         forged = re.sub(r"state=[^&]+", "state=forged-by-someone", callback)
         status, page = await open_page(session, forged)
         assert status == 400 and "did not come from Debrief" in page
+        assert "Your calendar was not connected" in page
+        assert "/debrief calendar connect google|microsoft" in page
         # The link was spent by the first browser: it starts nothing else.
         status, page = await open_page(session, link)
         assert status == 410 and "already used" in page
