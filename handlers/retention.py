@@ -47,9 +47,10 @@ from handlers.attendee.repo import FINAL_LOCAL_STATES
 from handlers.attendee.tables import AttendeeBot
 from handlers.calendar.tables import CalendarEventRecord, CalendarLink, CalendarPolicy
 from handlers.claritalk.store import LAPSED, REPORT_LEASE
-from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
 from handlers.digest.tables import Digest
+from handlers.oauth.tables import OAuthState, SpentLink
 from handlers.routing.tables import DigestRoute, HeldDigest, SyncState
 from handlers.search.tables import StoredMeeting, StoredPassage
 from handlers.whereby import repo as rooms

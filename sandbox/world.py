@@ -24,6 +24,7 @@ from bot.crypto import SecretBox
 from bot.jobs import QueueConfig
 from bot.services import SERVICES, Services
 from bot.store.models import utcnow
+from handlers.calendar.consent import CALLBACK_PATH as CALENDAR_CB
 from handlers.claritalk import CALLBACK_PATH, register_webhook
 from handlers.claritalk.settings import claritalk_settings
 from providers.claritalk import ClaritalkClient
@@ -31,6 +32,7 @@ from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.llm import LLMStandIn
 from sandbox.lock import SandboxLock
+from sandbox.oauth import OAuthStandIn
 from sandbox.otter import OtterStandIn
 from sandbox.slack import SlackStandIn
 from sandbox.whereby import WherebyStandIn
@@ -108,6 +110,8 @@ class World:
         self.claritalk_webhook_secret = secrets.token_urlsafe(24)
         # The model engine's endpoint: answers from the transcript, no weights.
         self.llm = LLMStandIn(api_key="sk-sandbox-" + secrets.token_hex(12), lock=self.lock)
+        # Google's and Microsoft's OAuth, for connecting calendars (Attendee syncs them).
+        self.oauth = OAuthStandIn(lock=self.lock)
         self.encryption_key = SecretBox.generate_key()
         self._app_port = options.app_port
         self._runner: web.AppRunner | None = None
@@ -158,6 +162,7 @@ class World:
                 "DEBRIEF_LLM_MODEL": self.llm.model,
                 "DEBRIEF_LLM_API_KEY": self.llm.api_key,
             }
+        values |= self.oauth.settings()
         values.update(self.options.settings)
         return self.options.settings_class(**values)
 
@@ -168,6 +173,8 @@ class World:
         await self.whereby.start(self.options.host)
         await self.claritalk.start(self.options.host)
         await self.llm.start(self.options.host)
+        await self.oauth.start(self.options.host)
+        self.oauth.register_redirect(f"http://{self.options.host}:{self.app_port()}{CALENDAR_CB}")
         await self._start_app()
         # The sandbox page (served by the Slack stand-in) sends commands and clicks to the app
         # and drives whichever provider stand-ins this world runs.
@@ -244,6 +251,7 @@ class World:
         await self.whereby.stop()
         await self.claritalk.stop()
         await self.llm.stop()
+        await self.oauth.stop()
         await self.otter.stop()
         await self.attendee.stop()
         await self.slack.stop()

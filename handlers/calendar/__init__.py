@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from handlers import home as app_home
-from handlers.calendar import dm_blocks, home, jobs, listeners
+from handlers.calendar import consent, dm_blocks, home, jobs, listeners
 from handlers.calendar.settings import calendar_settings
 from handlers.wiring import Wiring
 
@@ -24,6 +24,7 @@ def register(wiring: Wiring) -> None:
     for action_id in home.ACTIONS:
         wiring.bolt.action(action_id)(home.handle_home_policy)
     app_home.add_section("calendar", home.calendar_section)
+    consent.register(wiring)
     # The owner's DMs. Imported here: they use the action items' DM helpers, whose package
     # imports Attendee's tables, and Attendee's package imports this one.
     from handlers.calendar import reminders

@@ -4,14 +4,13 @@ once (a database write); whatever asks Attendee is a job whose answer is the onl
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 
 from bot.blockkit import mrkdwn
 from bot.errors import UserFacingError
 from bot.jobs import JobRun
 from bot.services import Services
-from handlers.calendar import repo
+from handlers.calendar import consent, repo
 from handlers.calendar.apply import cancel_calendar_bots
 from handlers.calendar.blocks import CalendarLine, EventLine, build_calendar_status_blocks
 from handlers.calendar.kinds import JOB_REAPPLY, ReapplyUserJob
@@ -62,18 +61,8 @@ async def handle_calendar(ctx: CommandContext) -> Reply:
         await ctx.services.queue.submit(JOB_DISCONNECT, job)
         return None
     if action == "connect" and len(words) == 2 and words[1].lower() in ("google", "microsoft"):
-        return await connect(ctx)
+        return await consent.connect(ctx)
     raise UserFacingError(f"Usage: `/debrief {USAGE}`")
-
-
-async def connect(ctx: CommandContext) -> Reply:
-    """Delegated to the consent flow (``handlers.calendar.consent``), when it is installed."""
-    try:
-        consent = importlib.import_module("handlers.calendar.consent")
-    except ModuleNotFoundError:
-        return "Connecting a calendar from Slack is not set up on this Debrief yet."
-    reply: Reply = await consent.connect(ctx)
-    return reply
 
 
 async def set_policy(ctx: CommandContext, words: list[str]) -> Reply:

@@ -5,9 +5,6 @@ their digest.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -17,7 +14,11 @@ from bot.crypto import SecretBox
 from bot.leases import LeaseHolder, RowLease
 from bot.store.db import insert_ignore, touched, transaction
 from bot.store.secrets import delete_secret, put_secret, read_secret
-from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
+from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
+from handlers.oauth import states
+from handlers.oauth.states import StateRefused, TakenState, digest
+
+__all__ = ["StateRefused", "TakenState", "digest"]  # what callers of this store used to find here
 from providers.claritalk import ClaritalkUser, DecodedPdf, Token
 
 PROVIDER = "claritalk"
@@ -25,11 +26,6 @@ CONNECTED = "connected"
 LAPSED = "lapsed"
 #: A report is leased by the job sharing it (bot/leases.py), for as long as that job lives.
 REPORT_LEASE = RowLease(ClaritalkReport)
-
-
-def digest(value: str) -> str:
-    """SHA-256 hex: what is stored of a state or a browser cookie, never the value itself."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 # --- connections ---
@@ -176,13 +172,12 @@ async def due_for_refresh(
         return list(rows.scalars())
 
 
-# --- connect links ---
+# --- connect links and OAuth states (the shared ones, as Claritalk's) ---
 
 
 async def link_spent(sessions: async_sessionmaker[AsyncSession], link_id: str) -> bool:
     """Whether the link with this id was used already."""
-    async with sessions() as session:
-        return await session.get(SpentLink, digest(link_id)) is not None
+    return await states.link_spent(sessions, link_id)
 
 
 async def spend_link(
@@ -195,21 +190,15 @@ async def spend_link(
     expires_at: datetime,
 ) -> bool:
     """Mark a link used; False when it was already (by this or any other process)."""
-    return await insert_ignore(
+    return await states.spend_link(
         session,
-        SpentLink,
-        {
-            "link_hash": digest(link_id),
-            "provider": PROVIDER,
-            "team_id": team_id,
-            "slack_user_id": user_id,
-            "spent_at": now,
-            "expires_at": expires_at,
-        },
+        provider=PROVIDER,
+        link_id=link_id,
+        team_id=team_id,
+        user_id=user_id,
+        now=now,
+        expires_at=expires_at,
     )
-
-
-# --- OAuth states ---
 
 
 async def create_state(
@@ -223,64 +212,30 @@ async def create_state(
     ttl: timedelta,
 ) -> None:
     """Remember a state (hashed) bound to a Slack user and a browser cookie (hashed)."""
-    session.add(
-        OAuthState(
-            state_hash=digest(state),
-            provider=PROVIDER,
-            team_id=team_id,
-            slack_user_id=user_id,
-            browser_hash=digest(browser),
-            created_at=now,
-            expires_at=now + ttl,
-        )
+    await states.create_state(
+        session,
+        provider=PROVIDER,
+        state=state,
+        browser=browser,
+        team_id=team_id,
+        user_id=user_id,
+        now=now,
+        ttl=ttl,
     )
-
-
-@dataclass(frozen=True)
-class TakenState:
-    """A state spent by a callback: whom the connection is for."""
-
-    team_id: str
-    user_id: str
-
-
-class StateRefused(Exception):
-    """A callback's state is unknown, used, expired or from another browser."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 async def take_state(
     sessions: async_sessionmaker[AsyncSession], state: str, browser: str | None, now: datetime
 ) -> TakenState:
-    """Spend a state: it must exist, be unused and fresh, and come back to the same browser.
+    """Spend a Claritalk state: it must exist, be unused and fresh, and come back to the same
+    browser.
 
     Raises:
         StateRefused: with a reason fit to show.
     """
-    if not state or len(state) > 512:
-        raise StateRefused("the sign-in did not come from Debrief")
-    hashed = digest(state)
-    async with transaction(sessions) as session:
-        row = await session.get(OAuthState, hashed)
-        if row is None or row.provider != PROVIDER:
-            raise StateRefused("the sign-in did not come from Debrief")
-        if row.used_at is not None:
-            raise StateRefused("this sign-in was already used")
-        if row.expires_at <= now:
-            raise StateRefused("this sign-in has expired")
-        if not hmac.compare_digest(row.browser_hash, digest(browser or "")):
-            raise StateRefused("the sign-in was finished in another browser than it was started in")
-        result = await session.execute(
-            update(OAuthState)
-            .where(OAuthState.state_hash == hashed, OAuthState.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if not touched(result):
-            raise StateRefused("this sign-in was already used")
-        return TakenState(row.team_id, row.slack_user_id)
+    return await states.take_state(
+        sessions, state, lambda _: browser, now, providers=frozenset({PROVIDER})
+    )
 
 
 # --- PDF reports ---

@@ -123,10 +123,10 @@ async def test_disconnect_deletes_future_bots_and_the_calendar(database_url: str
         assert await states(r) == ["cancelled"] * 3
 
 
-async def test_connect_without_the_consent_flow_says_so(database_url: str) -> None:
+async def test_connect_without_an_oauth_client_says_so(database_url: str) -> None:
     async with calendar_rig(database_url) as r:
         delivery = await command(r, "calendar connect google")
-        assert "not set up" in delivery.json["text"]
+        assert "Google calendars cannot be connected" in delivery.json["text"]
         delivery = await command(r, "calendar connect zoom")
         assert "Usage" in delivery.json["text"]
 

@@ -1,4 +1,5 @@
-"""The small HTML pages a browser sees during the Claritalk connection: text, and one form."""
+"""The small HTML pages a browser sees while connecting an account by OAuth (Claritalk, a
+calendar): text, and one form. Shared, so every connection looks and is hardened alike."""
 
 from __future__ import annotations
 
@@ -85,11 +86,11 @@ def form_page(
     return _respond(body, 200, FORM_HEADERS)
 
 
-def start_again(title: str, reason: str, status: int = 400) -> web.Response:
-    """A refusal that tells the person how to get a new link."""
+def start_again(title: str, reason: str, status: int = 400, *, restart: str) -> web.Response:
+    """A refusal that tells the person how to get a new link (``restart``: the command)."""
     return page(
         title,
         f"{reason[:1].upper()}{reason[1:]}.",
         status=status,
-        hint="Nothing was connected. In Slack, run /debrief claritalk connect for a new link.",
+        hint=f"Nothing was connected. In Slack, run {restart} for a new link.",
     )
