@@ -62,4 +62,5 @@ PROVIDER: Provider[OtterClient, OtterSettings] = Provider(
     toggles=(Toggle("Otter.ai summaries", ("OTTER_API_KEY",), ("OTTER_WEBHOOK_SECRET",)),),
     probe=probe,
     actions=ACTIONS,
+    stand_in="sandbox.otter:OtterPlugin",
 )
