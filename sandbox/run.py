@@ -310,15 +310,16 @@ class Sandbox:
         rest = rest.strip()
         if word.startswith("/"):
             await self._command(word, rest)
-        elif word in self.commands:
-            answer = self.commands[word].run(rest)
-            self.say(answer if isinstance(answer, str) else await answer)
         elif word == "as":
             self.say(self._switch(rest))
         elif word in ("help", "?"):
             self.say(self.help())
         elif word in ("quit", "exit"):
             self.stop.set()
+        elif word in self.commands:
+            # A stand-in's own line (its words never shadow the prompt's).
+            answer = self.commands[word].run(rest)
+            self.say(answer if isinstance(answer, str) else await answer)
         else:
             self.say(f"Unknown: {word!r}. Type help for the list.")
 
