@@ -120,7 +120,7 @@ async def measure(
         workers=2,
         scheduler=False,
         queue=QueueConfig(lease_seconds=30, poll_seconds=0.5, backoff_base=0.2),
-        attendee={"step_delay": STEP_DELAY, "webhook_backoff": 0.05},
+        stand_ins={"attendee": {"step_delay": STEP_DELAY, "webhook_backoff": 0.05}},
         # One person sends every notetaker: the per-person hourly limit is off.
         settings={"slack_channel_interval": 0.0, "limit_notetakers_per_hour": 0},
     )

@@ -158,7 +158,7 @@ async def measure(plan: Plan, folder: Path) -> tuple[list[float], float, int, in
         workers=WORKERS,
         scheduler=False,
         queue=QueueConfig(lease_seconds=30, poll_seconds=0.5),
-        whereby={"points": plan.points, "window": plan.window},
+        stand_ins={"whereby": {"points": plan.points, "window": plan.window}},
         settings={"whereby_points_per_minute": plan.points},
     )
     ledger = Ledger()

@@ -79,6 +79,23 @@ class CliCommand:
     run: Callable[[Settings], Coroutine[Any, Any, int]]
 
 
+@dataclass(frozen=True)
+class FolderRule:
+    """A routing target of a provider's own: meetings it filed in a folder (a channel, a
+    space) of its own, routed by that folder's name (``/debrief route <word>:<name> #channel``).
+
+    Attributes:
+        word: the target's kind, typed before the colon; unique among the installed providers.
+        what: what goes after the colon, for usage lines ("Acme folder name").
+        described: a rule's condition in words, before the quoted name ("Acme meetings in the
+            folder").
+    """
+
+    word: str
+    what: str
+    described: str
+
+
 def _never(settings: Any) -> list[tuple[str, float]]:
     return []
 
@@ -105,6 +122,10 @@ class Provider(Generic[C, S]):
         actions: its Block Kit action ids (the manifest's interactivity).
         commands: its `debrief` command-line subcommands.
         tables: the module of its own tables, if it has any (see :func:`metadata`).
+        folder_rule: its own routing target, when its meetings come filed in folders.
+        stand_in: where its sandbox stand-in is, ``"module:Class"`` (a
+            ``sandbox.plugin.StandInPlugin``): a reference, not an import, so that nothing
+            the app runs loads sandbox code; only the sandbox's ``World`` resolves it.
     """
 
     name: str
@@ -126,6 +147,8 @@ class Provider(Generic[C, S]):
     #: Whether it brings meetings (routes name it, digests say it); False for an adapter that
     #: only serves others, such as the model endpoint the understanding engine may use.
     meetings: bool = True
+    folder_rule: FolderRule | None = None
+    stand_in: str | None = None
 
     @property
     def webhook_path(self) -> str:

@@ -67,6 +67,10 @@ def register_all(wiring: Wiring, providers: Sequence[AnyProvider]) -> None:
         if provider.meetings:
             # Its digests say its display name, and routes accept its name.
             digest.render.REGISTERED_NAMES[provider.name] = provider.display_name
+        if provider.folder_rule is not None:
+            # Its own routing target (`/debrief route <word>:<folder> #channel`).
+            rule = provider.folder_rule
+            routing.rules.REGISTERED_FOLDERS[rule.word] = (provider.name, rule)
     for feature in rest:
         feature.register(wiring)
 

@@ -33,11 +33,12 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
+from handlers.calendar.consent import CALLBACK_PATH as CALENDAR_CALLBACK
 from providers.attendee.models import (
     IN_MEETING_STATES,
     LEAVABLE_STATES,
@@ -49,6 +50,8 @@ from providers.attendee.models import (
 from providers.attendee.webhooks import SIGNATURE_HEADER, sign
 from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
+from sandbox.oauth import OAuthStandIn
+from sandbox.plugin import PromptCommand, RunningApp, Setup, StandInPlugin
 from sandbox.server import StandIn
 
 if TYPE_CHECKING:
@@ -1204,3 +1207,121 @@ def _decode_cursor(cursor: str) -> tuple[bool, int]:
         return fields.get("r") == "1", int(fields["p"])
     except (ValueError, KeyError, UnicodeDecodeError):
         raise ValueError("invalid cursor") from None
+
+
+# --- in a World ---------------------------------------------------------------------------------
+
+#: Bot states of a notetaker in the meeting, and of one still knocking.
+IN_MEETING = frozenset({"joined_not_recording", "joined_recording", "joined_recording_paused"})
+NOT_YET_IN = frozenset({"ready", "joining", "waiting_room"})
+
+
+class AttendeePlugin(StandInPlugin[AttendeeStandIn]):
+    """Attendee's stand-in in a World: a generated API key, the project webhook registered
+    once the app listens, and the prompt's ``admit``/``end`` (the person trying the sandbox
+    is the meeting's host)."""
+
+    title = "Attendee"
+    state_path = "attendee"
+    lively: ClassVar[dict[str, Any]] = {
+        # Notetakers ask to join by themselves, then wait in the meeting's waiting room until
+        # the person trying the sandbox (the meeting's host) admits them or makes them fail to
+        # join from the Providers panel, for as long as Attendee lets a bot wait. Once in, they
+        # hear the sample meeting, as a real bot would.
+        "auto_join": True,
+        "auto_join_delay": 3.0,
+        "waiting_room_timeout": 900.0,
+        "auto_transcript": True,
+        "utterance_interval": 2.0,
+        "step_delay": 0.5,
+        "recordings": True,
+        "webhook_backoff": 0.5,
+    }
+
+    def __init__(self, server: AttendeeStandIn, oauth: OAuthStandIn) -> None:
+        super().__init__(server)
+        #: Google's and Microsoft's OAuth, for connecting the calendars Attendee syncs.
+        self.oauth = oauth
+
+    @classmethod
+    def create(cls, setup: Setup, **options: Any) -> AttendeePlugin:
+        api_key = "sandbox-attendee-" + secrets.token_hex(8)
+        server = AttendeeStandIn(api_key=api_key, lock=setup.lock, **options)
+        return cls(server, OAuthStandIn(lock=setup.lock))
+
+    async def start(self, host: str) -> None:
+        await self.server.start(host)
+        await self.oauth.start(host)
+
+    async def stop(self) -> None:
+        await self.oauth.stop()
+        await self.server.stop()
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "attendee_api_key": self.server.api_key,
+            "attendee_api_url": self.server.url,
+            "attendee_webhook_secret": self.server.webhook_secret,
+            **self.oauth.settings(),
+        }
+
+    async def connect(self, app: RunningApp) -> None:
+        self.server.configure_webhook(f"{app.url}/webhooks/attendee")
+        self.oauth.register_redirect(app.url + CALENDAR_CALLBACK)
+
+    async def settle(self, within: float) -> None:
+        # Its automatic bot steps too, not only its outbox.
+        await self.server.settle(within)
+
+    def prompt(self) -> tuple[PromptCommand, ...]:
+        return (
+            PromptCommand(
+                "admit",
+                "admit [<bot-id>]",
+                "let a notetaker in from the waiting room (the newest by default)",
+                self._admit,
+            ),
+            PromptCommand(
+                "end",
+                "end [<bot-id>]",
+                "the meeting of an Attendee notetaker ends (the newest by default)",
+                self._end,
+            ),
+        )
+
+    def _newest(self, bot_id: str | None, states: frozenset[str]) -> str:
+        """``bot_id``, or the newest bot in one of ``states``; LookupError says who there is."""
+        bots = sorted(self.server.bots.values(), key=lambda b: b.seq)
+        if bot_id is None:
+            live = [b for b in bots if b.state in states]
+            if not live:
+                raise LookupError("Send one with /debrief join <zoom link>.")
+            return live[-1].id
+        if bot_id not in self.server.bots:
+            active = ", ".join(b.id for b in bots) or "none"
+            raise LookupError(f"No notetaker {bot_id}. Active: {active}.")
+        return bot_id
+
+    def _admit(self, rest: str) -> str:
+        bot_id = rest or None
+        try:
+            bot_id = self._newest(bot_id, NOT_YET_IN)
+            self.server.join(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is waiting to be admitted. {exc}" if bot_id is None else str(exc)
+        except ValueError as exc:
+            return str(exc)
+        return f"{bot_id} is in the meeting and recording; type end to end its meeting."
+
+    def _end(self, rest: str) -> str:
+        bot_id = rest or None
+        try:
+            bot_id = self._newest(bot_id, IN_MEETING | NOT_YET_IN)
+            if self.server.bots[bot_id].state in NOT_YET_IN:
+                self.server.join(bot_id)
+            self.server.end_meeting(bot_id)
+        except LookupError as exc:
+            return f"No notetaker is in a meeting. {exc}" if bot_id is None else str(exc)
+        except ValueError as exc:
+            return str(exc)
+        return f"The meeting of {bot_id} ended; the digest follows when Attendee has processed it."

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
+from sandbox.plugin import RunningApp, Setup, StandInPlugin
 from sandbox.server import StandIn
 
 Json = dict[str, Any]
@@ -691,3 +692,60 @@ def _delivery_summary(delivery: Delivery) -> Json:
         "status": delivery.status or 0,  # 0: no answer (the sandbox page says so)
         "response": delivery.response[:500],
     }
+
+
+class ClaritalkPlugin(StandInPlugin[ClaritalkStandIn]):
+    """Claritalk's stand-in in a World: Debrief's OAuth client (also usable as a service
+    account), an admin's Personal Access Token, the webhook URL's token; once the app listens,
+    its OAuth callback is registered and its webhook is set up through the API, as an operator
+    would."""
+
+    title = "Claritalk"
+    state_path = "claritalk/state"
+
+    def __init__(self, server: ClaritalkStandIn, personal_access_token: str) -> None:
+        super().__init__(server)
+        self.personal_access_token = personal_access_token
+        self.webhook_secret = secrets.token_urlsafe(24)
+
+    @classmethod
+    def create(cls, setup: Setup, **options: Any) -> ClaritalkPlugin:
+        client_id, client_secret = "debrief-" + secrets.token_hex(6), secrets.token_hex(20)
+        token = "ctk-pat-sandbox-" + secrets.token_hex(12)
+        server = ClaritalkStandIn(
+            **{
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "service_accounts": {client_id: client_secret},
+                "personal_access_tokens": {token: "ada@example.com"},
+                "lock": setup.lock,
+                **options,
+            }
+        )
+        return cls(server, token)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "claritalk_api_url": self.server.url,
+            "claritalk_client_id": self.server.client_id,
+            "claritalk_client_secret": self.server.client_secret,
+            "claritalk_token": self.personal_access_token,
+            "claritalk_webhook_secret": self.webhook_secret,
+        }
+
+    async def connect(self, app: RunningApp) -> None:
+        # Imported here: the stand-in itself answers like Claritalk without Debrief's code.
+        from handlers.claritalk import CALLBACK_PATH, register_webhook
+        from handlers.claritalk.settings import claritalk_settings
+        from providers.claritalk import ClaritalkClient
+
+        public_url = app.settings.public_url
+        if public_url:
+            self.server.redirect_uris.add(public_url.rstrip("/") + CALLBACK_PATH)
+        client = app.services.clients[ClaritalkClient]
+        if (
+            client is not None
+            and public_url
+            and claritalk_settings(app.settings).claritalk_webhook_secret
+        ):
+            await register_webhook(client, app.settings)

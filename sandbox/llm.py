@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 import time
 from collections import Counter, deque
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.lock import SandboxLock
+from sandbox.plugin import Setup, StandInPlugin
 from sandbox.server import StandIn
 
 SANDBOX_MODEL = "sandbox-llm"
@@ -435,3 +437,32 @@ def _fill(schema: dict[str, Any], facts: dict[str, Any], name: str) -> Any:
     if "integer" in kinds or "number" in kinds:
         return 0
     return None
+
+
+class LLMPlugin(StandInPlugin[LLMStandIn]):
+    """The model endpoint's stand-in in a World: it always runs (the page can show it), and
+    the app is pointed at it only when the world understands meetings with the model engine
+    (``Setup.model``); otherwise the embedded engine, Debrief's default, does."""
+
+    name = "llm"
+    title = "Model endpoint"
+    state_path = "llm/state"
+
+    def __init__(self, server: LLMStandIn, *, use: bool) -> None:
+        super().__init__(server)
+        self.use = use
+
+    @classmethod
+    def create(cls, setup: Setup, **options: Any) -> LLMPlugin:
+        api_key = "sk-sandbox-" + secrets.token_hex(12)
+        return cls(LLMStandIn(api_key=api_key, lock=setup.lock, **options), use=setup.model)
+
+    def settings(self) -> dict[str, Any]:
+        if not self.use:
+            return {}
+        # The model engine's endpoint (its own settings section, by environment name).
+        return {
+            "DEBRIEF_LLM_URL": self.server.api_url,
+            "DEBRIEF_LLM_MODEL": self.server.model,
+            "DEBRIEF_LLM_API_KEY": self.server.api_key,
+        }

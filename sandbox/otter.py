@@ -18,6 +18,7 @@ import binascii
 import copy
 import json
 import random
+import secrets
 import string
 import time
 from collections import deque
@@ -32,6 +33,7 @@ from aiohttp import web
 from providers.otter.webhooks import SIGNATURE_HEADER, basic_authorization, sign
 from sandbox.delivery import Deliveries, Delivery
 from sandbox.lock import SandboxLock
+from sandbox.plugin import RunningApp, Setup, StandInPlugin
 from sandbox.server import StandIn
 
 SANDBOX_API_KEY = "otter-sandbox-key"
@@ -1002,3 +1004,36 @@ Alan Turing: Works for me.
 Ada Lovelace: So we go with the second layout, Alan prototypes the overflow, Grace reviews the
   badge colours. Thanks both.
 """)
+
+
+class OtterPlugin(StandInPlugin[OtterStandIn]):
+    """Otter's stand-in in a World: a generated API key, and the webhook an Otter admin would
+    set up, HMAC-signed, once the app listens (none when the app has no webhook secret: a plan
+    without webhooks, where Debrief polls)."""
+
+    title = "Otter.ai"
+    state_path = "otter/conversations"
+
+    def __init__(self, server: OtterStandIn) -> None:
+        super().__init__(server)
+        self.webhook_secret = secrets.token_hex(16)
+
+    @classmethod
+    def create(cls, setup: Setup, **options: Any) -> OtterPlugin:
+        api_key = "sandbox-otter-" + secrets.token_hex(8)
+        return cls(OtterStandIn(api_key=api_key, lock=setup.lock, **options))
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "otter_api_key": self.server.api_key,
+            "otter_api_url": self.server.api_url,
+            "otter_webhook_secret": self.webhook_secret,
+        }
+
+    async def connect(self, app: RunningApp) -> None:
+        secret = app.settings.secret("otter_webhook_secret")
+        if secret:
+            # An Otter admin would pick one scheme; HMAC is the one that proves the body.
+            self.server.configure_webhook(f"{app.url}/webhooks/otter", hmac_secret=secret)
+        else:
+            self.server.webhook = None

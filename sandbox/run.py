@@ -7,11 +7,11 @@ used, a taken ``--port`` is an error), with the run's token that opens it (:mod:
 Every message the app posts or updates in the fake Slack is also printed, one line each.
 
 With a terminal on stdin (and without ``--no-prompt``) it reads commands:
-``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``admit [<bot-id>]``
-(the host lets that Attendee bot in; the newest waiting one by default), ``end [<bot-id>]``
-(that bot's meeting ends; the newest bot's by default), ``as <person>``, ``help`` and
-``quit``. When stdin is not a terminal (CI, a service manager, ``&``) there is no prompt: the
-sandbox serves until SIGINT or SIGTERM. Ctrl-C, ``quit`` and end of input stop everything.
+``/debrief …`` (sent as the current person, Ada by default, in #meetings), ``as <person>``,
+``help``, ``quit``, and each stand-in's own (``StandInPlugin.prompt``: Attendee's
+``admit [<bot-id>]`` lets a notetaker in, ``end [<bot-id>]`` ends its meeting). When stdin is
+not a terminal (CI, a service manager, ``&``) there is no prompt: the sandbox serves until
+SIGINT or SIGTERM. Ctrl-C, ``quit`` and end of input stop everything.
 """
 
 from __future__ import annotations
@@ -35,20 +35,19 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from bot.config import Settings
 from bot.jobs import QueueConfig
 from bot.logs import configure_logging
+from bot.plugins import installed
+from sandbox.plugin import PromptCommand, installed_stand_ins
 from sandbox.slack import Change, SlackError, SlackStandIn
 from sandbox.world import World, WorldOptions, sqlite_url
 
 DEFAULT_PORT = 8080
 COMMAND_CHANNEL = "C0MEETINGS"
-IN_MEETING = {"joined_not_recording", "joined_recording", "joined_recording_paused"}
-NOT_YET_IN = {"ready", "joining", "waiting_room"}
 LINE_LIMIT = 220
 # Parts of blocks that a reader does not see in the message itself.
 SKIPPED_KEYS = frozenset({"text", "confirm", "placeholder", "options", "option_groups"})
-HELP = """\
-  /debrief <subcommand>  a slash command, as {user} in #meetings (try /debrief help)
-  admit [<bot-id>]       let a notetaker in from the waiting room (the newest by default)
-  end [<bot-id>]         the meeting of an Attendee notetaker ends (the newest by default)
+#: The prompt's own lines; each stand-in's (:meth:`StandInPlugin.prompt`) go after the first.
+HELP_FIRST = "  /debrief <subcommand>  a slash command, as {user} in #meetings (try /debrief help)"
+HELP_REST = """\
   as <person>            act as someone else: {people}
   help                   this list
   quit                   stop the sandbox (Ctrl-C works too)"""
@@ -70,28 +69,20 @@ class SandboxSettings(Settings):
 
 
 def sandbox_options(database_url: str, slack_port: int, **overrides: Any) -> WorldOptions:
-    """How ``debrief sandbox`` sets up its world: lively stand-ins, a snappy queue."""
-    attendee = {
-        # Notetakers ask to join by themselves, then wait in the meeting's waiting room until
-        # the person trying the sandbox (the meeting's host) admits them or makes them fail to
-        # join from the Providers panel, for as long as Attendee lets a bot wait. Once in, they
-        # hear the sample meeting, as a real bot would.
-        "auto_join": True,
-        "auto_join_delay": 3.0,
-        "waiting_room_timeout": 900.0,
-        "auto_transcript": True,
-        "utterance_interval": 2.0,
-        "step_delay": 0.5,
-        "recordings": True,
-        "webhook_backoff": 0.5,
-        **overrides.pop("attendee", {}),
+    """How ``debrief sandbox`` sets up its world: lively stand-ins (each one's own
+    ``lively`` options, under those ``overrides["stand_ins"]`` gives it), a snappy queue."""
+    given: dict[str, dict[str, Any]] = overrides.pop("stand_ins", {})
+    providers = overrides.get("providers") or installed()
+    stand_ins = {
+        name: {**plugin.lively, **given.get(name, {})}
+        for name, plugin in installed_stand_ins(providers).items()
     }
     values: dict[str, Any] = {
         "database_url": database_url,
         "workers": 2,
         "scheduler": True,
         "slack_port": slack_port,
-        "attendee": attendee,
+        "stand_ins": {**given, **stand_ins},
         "queue": QueueConfig(poll_seconds=1.0, backoff_base=1.0),
         "settings_class": SandboxSettings,
     }
@@ -214,6 +205,12 @@ class Sandbox:
         self.channel = COMMAND_CHANNEL
         self.stop = asyncio.Event()
         self._printer: asyncio.Task[None] | None = None
+        #: The stand-ins' own prompt lines, by their first word.
+        self.commands: dict[str, PromptCommand] = {
+            command.word: command
+            for plugin in world.stand_ins.values()
+            for command in plugin.prompt()
+        }
 
     @property
     def slack(self) -> SlackStandIn:
@@ -296,7 +293,9 @@ class Sandbox:
     # ---- the prompt
 
     def help(self) -> str:
-        return HELP.format(user=self._name(self.user), people=self._people())
+        own = [f"  {c.usage:<22} {c.help}" for c in self.commands.values()]
+        first = HELP_FIRST.format(user=self._name(self.user))
+        return "\n".join([first, *own, HELP_REST.format(people=self._people())])
 
     def _people(self) -> str:
         users = self.slack.workspace.users.values()
@@ -311,16 +310,16 @@ class Sandbox:
         rest = rest.strip()
         if word.startswith("/"):
             await self._command(word, rest)
-        elif word == "admit":
-            self.say(self._admit(rest or None))
-        elif word == "end":
-            self.say(self._end(rest or None))
         elif word == "as":
             self.say(self._switch(rest))
         elif word in ("help", "?"):
             self.say(self.help())
         elif word in ("quit", "exit"):
             self.stop.set()
+        elif word in self.commands:
+            # A stand-in's own line (its words never shadow the prompt's).
+            answer = self.commands[word].run(rest)
+            self.say(answer if isinstance(answer, str) else await answer)
         else:
             self.say(f"Unknown: {word!r}. Type help for the list.")
 
@@ -333,42 +332,6 @@ class Sandbox:
         )
         if delivery.error:
             self.say(f"{command} failed: {delivery.error} (HTTP {delivery.status})")
-
-    def _newest(self, bot_id: str | None, states: set[str]) -> str:
-        """``bot_id``, or the newest bot in one of ``states``; LookupError says who there is."""
-        bots = sorted(self.world.attendee.bots.values(), key=lambda b: b.seq)
-        if bot_id is None:
-            live = [b for b in bots if b.state in states]
-            if not live:
-                raise LookupError("Send one with /debrief join <zoom link>.")
-            return live[-1].id
-        if bot_id not in self.world.attendee.bots:
-            active = ", ".join(b.id for b in bots) or "none"
-            raise LookupError(f"No notetaker {bot_id}. Active: {active}.")
-        return bot_id
-
-    def _admit(self, bot_id: str | None) -> str:
-        try:
-            bot_id = self._newest(bot_id, NOT_YET_IN)
-            self.world.attendee.join(bot_id)
-        except LookupError as exc:
-            return f"No notetaker is waiting to be admitted. {exc}" if bot_id is None else str(exc)
-        except ValueError as exc:
-            return str(exc)
-        return f"{bot_id} is in the meeting and recording; type end to end its meeting."
-
-    def _end(self, bot_id: str | None) -> str:
-        attendee = self.world.attendee
-        try:
-            bot_id = self._newest(bot_id, IN_MEETING | NOT_YET_IN)
-            if attendee.bots[bot_id].state in NOT_YET_IN:
-                attendee.join(bot_id)
-            attendee.end_meeting(bot_id)
-        except LookupError as exc:
-            return f"No notetaker is in a meeting. {exc}" if bot_id is None else str(exc)
-        except ValueError as exc:
-            return str(exc)
-        return f"The meeting of {bot_id} ended; the digest follows when Attendee has processed it."
 
     def _switch(self, who: str) -> str:
         wanted = who.strip().lower().lstrip("@")

@@ -51,6 +51,7 @@ from providers.whereby.budget import request_cost
 from providers.whereby.webhooks import SIGNATURE_HEADER, sign
 from sandbox.delivery import Deliveries, Delivery, ReleaseOrder
 from sandbox.lock import SandboxLock
+from sandbox.plugin import RunningApp, Setup, StandInPlugin
 from sandbox.server import Handler, StandIn
 
 Clock = Callable[[], float]
@@ -1211,3 +1212,34 @@ def _page(request: web.Request, items: list[dict[str, Any]], default_limit: int)
     end = offset + limit
     next_cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
     return web.json_response({"results": items[offset:end], "cursor": next_cursor})
+
+
+class WherebyPlugin(StandInPlugin[WherebyStandIn]):
+    """Whereby's stand-in in a World: a generated API key and webhook secret, and the app's
+    budget set to the organisation's."""
+
+    title = "Whereby"
+    state_path = "whereby/state"
+
+    def __init__(self, server: WherebyStandIn, api_key: str) -> None:
+        super().__init__(server)
+        self.api_key = api_key
+        self.webhook_secret = secrets.token_hex(16)
+
+    @classmethod
+    def create(cls, setup: Setup, **options: Any) -> WherebyPlugin:
+        api_key = "sandbox-whereby-" + secrets.token_hex(8)
+        return cls(WherebyStandIn(api_keys=(api_key,), lock=setup.lock, **options), api_key)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "whereby_api_key": self.api_key,
+            "whereby_api_url": self.server.api_url,
+            "whereby_webhook_secret": self.webhook_secret,
+            "whereby_points_per_minute": self.server.budget.points,
+        }
+
+    async def connect(self, app: RunningApp) -> None:
+        self.server.configure_webhook(
+            f"{app.url}/webhooks/whereby", app.settings.secret("whereby_webhook_secret") or ""
+        )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -22,23 +22,21 @@ from bot.app import Options, create_web_app
 from bot.config import Settings
 from bot.crypto import SecretBox
 from bot.jobs import QueueConfig
+from bot.plugins import AnyProvider, installed
 from bot.services import SERVICES, Services
 from bot.store.models import utcnow
-from handlers.calendar.consent import CALLBACK_PATH as CALENDAR_CB
-from handlers.claritalk import CALLBACK_PATH, register_webhook
-from handlers.claritalk.settings import claritalk_settings
-from providers.claritalk import ClaritalkClient
-from sandbox.attendee import AttendeeStandIn
-from sandbox.claritalk import ClaritalkStandIn
+from sandbox.attendee import AttendeePlugin, AttendeeStandIn
+from sandbox.claritalk import ClaritalkPlugin, ClaritalkStandIn
 from sandbox.llm import LLMStandIn
 from sandbox.lock import SandboxLock
 from sandbox.oauth import OAuthStandIn
-from sandbox.otter import OtterStandIn
+from sandbox.otter import OtterPlugin, OtterStandIn
+from sandbox.plugin import AnyPlugin, RunningApp, Setup, installed_stand_ins
+from sandbox.server import StandIn
 from sandbox.slack import SlackStandIn
-from sandbox.whereby import WherebyStandIn
+from sandbox.whereby import WherebyPlugin, WherebyStandIn
 
-#: Attributes of a World that may hold a provider stand-in, in the order the page lists them.
-PROVIDER_STAND_INS = ("attendee", "otter", "whereby", "claritalk", "llm")
+T = TypeVar("T", bound=StandIn)
 
 
 @dataclass
@@ -51,14 +49,12 @@ class WorldOptions:
     host: str = "127.0.0.1"
     app_port: int = 0
     slack_port: int = 0
-    attendee_delay: float = 0.0
-    attendee: dict[str, Any] = field(default_factory=dict)
-    #: Keyword arguments of the Otter stand-in (``seed``, ``requests_per_second`` …).
-    otter: dict[str, Any] = field(default_factory=dict)
-    #: Keyword arguments of the Whereby stand-in (``points``, ``window``, ``window_mode`` …).
-    whereby: dict[str, Any] = field(default_factory=dict)
-    #: Keyword arguments of the Claritalk stand-in (``clock``, ``access_token_ttl`` …).
-    claritalk: dict[str, Any] = field(default_factory=dict)
+    #: Keyword arguments of each provider's stand-in, by its name (``{"otter": {"seed":
+    #: False}}``); ``delay`` (seconds it waits before answering anything) goes to any of them.
+    stand_ins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The providers whose stand-ins run (those whose descriptor names one); the registry's
+    #: when None.
+    providers: Sequence[AnyProvider] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     #: Understand meetings with the model engine, asking the stand-in model server (the
     #: ``DEBRIEF_LLM_*`` settings point at it); otherwise the embedded engine, Debrief's default.
@@ -69,7 +65,14 @@ class WorldOptions:
 
 
 class World:
-    """Stand-ins plus the app; ``async with World(options) as world: …``."""
+    """Stand-ins plus the app; ``async with World(options) as world: …``.
+
+    The provider stand-ins are the installed providers' own (``Provider.stand_in``, a
+    :class:`~sandbox.plugin.StandInPlugin`), in the registry's order: the World starts each,
+    gives the app the settings each names, lets each connect to the started app, settles and
+    stops them, and knows none by name. A piece of its own (the Slack stand-in, an OAuth
+    server) is started in :meth:`start` before the stand-ins and stopped after them.
+    """
 
     def __init__(self, options: WorldOptions) -> None:
         self.options = options
@@ -80,43 +83,86 @@ class World:
             bot_token="xoxb-sandbox-" + secrets.token_hex(12),
             lock=self.lock,
         )
-        self.attendee = AttendeeStandIn(
-            api_key="sandbox-attendee-" + secrets.token_hex(8), lock=self.lock, **options.attendee
-        )
-        self.attendee.delay = options.attendee_delay
-        self.otter = OtterStandIn(
-            api_key="sandbox-otter-" + secrets.token_hex(8), lock=self.lock, **options.otter
-        )
-        self.otter_webhook_secret = secrets.token_hex(16)
-        self.whereby_api_key = "sandbox-whereby-" + secrets.token_hex(8)
-        self.whereby = WherebyStandIn(
-            api_keys=(self.whereby_api_key,), lock=self.lock, **options.whereby
-        )
-        self.whereby_webhook_secret = secrets.token_hex(16)
-        # Claritalk: Debrief's OAuth client (also usable as a service account), an admin's
-        # Personal Access Token, the webhook URL token, and a key to encrypt users' tokens with.
-        claritalk_client = ("debrief-" + secrets.token_hex(6), secrets.token_hex(20))
-        self.claritalk_pat = "ctk-pat-sandbox-" + secrets.token_hex(12)
-        self.claritalk = ClaritalkStandIn(
-            **{
-                "client_id": claritalk_client[0],
-                "client_secret": claritalk_client[1],
-                "service_accounts": dict([claritalk_client]),
-                "personal_access_tokens": {self.claritalk_pat: "ada@example.com"},
-                "lock": self.lock,
-                **options.claritalk,
-            }
-        )
-        self.claritalk_webhook_secret = secrets.token_urlsafe(24)
-        # The model engine's endpoint: answers from the transcript, no weights.
-        self.llm = LLMStandIn(api_key="sk-sandbox-" + secrets.token_hex(12), lock=self.lock)
-        # Google's and Microsoft's OAuth, for connecting calendars (Attendee syncs them).
-        self.oauth = OAuthStandIn(lock=self.lock)
+        self.providers = tuple(installed() if options.providers is None else options.providers)
+        setup = Setup(lock=self.lock, model=options.model)
+        #: The running provider stand-ins, by name, in the registry's order.
+        self.stand_ins: dict[str, AnyPlugin] = {}
+        for name, plugin_class in installed_stand_ins(self.providers).items():
+            kwargs = dict(options.stand_ins.get(name, {}))
+            delay = float(kwargs.pop("delay", 0.0))
+            plugin = plugin_class.create(setup, **kwargs)
+            plugin.server.delay = delay
+            self.stand_ins[name] = plugin
         self.encryption_key = SecretBox.generate_key()
         self._app_port = options.app_port
         self._runner: web.AppRunner | None = None
         self.app_url = ""
         self.app: web.Application | None = None
+
+    def stand_in(self, name: str, kind: type[T] | None = None) -> T:
+        """The stand-in server of the provider ``name`` (checked to be a ``kind``, if given).
+
+        Raises:
+            KeyError: no such stand-in runs in this world.
+        """
+        server = self.stand_ins[name].server
+        assert kind is None or isinstance(server, kind), f"{name} is {type(server).__name__}"
+        return server
+
+    # --- the registry's stand-ins by name, for the tests ---------------------------------
+
+    @property
+    def attendee(self) -> AttendeeStandIn:
+        return self.stand_in("attendee", AttendeeStandIn)
+
+    @property
+    def oauth(self) -> OAuthStandIn:
+        """Google's and Microsoft's OAuth, which Attendee's stand-in brings (calendars)."""
+        plugin = self.stand_ins["attendee"]
+        assert isinstance(plugin, AttendeePlugin)
+        return plugin.oauth
+
+    @property
+    def otter(self) -> OtterStandIn:
+        return self.stand_in("otter", OtterStandIn)
+
+    @property
+    def otter_webhook_secret(self) -> str:
+        plugin = self.stand_ins["otter"]
+        assert isinstance(plugin, OtterPlugin)
+        return plugin.webhook_secret
+
+    @property
+    def whereby(self) -> WherebyStandIn:
+        return self.stand_in("whereby", WherebyStandIn)
+
+    @property
+    def whereby_api_key(self) -> str:
+        plugin = self.stand_ins["whereby"]
+        assert isinstance(plugin, WherebyPlugin)
+        return plugin.api_key
+
+    @property
+    def whereby_webhook_secret(self) -> str:
+        plugin = self.stand_ins["whereby"]
+        assert isinstance(plugin, WherebyPlugin)
+        return plugin.webhook_secret
+
+    @property
+    def claritalk(self) -> ClaritalkStandIn:
+        return self.stand_in("claritalk", ClaritalkStandIn)
+
+    @property
+    def claritalk_webhook_secret(self) -> str:
+        plugin = self.stand_ins["claritalk"]
+        assert isinstance(plugin, ClaritalkPlugin)
+        return plugin.webhook_secret
+
+    @property
+    def llm(self) -> LLMStandIn:
+        return self.stand_in("llm", LLMStandIn)
+
+    # --- life cycle -----------------------------------------------------------------------
 
     @property
     def services(self) -> Services:
@@ -132,54 +178,29 @@ class World:
             "slack_api_url": self.slack.api_url,
             "digest_channel": "C0MEETINGS",
             "ops_channel": "C0GENERAL",
-            "attendee_api_key": self.attendee.api_key,
-            "attendee_api_url": self.attendee.url,
-            "attendee_webhook_secret": self.attendee.webhook_secret,
-            "otter_api_key": self.otter.api_key,
-            "otter_api_url": self.otter.api_url,
-            "otter_webhook_secret": self.otter_webhook_secret,
-            "whereby_api_key": self.whereby_api_key,
-            "whereby_api_url": self.whereby.api_url,
-            "whereby_webhook_secret": self.whereby_webhook_secret,
-            "whereby_points_per_minute": self.whereby.budget.points,
-            # Known before the app starts: Claritalk's OAuth callback is registered under it.
+            # Known before the app starts: OAuth callbacks are registered under it.
             "public_url": f"http://{self.options.host}:{self.app_port()}",
-            "claritalk_api_url": self.claritalk.url,
-            "claritalk_client_id": self.claritalk.client_id,
-            "claritalk_client_secret": self.claritalk.client_secret,
-            "claritalk_token": self.claritalk_pat,
-            "claritalk_webhook_secret": self.claritalk_webhook_secret,
             "encryption_keys": self.encryption_key,
             "workers": self.options.workers,
             "run_scheduler": self.options.scheduler,
             # The stand-ins pace nothing by default; a sandbox should feel instant.
             "slack_channel_interval": 0.0,
         }
-        if self.options.model:
-            # The model engine's endpoint (its own settings section, by environment name).
-            values |= {
-                "DEBRIEF_LLM_URL": self.llm.api_url,
-                "DEBRIEF_LLM_MODEL": self.llm.model,
-                "DEBRIEF_LLM_API_KEY": self.llm.api_key,
-            }
-        values |= self.oauth.settings()
+        for plugin in self.stand_ins.values():
+            values |= plugin.settings()
         values.update(self.options.settings)
-        return self.options.settings_class(**values)
+        return self.options.settings_class(self.options.providers, **values)
 
     async def start(self) -> World:
         await self.slack.start(self.options.host, self.options.slack_port)
-        await self.attendee.start(self.options.host)
-        await self.otter.start(self.options.host)
-        await self.whereby.start(self.options.host)
-        await self.claritalk.start(self.options.host)
-        await self.llm.start(self.options.host)
-        await self.oauth.start(self.options.host)
-        self.oauth.register_redirect(f"http://{self.options.host}:{self.app_port()}{CALENDAR_CB}")
+        for plugin in self.stand_ins.values():
+            await plugin.start(self.options.host)
         await self._start_app()
         # The sandbox page (served by the Slack stand-in) sends commands and clicks to the app
         # and drives whichever provider stand-ins this world runs.
         self.slack.app_url = self.app_url
         self.slack.providers = self.provider_urls()
+        self.slack.panels = self.panels()
         return self
 
     async def _start_app(self) -> None:
@@ -194,29 +215,9 @@ class World:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.app_url = f"http://{self.options.host}:{port}"
-        self.attendee.configure_webhook(f"{self.app_url}/webhooks/attendee")
-        otter_secret = settings.secret("otter_webhook_secret")
-        if otter_secret:
-            # An Otter admin would pick one scheme; HMAC is the one that proves the body.
-            self.otter.configure_webhook(f"{self.app_url}/webhooks/otter", hmac_secret=otter_secret)
-        else:
-            self.otter.webhook = None  # a plan without webhooks: Debrief polls
-        self.whereby.configure_webhook(
-            f"{self.app_url}/webhooks/whereby", settings.secret("whereby_webhook_secret") or ""
-        )
-        await self._connect_claritalk(settings)
-
-    async def _connect_claritalk(self, settings: Settings) -> None:
-        """Register the OAuth callback, and the webhook as an operator would (through the API)."""
-        if settings.public_url:
-            self.claritalk.redirect_uris.add(settings.public_url.rstrip("/") + CALLBACK_PATH)
-        client = self.services.clients[ClaritalkClient]
-        if (
-            client is not None
-            and settings.public_url
-            and claritalk_settings(settings).claritalk_webhook_secret
-        ):
-            await register_webhook(client, settings)
+        running = RunningApp(self.app_url, settings, self.services)
+        for plugin in self.stand_ins.values():
+            await plugin.connect(running)
 
     def app_port(self) -> int:
         """The app's port, chosen once (PUBLIC_URL must name it before the app starts); a
@@ -237,23 +238,23 @@ class World:
 
     def provider_urls(self) -> dict[str, str]:
         """The running provider stand-ins' base URLs by name (for the Providers panel)."""
-        found: dict[str, str] = {}
-        for name in PROVIDER_STAND_INS:
-            url = getattr(getattr(self, name, None), "url", None)
-            if isinstance(url, str) and url:
-                found[name] = url
-        return found
+        return {name: plugin.url for name, plugin in self.stand_ins.items() if plugin.url}
+
+    def panels(self) -> dict[str, dict[str, str]]:
+        """Each running stand-in's section of the page's Providers panel, by name."""
+        return {
+            name: {"title": section.title, "state": section.state}
+            for name, plugin in self.stand_ins.items()
+            for section in (plugin.page(),)
+        }
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.whereby.stop()
-        await self.claritalk.stop()
-        await self.llm.stop()
-        await self.oauth.stop()
-        await self.otter.stop()
-        await self.attendee.stop()
+        # The last started stops first; one that never started stops at once.
+        for plugin in reversed(self.stand_ins.values()):
+            await plugin.stop()
         await self.slack.stop()
 
     async def __aenter__(self) -> World:
@@ -279,8 +280,8 @@ class World:
         """Wait until the stand-ins have delivered everything and no job is queued or running."""
         async with asyncio.timeout(within):
             while True:
-                await self.attendee.settle(within)
-                await self.whereby.settle()
+                for plugin in self.stand_ins.values():
+                    await plugin.settle(within)
                 stats = await self.services.queue.stats()
                 if not stats.get("queued") and not stats.get("running"):
                     return

@@ -66,4 +66,5 @@ PROVIDER: Provider[AttendeeClient, AttendeeSettings] = Provider(
     probe=probe,
     actions=ACTIONS,
     tables=tables,
+    stand_in="sandbox.attendee:AttendeePlugin",
 )

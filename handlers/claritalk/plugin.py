@@ -136,4 +136,5 @@ PROVIDER: Provider[ClaritalkClient, ClaritalkSettings] = Provider(
             _register_webhook_command,
         ),
     ),
+    stand_in="sandbox.claritalk:ClaritalkPlugin",
 )

@@ -41,4 +41,5 @@ MODEL: Provider[ChatCompletionsClient, ModelSettings] = Provider(
     toggles=(Toggle("Model engine", ("DEBRIEF_LLM_URL", "DEBRIEF_LLM_MODEL")),),
     probe=probe,
     meetings=False,
+    stand_in="sandbox.llm:LLMPlugin",
 )

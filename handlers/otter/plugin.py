@@ -6,7 +6,7 @@ import httpx
 
 from bot.budgets import SharedBudgets
 from bot.config import Settings
-from bot.plugins import Probe, Provider, Toggle
+from bot.plugins import FolderRule, Probe, Provider, Toggle
 from handlers.otter import ACTIONS, register, schedule
 from handlers.otter.settings import OtterSettings, otter_settings
 from providers.budget import WindowBudget
@@ -62,4 +62,9 @@ PROVIDER: Provider[OtterClient, OtterSettings] = Provider(
     toggles=(Toggle("Otter.ai summaries", ("OTTER_API_KEY",), ("OTTER_WEBHOOK_SECRET",)),),
     probe=probe,
     actions=ACTIONS,
+    # Otter files conversations in channels of its own: `/debrief route otter-channel:<name>`.
+    folder_rule=FolderRule(
+        "otter-channel", "Otter.ai channel name", "Otter.ai conversations in the channel"
+    ),
+    stand_in="sandbox.otter:OtterPlugin",
 )

@@ -2,8 +2,10 @@
 
 The most specific rule wins. Kinds rank, most specific first: ``title:`` (a named meeting series;
 among several, the one naming more words), ``external:`` (someone from outside the workspace was
-there: keeps such meetings out of broad channels), ``otter-channel:`` (a provider-side folder),
-``provider:`` and ``default``. Ties go to the older rule.
+there: keeps such meetings out of broad channels), a provider's own folder (the word its
+descriptor's ``folder_rule`` gives, such as Otter's ``otter-channel:``), ``provider:`` and
+``default``. Ties go to the older rule. ``title:``, ``external:``, ``provider:`` and ``default``
+are routing's own; the folder kinds are the installed providers'.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from dataclasses import dataclass
 
 from bot.blockkit import mrkdwn, unescape
 from bot.meetings import Meeting
+from bot.plugins import FolderRule
 
 DEFAULT = "default"
 PROVIDER = "provider"
-OTTER_CHANNEL = "otter-channel"
 TITLE = "title"
 EXTERNAL = "external"
 
-#: Kinds, most specific first.
-KIND_ORDER = (TITLE, EXTERNAL, OTTER_CHANNEL, PROVIDER, DEFAULT)
+#: Folder rules of providers wired into an app that are not in the registry (a test's own), by
+#: their word: ``(provider name, rule)``.
+REGISTERED_FOLDERS: dict[str, tuple[str, FolderRule]] = {}
 _QUOTES = "\"'“”‘’"
 
 
@@ -30,6 +33,21 @@ def known_providers() -> tuple[str, ...]:
     from handlers.digest.render import provider_names
 
     return tuple(provider_names())
+
+
+def folder_rules() -> dict[str, tuple[str, FolderRule]]:
+    """Each provider's own folder target by its word, ``(provider name, rule)``: the
+    registry's and any wired since."""
+    from handlers.registry import PROVIDERS
+
+    own = {p.folder_rule.word: (p.name, p.folder_rule) for p in PROVIDERS if p.folder_rule}
+    return {**own, **REGISTERED_FOLDERS}
+
+
+def kind_order() -> tuple[str, ...]:
+    """Kinds, most specific first: the providers' folders between ``external:`` and
+    ``provider:``."""
+    return (TITLE, EXTERNAL, *folder_rules(), PROVIDER, DEFAULT)
 
 
 def _aliases() -> dict[str, str]:
@@ -46,9 +64,13 @@ def _aliases() -> dict[str, str]:
 
 def target_help() -> str:
     """What a route target may be, for usage lines."""
+    folders = "".join(f"`{word}:<{rule.what}>`, " for word, (_, rule) in folder_rules().items())
     return (
-        "`default`, `provider:<name>` (" + ", ".join(known_providers()) + "), "
-        "`otter-channel:<Otter.ai channel name>`, `title:<words>` or `external:`"
+        "`default`, `provider:<name>` ("
+        + ", ".join(known_providers())
+        + "), "
+        + folders
+        + "`title:<words>` or `external:`"
     )
 
 
@@ -83,7 +105,7 @@ def parse_target(text: str) -> tuple[str, str]:
     value = normalise(unescape(rest))
     if kind in (DEFAULT, EXTERNAL) and not value:
         return kind, ""
-    if not colon or kind not in (PROVIDER, OTTER_CHANNEL, TITLE):
+    if not colon or kind not in (PROVIDER, TITLE, *folder_rules()):
         raise ValueError(f"`{raw[:60]}` is not a route target. Use {target_help()}.")
     if not value:
         raise ValueError(f"`{kind}:` needs something after the colon. Use {target_help()}.")
@@ -109,20 +131,23 @@ def matches(rule: Rule, meeting: Meeting, *, external: bool) -> bool:
         return True
     if rule.kind == PROVIDER:
         return meeting.provider == rule.value
-    if rule.kind == OTTER_CHANNEL:
-        return meeting.provider == "otter" and rule.value in {
-            normalise(name) for name in meeting.provider_channels
-        }
     if rule.kind == TITLE:
         return words(rule.value) <= words(meeting.title)
     if rule.kind == EXTERNAL:
         return external
+    folder = folder_rules().get(rule.kind)
+    if folder is not None:
+        owner, _ = folder
+        return meeting.provider == owner and rule.value in {
+            normalise(name) for name in meeting.provider_channels
+        }
     return False
 
 
 def rank(rule: Rule) -> tuple[int, int, int]:
     """Sort key: more specific rules first."""
-    position = KIND_ORDER.index(rule.kind) if rule.kind in KIND_ORDER else len(KIND_ORDER)
+    order = kind_order()
+    position = order.index(rule.kind) if rule.kind in order else len(order)
     detail = -len(words(rule.value)) if rule.kind == TITLE else 0
     return position, detail, rule.id
 
@@ -143,12 +168,13 @@ def describe(kind: str, value: str) -> str:
     shown = mrkdwn(value, 200)
     if kind == PROVIDER:
         return f"meetings from {shown}"
-    if kind == OTTER_CHANNEL:
-        return f"Otter.ai conversations in the channel “{shown}”"
     if kind == TITLE:
         return f"meetings whose title has “{shown}”"
     if kind == EXTERNAL:
         return "meetings with someone from outside the workspace"
+    folder = folder_rules().get(kind)
+    if folder is not None:
+        return f"{folder[1].described} “{shown}”"
     return f"{mrkdwn(kind, 50)}:{shown}"
 
 

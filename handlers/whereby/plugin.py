@@ -63,4 +63,5 @@ PROVIDER: Provider[WherebyClient, WherebySettings] = Provider(
     probe=probe,
     actions=ACTIONS,
     tables=tables,
+    stand_in="sandbox.whereby:WherebyPlugin",
 )

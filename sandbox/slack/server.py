@@ -92,9 +92,11 @@ class SlackStandIn(StandIn):
         self._event_counter = 0
         self.workspace.listeners.append(self._on_change)
         # Set by the World: where the page's commands and clicks go, and the provider stand-ins
-        # its Providers panel drives ({name: base URL}).
+        # its Providers panel drives ({name: base URL}), with each one's section there
+        # ({name: {title, state}}: the heading, and the control path its state is read from).
         self.app_url = ""
         self.providers: dict[str, str] = {}
+        self.panels: dict[str, dict[str, str]] = {}
         self.ui = SandboxUI(self)
         super().__init__(lock=lock)
 

@@ -1,7 +1,8 @@
 """The sandbox page: the browser UI the Slack stand-in serves, and the endpoints it calls.
 
 ``GET /`` is the page (static files from ``sandbox/ui/``, served under ``/_sandbox/ui/``). The page
-reads ``GET /_sandbox/config`` (the app URL and the provider stand-ins the World started),
+reads ``GET /_sandbox/config`` (the app URL, the provider stand-ins the World started and their
+sections of the Providers panel: ``panels``, ``{name: {title, state}}``),
 ``GET /_sandbox/ui/state`` (the workspace snapshot plus what only a UI needs) and listens to
 ``GET /_sandbox/stream`` (server-sent events, one per workspace change; ``Last-Event-ID`` or
 ``?after=<seq>`` resumes). What a person does goes through the stand-in's own driver, so the app
@@ -104,6 +105,7 @@ class SandboxUI:
         return {
             "app_url": slack.app_url,
             "providers": dict(slack.providers),
+            "panels": dict(slack.panels),
             "default_user": slack.default_user,
             "default_channel": slack.default_channel,
             "bot_user_id": BOT_USER_ID,

@@ -673,13 +673,20 @@ function autosize(input) {
 
 // ---- the Providers panel
 
-const PROVIDERS = {
-  attendee: { title: "Attendee", state: "attendee", render: attendeeSection },
-  otter: { title: "Otter.ai", state: "otter/conversations", render: otterSection },
-  whereby: { title: "Whereby", state: "whereby/state", render: wherebySection },
-  claritalk: { title: "Claritalk", state: "claritalk/state", render: claritalkSection },
-  llm: { title: "Model endpoint", state: "llm/state", render: llmSection },
+// The stand-ins the World runs, their headings and where their state is read come from the
+// page's config (`panels`, from each stand-in's own declaration). These are the renderers the
+// page has of its own; any other stand-in gets the generic one.
+const RENDERERS = {
+  attendee: attendeeSection,
+  otter: otterSection,
+  whereby: wherebySection,
+  claritalk: claritalkSection,
+  llm: llmSection,
 };
+
+function panels() {
+  return Object.entries(S.config.panels || {});
+}
 
 function providerUrl(name, path) {
   return `/_sandbox/providers/${name}/${path}`;
@@ -702,12 +709,11 @@ async function providerCall(name, path, body, label) {
 }
 
 async function loadProviders() {
-  const names = Object.keys(S.config.providers);
   await Promise.all(
-    names.map(async (name) => {
-      if (!PROVIDERS[name]) return;
+    panels().map(async ([name, panel]) => {
+      if (!S.config.providers[name]) return;
       try {
-        const response = await get(providerUrl(name, PROVIDERS[name].state));
+        const response = await get(providerUrl(name, panel.state));
         S.providerState[name] = response.ok ? await response.json() : { error: `HTTP ${response.status}` };
       } catch (error) {
         S.providerState[name] = { error: String(error) };
@@ -724,7 +730,7 @@ function renderProviders() {
   if (!S.providersOpen) return;
   const body = $("providers-body");
   // Keep what someone is typing in the panel: rebuild only sections whose state changed.
-  for (const [name, spec] of Object.entries(PROVIDERS)) {
+  for (const [name, panel] of panels()) {
     const running = Boolean(S.config.providers[name]);
     const state = S.providerState[name];
     const signature = JSON.stringify([running, state, currentUser()?.tz]);
@@ -738,11 +744,11 @@ function renderProviders() {
       if (input === document.activeElement) focused = input.dataset.keep;
     }
     const fresh = h("section", { className: "provider", dataset: { provider: name } },
-      h("h2", {}, spec.title, running ? h("span", { className: "state live" }, "running") : null));
+      h("h2", {}, panel.title || name, running ? h("span", { className: "state live" }, "running") : null));
     if (!running) fresh.append(h("div", { className: "missing" }, "Not running in this sandbox."));
     else if (!state) fresh.append(h("div", { className: "missing" }, "Loading…"));
     else if (state.error) fresh.append(h("div", { className: "missing" }, `Unavailable: ${state.error}`));
-    else spec.render(fresh, state);
+    else (RENDERERS[name] || genericSection(name))(fresh, state);
     fresh.dataset.signature = signature;
     for (const input of fresh.querySelectorAll("[data-keep]")) {
       if (input.dataset.keep in kept) input.value = kept[input.dataset.keep];
@@ -917,6 +923,38 @@ function claritalkSection(root, state) {
     h("div", { className: "provider-actions" }, title,
       button("Process a meeting", () => providerCall("claritalk", "claritalk/meetings", { title: title.value || "Weekly standup" }, "Claritalk processed a meeting"), "bk-primary")),
   );
+}
+
+// A stand-in the page has no renderer of its own for: its state as a list (a row per entry, a
+// list's items each on a line), and its `controls` ([{label, path, body?}], paths under its
+// /_sandbox/ control endpoints) as buttons.
+function genericSection(name) {
+  const shown = (value) => {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      return Object.entries(value).map(([key, item]) => `${key}: ${typeof item === "string" ? item : JSON.stringify(item)}`).join(" · ");
+    }
+    return typeof value === "string" ? value : JSON.stringify(value);
+  };
+  return (root, state) => {
+    for (const [key, value] of Object.entries(state)) {
+      if (key === "controls") continue;
+      const items = Array.isArray(value) ? value : [value];
+      root.append(
+        h("div", { className: "provider-row", dataset: { key } },
+          h("div", { className: "row-title" }, key),
+          items.length ? items.map((item) => h("div", { className: "row-meta" }, shown(item))) : h("div", { className: "row-meta" }, "none")),
+      );
+    }
+    const controls = Array.isArray(state.controls) ? state.controls : [];
+    if (!controls.length) return;
+    root.append(
+      h("div", { className: "provider-actions" },
+        controls.map((control) => {
+          const label = String(control.label || control.path);
+          return button(label, () => providerCall(name, String(control.path), control.body || {}, label));
+        })),
+    );
+  };
 }
 
 // The model engine's stand-in: how many completions it served, and what the next ones will be.

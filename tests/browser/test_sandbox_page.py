@@ -12,9 +12,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.plugins import installed
 from sandbox.attendee import AttendeeStandIn
 from sandbox.claritalk import ClaritalkStandIn
 from sandbox.otter import DESIGN_REVIEW_ID, OtterStandIn
+from sandbox.plugin import installed_stand_ins
 from sandbox.slack import SlackStandIn
 from sandbox.whereby import DEFAULT_API_KEY as WHEREBY_KEY
 from sandbox.whereby import WherebyStandIn
@@ -359,6 +361,12 @@ async def test_the_providers_panel_drives_every_stand_in(
             "otter": otter.url,
             "whereby": whereby.url,
             "claritalk": claritalk.url,
+        }
+        # The page's sections are the stand-ins' own declarations, as a World gives them.
+        slack.panels = {
+            name: {"title": plugin.title, "state": plugin.state_path}
+            for name, plugin in installed_stand_ins(installed()).items()
+            if name in slack.providers
         }
         await page.reload()
         await expect(page.locator("#connection")).to_have_text("live")

@@ -19,10 +19,12 @@ def world_options(database_url: str, **overrides: Any) -> WorldOptions:
         "scheduler": False,
         "queue": QueueConfig(lease_seconds=10, poll_seconds=0.5, backoff_base=0.2),
         "settings_class": IsolatedSettings,
-        "attendee": {"step_delay": 0.05, "webhook_backoff": 0.05},
     }
+    # Attendee's bots step quickly; a test's options for a stand-in replace these.
+    stand_ins = {"attendee": {"step_delay": 0.05, "webhook_backoff": 0.05}}
+    stand_ins |= overrides.pop("stand_ins", {})
     options.update(overrides)
-    return WorldOptions(**options)
+    return WorldOptions(**options, stand_ins=stand_ins)
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ async def test_a_double_submit_sends_one_bot(world: World) -> None:
 
 
 async def test_the_command_is_acknowledged_before_attendee_answers(database_url: str) -> None:
-    async with World(world_options(database_url, attendee_delay=5.0)) as world:
+    async with World(world_options(database_url, stand_ins={"attendee": {"delay": 5.0}})) as world:
         delivery = await world.slack.command(
             world.app_url, "/debrief", f"join {ZOOM}", user_id="U0ADA", channel_id=CHANNEL
         )

@@ -52,7 +52,9 @@ async def shift() -> Shift:
 
 @pytest.fixture
 async def world(database_url: str, shift: Shift) -> AsyncIterator[World]:
-    options = world_options(database_url, clock=shift.now, claritalk={"clock": shift.wall})
+    options = world_options(
+        database_url, clock=shift.now, stand_ins={"claritalk": {"clock": shift.wall}}
+    )
     async with World(options) as started:
         yield started
 

@@ -26,7 +26,7 @@ async def command(world: World, text: str, channel: str = "C0GENERAL") -> str:
 
 
 async def test_a_signed_webhook_lands_in_the_routed_channel_once(database_url: str) -> None:
-    async with World(world_options(database_url, otter={"seed": True})) as world:
+    async with World(world_options(database_url, stand_ins={"otter": {"seed": True}})) as world:
         assert "Route #1 added" in await command(world, 'route otter-channel:"Product team" #eng')
         conversation = world.otter.add_conversation(
             "Sprint planning",
@@ -78,7 +78,7 @@ async def test_polling_across_a_restart_misses_and_repeats_nothing(database_url:
     options = world_options(
         database_url,
         scheduler=True,
-        otter={"seed": False},
+        stand_ins={"otter": {"seed": False}},
         settings={
             "otter_webhook_secret": None,
             "otter_poll_seconds": 0.5,

@@ -37,7 +37,7 @@ async def test_the_attendee_digest_title_is_dated_in_the_requesters_zone(
     database_url: str,
 ) -> None:
     attendee = {"step_delay": 0.05, "webhook_backoff": 0.05, "clock": lambda: LATE}
-    async with World(world_options(database_url, attendee=attendee)) as world:
+    async with World(world_options(database_url, stand_ins={"attendee": attendee})) as world:
         delivery = await world.slack.command(
             world.app_url, "/debrief", f"join {ZOOM}", user_id="U0GRACE", channel_id=CHANNEL
         )

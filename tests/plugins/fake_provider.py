@@ -3,7 +3,8 @@
 It has its own settings (``ACME_WEBHOOK_SECRET``, ``DEBRIEF_MAX_ACME_WEBHOOK_BYTES``), a client,
 an HMAC-signed webhook route at ``/webhooks/acme``, and a job mapping each delivery into the
 neutral ``Meeting`` and publishing it through the common path (routing rules, the digest
-renderer, action items). Nothing outside this file knows of it: a test installs it by giving
+renderer, action items), its own routing target (``acme-folder:<name>``) and a sandbox stand-in
+(``fake_standin.py``, beside it). Nothing outside tests/ knows of it: a test installs it by giving
 the settings ``plugins=(*PROVIDERS, ACME)``.
 """
 
@@ -22,7 +23,7 @@ from bot.budgets import SharedBudgets
 from bot.config import Settings
 from bot.jobs import JobRun
 from bot.meetings import ActionItem, Meeting, Person
-from bot.plugins import Probe, Provider, ProviderSettings, Toggle
+from bot.plugins import FolderRule, Probe, Provider, ProviderSettings, Toggle
 from bot.services import Services
 from handlers.routing import publish_digest
 from handlers.webhooks import Delivery, webhook_handler
@@ -58,6 +59,8 @@ class AcmeMeeting(BaseModel):
     host_email: str
     attendees: list[str] = Field(default_factory=list)
     todos: list[dict[str, str]] = Field(default_factory=list)
+    #: The folder it was filed in, if any: routed by `/debrief route acme-folder:<name>`.
+    folder: str | None = None
 
 
 class MeetingJob(BaseModel):
@@ -91,6 +94,7 @@ def to_meeting(meeting: AcmeMeeting) -> Meeting:
         summary=meeting.summary,
         owner=Person(name=meeting.host_email.split("@")[0], email=meeting.host_email),
         participants=[Person(name=e.split("@")[0], email=e) for e in meeting.attendees],
+        provider_channels=[meeting.folder] if meeting.folder else [],
         action_items=[
             ActionItem(text=t["text"], assignee_email=t.get("owner"), provider_id=t["id"])
             for t in meeting.todos
@@ -130,4 +134,7 @@ ACME: Provider[AcmeClient, AcmeSettings] = Provider(
     webhook_limit="max_acme_webhook_bytes",
     toggles=(Toggle("Acme Notes", ("ACME_WEBHOOK_SECRET",), ("ACME_API_KEY",)),),
     probe=probe,
+    folder_rule=FolderRule("acme-folder", "Acme folder name", "Acme Notes meetings in the folder"),
+    # Its sandbox stand-in, beside it in tests/ (a reference: nothing the app runs imports it).
+    stand_in="tests.plugins.fake_standin:AcmePlugin",
 )

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from sandbox.claritalk import ClaritalkPlugin
 from sandbox.run import Sandbox, plain_text, start_world
 from sandbox.world import World, sqlite_url
 
@@ -93,7 +94,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         0,
         sqlite_url(tmp_path_factory.mktemp("sandbox") / "sandbox.db"),
         scheduler=False,
-        attendee={"auto_join": False, "auto_transcript": False, "step_delay": 0.05},
+        stand_ins={"attendee": {"auto_join": False, "auto_transcript": False, "step_delay": 0.05}},
     )
     try:
         yield started
@@ -193,11 +194,11 @@ async def test_ctrl_c_while_starting_closes_what_had_started(
     holding its ports and HTTP sessions."""
     reached = asyncio.Event()
 
-    async def hang(_world: World, _settings: object) -> None:
+    async def hang(_plugin: ClaritalkPlugin, _app: object) -> None:
         reached.set()  # the stand-ins and the app are up by now
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(World, "_connect_claritalk", hang)
+    monkeypatch.setattr(ClaritalkPlugin, "connect", hang)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
