@@ -49,6 +49,7 @@ from handlers.claritalk.store import LAPSED, REPORT_LEASE
 from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport, OAuthState, SpentLink
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
 from handlers.digest.tables import Digest
+from handlers.review.tables import DigestReview
 from handlers.routing.tables import DigestRoute, HeldDigest, SyncState
 from handlers.search.tables import StoredMeeting, StoredPassage
 from handlers.whereby import repo as rooms
@@ -165,6 +166,11 @@ def _held_digests(cut: Cutoffs) -> ColumnElement[bool] | None:
     return None if cut.content is None else HeldDigest.held_at < cut.content
 
 
+def _digest_reviews(cut: Cutoffs) -> ColumnElement[bool] | None:
+    # A meeting held for review is meeting content like any other, decided on or not.
+    return None if cut.content is None else DigestReview.created_at < cut.content
+
+
 def _attendee_bots(cut: Cutoffs) -> ColumnElement[bool] | None:
     if cut.content is None:
         return None
@@ -272,6 +278,7 @@ RULES: tuple[Rule, ...] = (
     Rule(StoredMeeting, _stored_meetings, children=(StoredPassage.meeting_pk,)),
     Rule(StoredPassage, kept="deleted with its stored meeting, index entries included"),
     Rule(HeldDigest, _held_digests),
+    Rule(DigestReview, _digest_reviews),
     Rule(AttendeeBot, _attendee_bots),
     Rule(WherebyRoom, _whereby_rooms),
     Rule(SlackPost, _slack_posts),
