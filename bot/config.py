@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # workspace's members when unset) and who besides workspace admins may change routes.
     internal_domains: str | None = Field(None, alias="DEBRIEF_INTERNAL_DOMAINS")
     route_admins: str | None = Field(None, alias="DEBRIEF_ROUTE_ADMINS")
+    # A digest of a meeting with someone from outside those domains goes to its owner first,
+    # to share, edit or keep private, rather than straight to a channel.
+    review_external: bool = Field(True, alias="DEBRIEF_REVIEW_EXTERNAL")
 
     # Action items: the daily reminder goes out at this hour of each person's own Slack time
     # zone; the leader looks for people due one every DEBRIEF_REMINDER_SCAN_SECONDS (0: never).

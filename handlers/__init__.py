@@ -10,12 +10,12 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.plugins import AnyProvider
 from bot.slack import slack_verdict
-from handlers import action_items, commands, digest, ops, retention, routing, search
+from handlers import action_items, commands, digest, ops, retention, review, routing, search
 from handlers.wiring import Wiring
 
 #: Every feature that is no provider's, in the order its subcommands appear in `/debrief help`
 #: (the providers' own come after ``commands``: see ``register_all``).
-FEATURES = (commands, routing, action_items, digest, search, ops, retention)
+FEATURES = (commands, routing, action_items, digest, review, search, ops, retention)
 #: Features with periodic jobs: ``schedule(settings)`` gives (job kind, seconds) for those on.
 SCHEDULED = (routing, action_items, retention)
 
@@ -52,7 +52,11 @@ def __getattr__(name: str) -> Any:
     if name == "ACTION_IDS":
         from handlers.registry import PROVIDERS
 
-        return (*(a for p in PROVIDERS for a in p.actions), *action_items.ACTIONS)
+        return (
+            *(a for p in PROVIDERS for a in p.actions),
+            *action_items.ACTIONS,
+            *review.ACTIONS,
+        )
     raise AttributeError(f"module 'handlers' has no attribute {name!r}")
 
 

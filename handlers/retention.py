@@ -51,6 +51,7 @@ from handlers.claritalk.tables import ClaritalkConnection, ClaritalkReport
 from handlers.digest.deliver import LEASE as DIGEST_LEASE
 from handlers.digest.tables import Digest
 from handlers.oauth.tables import OAuthState, SpentLink
+from handlers.review.tables import DigestReview
 from handlers.routing.tables import DigestRoute, HeldDigest, SyncState
 from handlers.search.tables import StoredMeeting, StoredPassage
 from handlers.whereby import repo as rooms
@@ -167,6 +168,11 @@ def _held_digests(cut: Cutoffs) -> ColumnElement[bool] | None:
     return None if cut.content is None else HeldDigest.held_at < cut.content
 
 
+def _digest_reviews(cut: Cutoffs) -> ColumnElement[bool] | None:
+    # A meeting held for review is meeting content like any other, decided on or not.
+    return None if cut.content is None else DigestReview.created_at < cut.content
+
+
 def _attendee_bots(cut: Cutoffs) -> ColumnElement[bool] | None:
     if cut.content is None:
         return None
@@ -281,6 +287,7 @@ RULES: tuple[Rule, ...] = (
     Rule(StoredMeeting, _stored_meetings, children=(StoredPassage.meeting_pk,)),
     Rule(StoredPassage, kept="deleted with its stored meeting, index entries included"),
     Rule(HeldDigest, _held_digests),
+    Rule(DigestReview, _digest_reviews),
     Rule(AttendeeBot, _attendee_bots),
     Rule(WherebyRoom, _whereby_rooms),
     Rule(CalendarEventRecord, _calendar_events),

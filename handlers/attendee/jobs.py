@@ -32,10 +32,11 @@ from handlers.attendee.parsing import When
 from handlers.attendee.settings import attendee_settings
 from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
 from handlers.attendee.tables import AttendeeBot
-from handlers.digest import deliver_digest, transcript_is_cut
+from handlers.digest import HeldForReview, Resume, deliver_digest, transcript_is_cut
 from handlers.digest.items import PARENT_PART
 from handlers.digest.render import EXTRA_ACTIONS, EXTRA_ATTACHED, EXTRA_SUMMARISES
 from handlers.digest.understand import GENERIC_TITLE, understand_meeting
+from handlers.review.gate import review_state
 from handlers.routing import hold_digest, route_for
 from handlers.search.store import REQUESTER
 from handlers.wiring import InThread
@@ -67,6 +68,11 @@ JOB_LIST = "attendee.list_bots"
 JOB_RECORDING = "attendee.recording_link"
 
 TRANSCRIPT_FILE_PART = "transcript.file"
+#: What the status message says while its digest's review keeps it from the channel.
+REVIEW_HEADLINES = {
+    "pending": "Meeting over: the digest waits for its owner's review before it is shared",
+    "private": "Meeting over: its owner kept the digest private",
+}
 #: The key of the bot's Attendee metadata that holds the title the person gave the meeting.
 TITLE_METADATA = "debrief_title"
 
@@ -142,6 +148,9 @@ async def refresh_status(
             row,
             *((event_type, sub_type) if explained else (None, None)),
             digest=await digest_elsewhere(services, row),
+            review=await review_state(services, PROVIDER, row.bot_id)
+            if row.bot_id is not None and row.state == BotState.ENDED
+            else None,
         )
         await services.posts.upsert(status_key(row), *rendering)
 
@@ -174,7 +183,10 @@ def render_status(
     sub_type: str | None,
     *,
     digest: DigestPlace | None = None,
+    review: str | None = None,
 ) -> tuple[str, list[Block]]:
+    """The status message; ``review``: the state of its digest's review (``handlers.review``),
+    said while it keeps the digest from the channel."""
     status = describe(row.state, event_type, sub_type)
     detail = row.state_detail
     if row.state == BotState.FATAL_ERROR and detail:
@@ -183,6 +195,8 @@ def render_status(
         status, detail = replace(status, headline=detail), None
     if digest is not None:
         status = replace(status, headline=ROUTED_HEADLINE)
+    elif review in REVIEW_HEADLINES:
+        status = replace(status, headline=REVIEW_HEADLINES[review])
     return status_text(status), build_status_blocks(row, status, detail, digest=digest)
 
 
@@ -431,8 +445,17 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     status_ts = status_post.ts if status_post is not None else None
     in_status_thread = channel == row.channel_id and status_ts is not None
     delivered = await deliver_digest(
-        services, meeting, channel, thread_ts=status_ts if in_status_thread else None
+        services,
+        meeting,
+        channel,
+        thread_ts=status_ts if in_status_thread else None,
+        owner=row.user_id,
+        # Once its owner shares it, this job runs again: the upload and the status follow it.
+        resume=Resume(JOB_DIGEST, DigestJob(request_id=row.id)),
     )
+    if isinstance(delivered, HeldForReview):
+        await refresh_status(services, row.id)  # says the digest waits for its owner
+        return
     thread_ts = status_ts if in_status_thread and status_ts else delivered.ts
     if attach and await services.posts.find(status_key(row, TRANSCRIPT_FILE_PART)) is None:
         await services.slack.upload_text(
@@ -444,8 +467,8 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
         )
         # Remember the upload so that a retry of this job does not attach it twice.
         await services.posts.remember(status_key(row, TRANSCRIPT_FILE_PART), "file", thread_ts)
-    if channel != row.channel_id:
-        await refresh_status(services, row.id)  # its last line now links to the digest
+    # Its last line now links to the digest elsewhere, or no longer says it waits for review.
+    await refresh_status(services, row.id)
 
 
 async def stop_bot(attendee: AttendeeClient, bot_id: str, pending: bool) -> bool:

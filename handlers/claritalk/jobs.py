@@ -21,6 +21,7 @@ from handlers.claritalk.mapping import to_meeting
 from handlers.claritalk.messages import RECONNECT, explain
 from handlers.claritalk.report import attach_pending, attach_report, digest_thread, keep_report
 from handlers.claritalk.settings import claritalk_settings
+from handlers.digest import DeliveredDigest
 from handlers.routing import publish_digest
 from handlers.wiring import InThread
 from providers.claritalk import (
@@ -81,8 +82,12 @@ async def publish_processed(services: Services, data: MeetingProcessed) -> None:
     meeting = to_meeting(data, owner)
     # Kept first: a digest held for want of a channel gets its report once it is posted.
     await keep_report(services, data)
-    delivered = await publish_digest(services, meeting)
-    if delivered is None:
+    delivered = await publish_digest(
+        services, meeting, owner=owner.slack_user_id if owner is not None else None
+    )
+    if not isinstance(delivered, DeliveredDigest):
+        # Held for a route or for its owner's review: the upkeep attaches the report once the
+        # digest is posted.
         log.info("claritalk %s: digest held; its report waits for it", data.meeting_id)
         return
     await attach_report(services, data.meeting_id, delivered.channel, delivered.ts, meeting.title)

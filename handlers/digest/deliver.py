@@ -74,6 +74,28 @@ class DeliveredDigest:
 
 
 @dataclass(frozen=True)
+class HeldForReview:
+    """A digest not posted: it waits for (or was kept private by) its owner's review
+    (``handlers.review``)."""
+
+    channel: str
+    review_id: int
+    #: Who decides: the owner, or None when the operators were asked.
+    owner: str | None
+    #: ``pending`` or ``private``.
+    state: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """A job of the caller's to run again once a held digest is shared (its work after the
+    delivery: Attendee's transcript upload and status message)."""
+
+    kind: str
+    payload: BaseModel
+
+
+@dataclass(frozen=True)
 class PostedParts:
     """A rendered digest's messages as they now are in Slack."""
 
@@ -89,19 +111,39 @@ class PostedParts:
 
 
 async def deliver_digest(
-    services: Services, meeting: Meeting, channel: str, *, thread_ts: str | None = None
-) -> DeliveredDigest:
+    services: Services,
+    meeting: Meeting,
+    channel: str,
+    *,
+    thread_ts: str | None = None,
+    owner: str | None = None,
+    resume: Resume | None = None,
+) -> DeliveredDigest | HeldForReview:
     """Post or update the digest of ``meeting`` in ``channel``; never posts a twin.
 
     What the provider left out is filled in first (``handlers.digest.understand``; a meeting
     filled already is left as it is). With ``thread_ts``, the digest is a reply in that thread
     (Attendee's status message) rather than a message of its own.
 
+    The digest of a meeting with people from outside the workspace goes to its owner first
+    (``handlers.review``): then nothing is posted and the answer is :class:`HeldForReview`.
+    ``owner`` is the Slack user who sent the notetaker or asked for the digest, when the caller
+    knows (else the meeting's requester, else its provider-side owner matched by email);
+    ``resume`` is a job of the caller's to run again once it is shared.
+
     Raises:
         RetryLater: another delivery of the same digest is under way.
         SlackApiError: Slack refused (``channel_not_found``, ``not_in_channel`` … are permanent).
     """
+    from handlers.review.gate import review_gate  # the gate reads routing, which imports this
+
     meeting = await understand_meeting(services, meeting)
+    gated = await review_gate(
+        services, meeting, channel, thread_ts=thread_ts, owner=owner, resume=resume
+    )
+    if isinstance(gated, HeldForReview):
+        return gated
+    meeting = gated
     key = (meeting.provider, meeting.meeting_id, channel)
     holder = current_holder()
     await _take_lease(services, key, meeting.title, holder)
@@ -333,6 +375,8 @@ async def job_deliver_digest(services: Services, payload: DeliverJob, run: JobRu
     """Deliver a digest that was decided on earlier (a held one released by a new route)."""
     meeting = Meeting.model_validate(payload.meeting)
     delivered = await deliver_digest(services, meeting, payload.channel)
+    if isinstance(delivered, HeldForReview):
+        return
     log.info(
         "digest of %s %s in %s: %s",
         meeting.provider,

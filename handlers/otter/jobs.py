@@ -16,7 +16,7 @@ from bot.blockkit import mrkdwn, truncate
 from bot.jobs import JobRun, RetryLater
 from bot.services import Services
 from handlers.access import Belongs, digest_channels, may_see
-from handlers.digest import deliver_digest
+from handlers.digest import HeldForReview, deliver_digest
 from handlers.ops import JOB_NOTICE, NoticeJob
 from handlers.otter.blocks import build_recent_blocks
 from handlers.otter.mapping import RELATIONSHIPS, is_complete, to_meeting
@@ -153,7 +153,16 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             thread=payload.thread,
         )
         return
-    delivered = await deliver_digest(services, to_meeting(conversation), payload.channel_id)
+    delivered = await deliver_digest(
+        services, to_meeting(conversation), payload.channel_id, owner=payload.user_id
+    )
+    if isinstance(delivered, HeldForReview):
+        await services.slack.respond(
+            payload.response_url,
+            held_text(conversation, delivered, payload.user_id),
+            thread=payload.thread,
+        )
+        return
     if not delivered.changed:
         await services.slack.respond(
             payload.response_url,
@@ -162,6 +171,18 @@ async def job_post_summary(services: Services, payload: SummaryJob, run: JobRun)
             "up to date.",
             thread=payload.thread,
         )
+
+
+def held_text(conversation: Conversation, held: HeldForReview, asker: str | None) -> str:
+    """What the person who asked is told when the digest waits for review instead."""
+    title = mrkdwn(conversation.display_title, 200)
+    if held.state == "private":
+        return f"The digest of “{title}” was kept private by its owner, so it is not posted."
+    who = "you, by DM," if held.owner == asker else "its owner" if held.owner else "the operators"
+    return (
+        f"“{title}” had people from outside the workspace, so its digest went to {who} to "
+        "review first; it is posted here once shared."
+    )
 
 
 async def elsewhere(
@@ -204,7 +225,15 @@ async def job_await_ready(services: Services, payload: AwaitJob, run: JobRun) ->
         return
     meeting = to_meeting(conversation, channels=payload.channels)
     if payload.channel_id is not None:
-        await deliver_digest(services, meeting, payload.channel_id)
+        delivered = await deliver_digest(
+            services, meeting, payload.channel_id, owner=payload.user_id
+        )
+        if isinstance(delivered, HeldForReview) and payload.response_url:
+            await services.slack.respond(
+                payload.response_url,
+                held_text(conversation, delivered, payload.user_id),
+                thread=payload.thread,
+            )
     else:
         await publish_digest(services, meeting)
 

@@ -18,7 +18,13 @@ from bot.meetings import Meeting
 from bot.services import Services
 from bot.slack import slack_error
 from bot.store.db import transaction
-from handlers.digest import JOB_DELIVER, DeliveredDigest, DeliverJob, deliver_digest
+from handlers.digest import (
+    JOB_DELIVER,
+    DeliveredDigest,
+    DeliverJob,
+    HeldForReview,
+    deliver_digest,
+)
 from handlers.digest.render import provider_name
 from handlers.digest.text import mrkdwn
 from handlers.digest.understand import understand_meeting
@@ -103,15 +109,21 @@ async def route_for(services: Services, meeting: Meeting, *, home: str | None = 
     return home or services.settings.digest_channel or None
 
 
-async def publish_digest(services: Services, meeting: Meeting) -> DeliveredDigest | None:
+async def publish_digest(
+    services: Services, meeting: Meeting, *, owner: str | None = None
+) -> DeliveredDigest | HeldForReview | None:
     """Fill in what the provider left out, then deliver ``meeting``'s digest where its route
-    says (a ``title:`` rule sees the engine's title), or hold it (None) if nowhere."""
+    says (a ``title:`` rule sees the engine's title), or hold it (None) if nowhere.
+
+    ``owner``: the Slack user the meeting is theirs, when the caller knows: an external
+    meeting's digest waits for their review (:class:`HeldForReview`) before it is posted.
+    """
     meeting = await understand_meeting(services, meeting)
     channel = await route_for(services, meeting)
     if channel is None:
         await hold_digest(services, meeting)
         return None
-    return await deliver_digest(services, meeting, channel)
+    return await deliver_digest(services, meeting, channel, owner=owner)
 
 
 async def hold_digest(services: Services, meeting: Meeting) -> None:

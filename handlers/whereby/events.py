@@ -283,12 +283,15 @@ async def post_digest(
     )
     if reason:
         meeting.extras[EXTRA_PROVIDER_NOTICE] = reason
+    # Whoever opened the room owns its sessions: an external one waits for their review.
     if row.message_ts is None:
-        await publish_digest(services, meeting)
+        await publish_digest(services, meeting, owner=row.creator_id)
     else:
         meeting = await understand_meeting(services, meeting)
         meeting.extras[EXTRA_ACTIONS] = [transcript_button(row.id, transcription_id)]
-        await deliver_digest(services, meeting, row.channel_id, thread_ts=row.message_ts)
+        await deliver_digest(
+            services, meeting, row.channel_id, thread_ts=row.message_ts, owner=row.creator_id
+        )
     await repo.set_digest_state(services.sessions, row.id, transcription_id, "posted")
     await show_room(services, row.id)
 

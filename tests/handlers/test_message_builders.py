@@ -36,10 +36,12 @@ from handlers.calendar import dm_blocks as calendar_dms
 from handlers.calendar.tables import CalendarEventRecord
 from handlers.claritalk.messages import explain
 from handlers.commands import build_help_blocks, usage_reply
+from handlers.digest import HeldForReview, render
 from handlers.digest import blocks as digest_blocks
-from handlers.digest import render
 from handlers.digest.items import ItemView
 from handlers.otter.blocks import build_recent_blocks
+from handlers.otter.jobs import held_text
+from handlers.review import blocks as review_blocks
 from handlers.routing.rules import describe as describe_route
 from handlers.search import blocks as search_blocks
 from handlers.search.index import MeetingHit, Moment
@@ -336,6 +338,23 @@ def otter_recent(i: Inputs) -> Output:
     return Output(blocks=[build_recent_blocks(conversations, everyone=True)])
 
 
+def otter_held(i: Inputs) -> Output:
+    conversation = Conversation.model_validate(
+        {"id": "c1", "title": i.text, "url": i.url, "created_at": 1763650000}
+    )
+    return Output(
+        texts=[
+            held_text(conversation, HeldForReview("C0MEETINGS", 7, owner, state), "U0ADA")
+            for owner, state in (
+                ("U0ADA", "pending"),
+                ("U0BOB", "pending"),
+                (None, "pending"),
+                ("U0ADA", "private"),
+            )
+        ]
+    )
+
+
 def whereby_row(i: Inputs, status: str = "open") -> WherebyRoom:
     return WherebyRoom(
         id="w1",
@@ -429,6 +448,31 @@ def calendar_reminder(i: Inputs) -> Output:
 
 async def _no_handler(ctx: Any) -> str:
     return ""
+
+
+def review_message(i: Inputs) -> Output:
+    out = Output()
+    preview = render.render_digest(meeting(i)).parent
+    outside = [i.text, f"{i.name}@acme.example"] * 4
+    for state, owner in (
+        ("pending", "U0ADA"),
+        ("pending", None),
+        ("shared", "U0ADA"),
+        ("private", "U0ADA"),
+        ("private", None),
+    ):
+        out.message(
+            *review_blocks.build_review_blocks(
+                7,
+                preview,
+                channel="C0MEETINGS",
+                owner=owner,
+                external=outside,
+                state=state,
+                decided_by="U0BOSS",
+            )
+        )
+    return out
 
 
 def routes(i: Inputs) -> Output:
@@ -540,6 +584,7 @@ RENDERERS: dict[str, Callable[[Inputs], Output]] = {
         mrkdwn=[action_blocks.item_line(item_state(i), date(2026, 11, 20), owner=True, url=i.url)]
     ),
     "handlers.otter.blocks:build_recent_blocks": otter_recent,
+    "handlers.otter.jobs:held_text": otter_held,
     "handlers.search.blocks:build_results_blocks": search_results,
     "handlers.search.blocks:build_answer_blocks": search_answer,
     "handlers.search.blocks:citation_text": lambda i: Output(
@@ -563,6 +608,10 @@ RENDERERS: dict[str, Callable[[Inputs], Output]] = {
         texts=[str(usage_reply(Subcommands(), i.text))]
     ),
     "handlers.routing.rules:describe": routes,
+    "handlers.review.blocks:build_review_blocks": review_message,
+    "handlers.review.blocks:build_edit_modal": lambda i: Output(
+        views=[review_blocks.build_edit_modal(7, i.text, i.text)]
+    ),
     # The Slack client's own conversions: a transcript's file title.
     "bot.blockkit:file_title": lambda i: Output(file_titles=[file_title(f"Transcript: {i.text}")]),
 }
