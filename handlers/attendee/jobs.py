@@ -401,6 +401,21 @@ def recording_button(request_id: str) -> Block:
     }
 
 
+async def add_invitees(attendee: AttendeeClient, event_id: str, meeting: Meeting) -> None:
+    """Name a calendar meeting's invitees among its participants: Attendee's transcript has
+    speakers' names only, and whether the meeting had outside people (the review before
+    sharing, ``external:`` routes) is told by their email addresses. An event Attendee no
+    longer has leaves the meeting as it is."""
+    event = await attendee.calendars.get_event(event_id)
+    if event is None:
+        return
+    known = {p.email.lower() for p in meeting.participants if p.email}
+    names = {a.email.strip().lower(): a.name for a in event.attendees if a.email}
+    for email in event.emails():
+        if email not in known:
+            meeting.participants.append(Person(name=names.get(email) or email, email=email))
+
+
 async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -> None:
     """Post the meeting's digest through the common path, updated, never twinned.
 
@@ -421,6 +436,8 @@ async def job_post_digest(services: Services, payload: DigestJob, run: JobRun) -
     except NotFound:
         utterances = []
     meeting = to_meeting(row, bot, utterances, await services.slack.user_timezone(row.user_id))
+    if row.calendar_event_id:
+        await add_invitees(attendee, row.calendar_event_id, meeting)
     given = (bot.metadata or {}).get(TITLE_METADATA)
     meeting = await understand_meeting(
         services, meeting, title=given if isinstance(given, str) else None

@@ -22,7 +22,7 @@ CHANNEL = "C0ENG"
 
 
 async def test_the_seeded_external_call_waits_for_its_owner(database_url: str) -> None:
-    async with World(world_options(database_url, otter={"seed": True})) as world:
+    async with World(world_options(database_url, stand_ins={"otter": {"seed": True}})) as world:
         delivery = await world.slack.command(
             world.app_url,
             "/debrief",
