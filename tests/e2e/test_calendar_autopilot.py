@@ -86,9 +86,7 @@ async def test_a_synced_week_gets_its_notetakers_and_its_owner_stays_in_charge(
         await world.settle()
         async with world.services.sessions() as session:
             record = await session.scalar(
-                select(CalendarEventRecord).where(
-                    CalendarEventRecord.event_id == one_on_one["id"]
-                )
+                select(CalendarEventRecord).where(CalendarEventRecord.event_id == one_on_one["id"])
             )
         assert record is not None and record.decision == "cancelled"
 

@@ -47,7 +47,6 @@ FOR_OPERATORS = {
     "handlers/otter/settings.py": "environment names, read by the core at start-up",
     "handlers/whereby/settings.py": "environment names, read by the core at start-up",
     "handlers/claritalk/settings.py": "environment names, read by the core at start-up",
-    "handlers/calendar/settings.py": "environment names, read by the core at start-up",
     "handlers/attendee/plugin.py": "the descriptor (doctor lines, probe; NOT_SET_UP: see below)",
     "handlers/otter/plugin.py": "the descriptor (doctor lines, probe; NOT_SET_UP: see below)",
     "handlers/whereby/plugin.py": "the descriptor (doctor lines, probe; NOT_SET_UP: see below)",
