@@ -451,6 +451,11 @@ async def test_the_attendee_panel_moves_cancels_and_disconnects_calendars(
         ) as response:
             bot_id = (await response.json())["id"]
         slack.providers = {"attendee": attendee.url}
+        slack.panels = {
+            name: {"title": plugin.title, "state": plugin.state_path}
+            for name, plugin in installed_stand_ins(installed()).items()
+            if name in slack.providers
+        }
         await page.reload()
         await expect(page.locator("#connection")).to_have_text("live")
         await page.evaluate("window.notReloaded = true")
