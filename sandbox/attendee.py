@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -1236,18 +1237,26 @@ class AttendeePlugin(StandInPlugin[AttendeeStandIn]):
         "step_delay": 0.5,
         "recordings": True,
         "webhook_backoff": 0.5,
+        # The calendar's DMs come within a minute of connecting one, not at 8 tomorrow.
+        "calendar_tour": True,
     }
+    #: Whose morning it is in the sandbox: Ada Lovelace's (the page's first person).
+    TOUR_ZONE = "Europe/London"
 
-    def __init__(self, server: AttendeeStandIn, oauth: OAuthStandIn) -> None:
+    def __init__(
+        self, server: AttendeeStandIn, oauth: OAuthStandIn, *, calendar_tour: bool = False
+    ) -> None:
         super().__init__(server)
         #: Google's and Microsoft's OAuth, for connecting the calendars Attendee syncs.
         self.oauth = oauth
+        self.calendar_tour = calendar_tour
 
     @classmethod
     def create(cls, setup: Setup, **options: Any) -> AttendeePlugin:
         api_key = "sandbox-attendee-" + secrets.token_hex(8)
+        tour = bool(options.pop("calendar_tour", False))
         server = AttendeeStandIn(api_key=api_key, lock=setup.lock, **options)
-        return cls(server, OAuthStandIn(lock=setup.lock))
+        return cls(server, OAuthStandIn(lock=setup.lock), calendar_tour=tour)
 
     async def start(self, host: str) -> None:
         await self.server.start(host)
@@ -1263,7 +1272,15 @@ class AttendeePlugin(StandInPlugin[AttendeeStandIn]):
             "attendee_api_url": self.server.url,
             "attendee_webhook_secret": self.server.webhook_secret,
             **self.oauth.settings(),
+            **(self._tour_settings() if self.calendar_tour else {}),
         }
+
+    def _tour_settings(self) -> dict[str, Any]:
+        """For ``debrief sandbox``: the morning DM is due now (it may come up to three hours
+        after its hour), and the reminder of the week's meeting that starts in about a quarter of
+        an hour is due at once."""
+        hour = datetime.now(ZoneInfo(self.TOUR_ZONE)).hour
+        return {"calendar_morning_hour": hour, "calendar_reminder_minutes": 20}
 
     async def connect(self, app: RunningApp) -> None:
         self.server.configure_webhook(f"{app.url}/webhooks/attendee")

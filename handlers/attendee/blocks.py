@@ -64,7 +64,8 @@ def build_status_blocks(
     # The meeting link is as long as whoever typed it made it: a URL too long for the block
     # becomes the words "meeting link" alone, so that the block (and the button) stay valid.
     where = link(row.meeting_url, "meeting link", url_limit=CONTEXT_TEXT - 200)
-    context = f"Requested by {user_mention(row.user_id)} · {where}"
+    asked = "From the calendar of" if row.calendar_event_id else "Requested by"
+    context = f"{asked} {user_mention(row.user_id)} · {where}"
     if row.bot_id:
         context += f" · `{mrkdwn(row.bot_id, 100)}`"
     if row.stopped_by and row.state != CANCELLED:

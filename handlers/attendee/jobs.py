@@ -30,7 +30,7 @@ from handlers.attendee.blocks import (
 )
 from handlers.attendee.parsing import When
 from handlers.attendee.settings import attendee_settings
-from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, describe
+from handlers.attendee.states import CANCELLED, DUPLICATE, REFUSED, REQUESTED, describe
 from handlers.attendee.tables import AttendeeBot
 from handlers.digest import HeldForReview, Resume, deliver_digest, transcript_is_cut
 from handlers.digest.items import PARENT_PART
@@ -123,6 +123,11 @@ def notetaker(channel_id: Any, user_id: Any) -> Belongs:
     )
 
 
+#: States of a calendar notetaker that post no status message: until it starts joining, its
+#: owner hears of it from the calendar's morning DM and reminder, not a message per meeting.
+BEFORE_THE_MEETING = frozenset({REQUESTED, BotState.SCHEDULED, *repo.FINAL_LOCAL_STATES})
+
+
 def status_key(row: AttendeeBot, part: str = "status") -> PostKey:
     return PostKey(PROVIDER, row.id, row.channel_id, part)
 
@@ -143,6 +148,9 @@ async def refresh_status(
     """
 
     async def show(row: AttendeeBot) -> None:
+        quiet = row.calendar_event_id and row.state in BEFORE_THE_MEETING
+        if quiet and await services.posts.find(status_key(row)) is None:
+            return  # the owner's morning DM and reminder speak for it until it joins
         explained = event_state is None or row.state == event_state
         rendering = render_status(
             row,

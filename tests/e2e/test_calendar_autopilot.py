@@ -73,6 +73,7 @@ async def test_a_synced_week_gets_its_notetakers_and_its_owner_stays_in_charge(
         assert "Team lunch" not in {e["name"] for e in eligible}, "no link, no notetaker"
         decided = await decisions(world)
         assert {d for d, _ in decided.values()} >= {"scheduled", "no_link", "past"}
+        assert world.slack.dms(ADA) == [], "no message per scheduled notetaker"
 
         # The same sync again changes nothing: no second notetaker for any event.
         world.attendee.calendars.sync(calendar.id)
