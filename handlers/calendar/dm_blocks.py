@@ -235,4 +235,6 @@ def build_reminder_dm(
         else f"No notetaker joins {title}"
     )
     note = _latest(notes).get(record.event_id)
-    return fallback(text), _event_blocks(record, never_series, zone, note)
+    heading = f"*⏰ In {minutes} minutes*" if will_join(record) else "*⏰ Coming up*"
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": heading}}]
+    return fallback(text), blocks + _event_blocks(record, never_series, zone, note)

@@ -264,6 +264,7 @@ async def test_the_reminder_comes_five_minutes_before_once_across_processes(
         await scan_in_both(one, two)
         reminder = slack.dms(ALAN)[1]
         assert reminder.text == "In 5 minutes a notetaker joins Design review"
+        assert reminder.blocks[0]["text"]["text"] == "*⏰ In 5 minutes*", "said in the message too"
         assert buttons_of(reminder) == {"evt_1": [ACTION_SKIP, ACTION_NEVER_SERIES]}
         assert (await get(one, "evt_1")).reminded_at == at(13, 55)
 
