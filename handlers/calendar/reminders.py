@@ -162,14 +162,6 @@ async def never_series_of(services: Services, user: str) -> list[str]:
     return list(policy.never_series) if policy is not None else []
 
 
-async def event(services: Services, event_id: str) -> CalendarEventRecord | None:
-    async with services.sessions() as session:
-        found = await session.execute(
-            select(CalendarEventRecord).where(CalendarEventRecord.event_id == event_id)
-        )
-        return found.scalar_one_or_none()
-
-
 def reminder_lead(services: Services) -> timedelta:
     return timedelta(minutes=calendar_settings(services.settings).calendar_reminder_minutes)
 
@@ -276,7 +268,7 @@ async def job_remind(services: Services, payload: RemindJob, run: JobRun) -> Non
     """Send the DM before a notetaker joins, unless the meeting moved, was cancelled or
     skipped since the scan, or its reminder went out already."""
     now = services.clock()
-    record = await event(services, payload.event_id)
+    record = await repo.get_event(services.sessions, payload.event_id)
     lead = reminder_lead(services)
     if record is None or record.start_time != payload.start or not reminder_due(record, now, lead):
         log.info("reminder of %s no longer due: not sent", payload.event_id)
@@ -336,7 +328,7 @@ async def job_redraw(services: Services, payload: RedrawJob, run: JobRun) -> Non
         text, blocks = build_morning_dm(records, await never_series_of(services, user), zone, notes)
     else:
         event_id = rest.rpartition(".")[0]
-        record = await event(services, event_id)
+        record = await repo.get_event(services.sessions, event_id)
         if record is None:
             return
         zone = await services.slack.user_timezone(record.user_id)
@@ -362,7 +354,7 @@ async def handle_dm_action(
     Anyone else is told it is not theirs, and nothing changes."""
     click = click_of(body)
     choice = CHOICES.get(str(action.get("action_id", "")))
-    record = await event(services, str(action.get("value", "")))
+    record = await repo.get_event(services.sessions, str(action.get("value", "")))
     if choice is None or record is None:
         await tell_clicker(ack, services, body, UNKNOWN)
         return
