@@ -32,6 +32,7 @@ def build_review_blocks(
     external: Sequence[str],
     state: str,
     decided_by: str | None = None,
+    withheld: bool = False,
 ) -> tuple[str, list[Block]]:
     """The review message: why it waits, the digest as it would be posted, and the buttons
     while it is undecided (``state`` ``pending``); once decided, what was decided and by whom.
@@ -62,20 +63,23 @@ def build_review_blocks(
         )
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": fit(head, 3000)}}]
     blocks.append({"type": "divider"})
-    blocks += list(preview.blocks)[:PREVIEW_BLOCKS]
+    if withheld:
+        # Asked in the operators' channel about a private channel's digest: its members alone
+        # may read it, so neither the digest nor its summary editor is shown here.
+        note = (
+            f":lock: The digest is not shown here: it was going to {where}, a private "
+            "channel, whose members alone may read it."
+        )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    else:
+        blocks += list(preview.blocks)[:PREVIEW_BLOCKS]
     if state == "pending":
         value = str(review_id)
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "review.decide",
-                "elements": [
-                    _button(ACTION_SHARE, "Share", value, style="primary"),
-                    _button(ACTION_EDIT, "Edit summary", value),
-                    _button(ACTION_PRIVATE, "Keep private", value, style="danger"),
-                ],
-            }
-        )
+        buttons = [_button(ACTION_SHARE, "Share", value, style="primary")]
+        if not withheld:
+            buttons.append(_button(ACTION_EDIT, "Edit summary", value))
+        buttons.append(_button(ACTION_PRIVATE, "Keep private", value, style="danger"))
+        blocks.append({"type": "actions", "block_id": "review.decide", "elements": buttons})
     return fit(head, 300), blocks
 
 

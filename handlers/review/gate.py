@@ -17,6 +17,7 @@ import logging
 from typing import Literal
 
 from pydantic import BaseModel
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import ColumnElement, select, update
 
 from bot.jobs import JobRun, PermanentJobError
@@ -195,6 +196,21 @@ async def may_decide(services: Services, row: DigestReview, user: str) -> bool:
     return bool(await services.membership.is_admin(user))
 
 
+async def withheld(services: Services, row: DigestReview) -> bool:
+    """Whether the review message must not show the digest: nobody owns it, so it is asked in
+    the operators' channel, and it was going to a private channel, whose members alone may read
+    it (or to one Debrief cannot look at: the safe answer)."""
+    if row.owner_id is not None:
+        return False
+    try:
+        info = (await services.slack.client.conversations_info(channel=row.channel_id)).get(
+            "channel"
+        ) or {}
+    except SlackApiError:
+        return True
+    return bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
+
+
 async def review_place(services: Services, row: DigestReview) -> str | None:
     """Where the review message lives: the owner's DM, else the operators' channel."""
     if row.owner_id is not None:
@@ -233,6 +249,7 @@ async def job_show_review(services: Services, payload: ShowJob, run: JobRun) -> 
         external=row.external,
         state=row.state,
         decided_by=row.decided_by,
+        withheld=await withheld(services, row),
     )
     key = PostKey(row.provider, row.meeting_id, place, f"{REVIEW_PART}.{row.channel_id}")
     await services.posts.upsert(key, text, blocks)

@@ -35,6 +35,7 @@ from handlers.review.gate import (
     get_review,
     may_decide,
     stored_meeting,
+    withheld,
 )
 from handlers.review.tables import PENDING, DigestReview
 from handlers.wiring import click_of, enqueue_then_ack, tell_clicker
@@ -88,6 +89,12 @@ async def handle_decision(
     )
 
 
+WITHHELD = (
+    "Its summary is not shown outside the private channel it was going to: *Share* it or keep "
+    "it private."
+)
+
+
 async def handle_edit(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], services: Services
 ) -> None:
@@ -99,6 +106,9 @@ async def handle_edit(
         return
     if checked.state != PENDING:
         await tell_clicker(ack, services, body, DECIDED)
+        return
+    if await withheld(services, checked):
+        await tell_clicker(ack, services, body, WITHHELD)
         return
     await ack()
     meeting = stored_meeting(checked)

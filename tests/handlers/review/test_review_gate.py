@@ -296,3 +296,33 @@ async def test_with_no_owner_the_operators_are_asked_and_an_admin_decides(
         (parent,) = posted(r, "C0MEETINGS")
         assert SUMMARY in text_of(parent.blocks)
         assert "Shared in <#C0MEETINGS> by <@U0ADA>" in text_of(posted(r, "C0GENERAL")[0].blocks)
+
+
+async def test_asked_about_a_private_channels_digest_the_operators_see_none_of_it(
+    database_url: str, otter: OtterStandIn
+) -> None:
+    """Nobody owns it and it is going to private #leadership: the operators' channel is asked
+    to decide without being shown what only #leadership's members may read."""
+    conversation_id = otter.add_conversation(
+        "Board prep with ACME",
+        owner="someone@elsewhere.example",
+        processing=False,
+        guests=(OUTSIDER,),
+        summary=SUMMARY,
+    )
+    async with rig(
+        database_url, otter, digest_channel="C0LEADERSHIP", ops_channel="C0GENERAL"
+    ) as r:
+        held = await routed(r, otter, conversation_id)
+        assert isinstance(held, HeldForReview) and held.owner is None
+        await settle(r)
+        (notice,) = posted(r, "C0GENERAL")
+        shown = text_of(notice.blocks) + notice.text
+        assert SUMMARY not in shown and "Board prep" not in shown
+        assert "private channel" in shown
+        assert buttons(notice) == [ACTION_SHARE, ACTION_PRIVATE]
+
+        await press(r, notice, ACTION_SHARE, user="U0ADA")  # a workspace admin
+        await settle(r)
+        (parent,) = posted(r, "C0LEADERSHIP")
+        assert SUMMARY in text_of(parent.blocks)
