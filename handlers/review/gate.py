@@ -80,6 +80,10 @@ async def review_gate(
     """
     if not services.settings.review_external:
         return meeting
+    # An internal meeting (most of them) costs no look at the reviews.
+    external = external_emails(meeting, await internal_domains(services))
+    if not external:
+        return meeting
     row = await _find(services, meeting.provider, meeting.meeting_id, channel)
     if row is not None:
         if row.state == SHARED:
@@ -87,9 +91,6 @@ async def review_gate(
                 meeting = meeting.model_copy(update={"summary": row.summary})
             return meeting
         return HeldForReview(channel, row.id, row.owner_id, row.state)
-    external = external_emails(meeting, await internal_domains(services))
-    if not external:
-        return meeting
     owner = owner or requester_of(meeting) or await _owner_by_email(services, meeting)
     now = services.clock()
     async with transaction(services.sessions) as session:
