@@ -6,11 +6,13 @@ review (the invitees come from the calendar event)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from handlers.calendar import reminders
+from handlers.calendar.dm_blocks import ACTION_SKIP, EVENT_BLOCK
 from handlers.calendar.tables import CalendarEventRecord
 from providers.attendee import AttendeeClient
 from providers.attendee.calendars import CreateCalendar
@@ -59,14 +61,18 @@ async def test_a_synced_week_gets_its_notetakers_and_its_owner_stays_in_charge(
                 metadata={"slack_team_id": "T0SANDBOX", "slack_user_id": ADA},
             )
         )
-        await world.eventually(lambda: len(calendar_bots(world)) >= 5, within=20)
+        await world.eventually(lambda: len(calendar_bots(world)) >= 4, within=20)
         await world.settle()
 
+        # The week is laid out around the wall clock: what is still to come depends on the hour.
+        now = datetime.now(UTC)
         week = world.attendee.calendars.events(calendar.id)
         eligible = [
             e
             for e in week
-            if e["meeting_url"] and not e["is_deleted"] and e["name"] != "Roadmap planning"
+            if e["meeting_url"]
+            and not e["is_deleted"]
+            and datetime.fromisoformat(e["start_time"].replace("Z", "+00:00")) > now
         ]
         bots = calendar_bots(world)
         assert set(bots) == {e["id"] for e in eligible}, "one notetaker per future linked event"
@@ -97,11 +103,17 @@ async def test_a_synced_week_gets_its_notetakers_and_its_owner_stays_in_charge(
         dm = await world.eventually(
             lambda: [m for m in world.slack.dms(ADA) if "Design review" in block_text(m)]
         )
-        click = await world.slack.click(world.app_url, dm[0], "calendar.skip", user_id=ADA)
+        # Depending on the hour, the morning DM or the reminder; both offer it for that meeting.
+        click = await world.slack.click(
+            world.app_url,
+            dm[-1],
+            ACTION_SKIP,
+            block_id=f"{EVENT_BLOCK}{review_id}",
+            user_id=ADA,
+        )
         assert click.status == 200, click.body
         await world.eventually(lambda: review_id not in calendar_bots(world))
-        await world.settle()
-        assert "Design review" in block_text(world.slack.dms(ADA)[-1])
+        await world.eventually(lambda: "Skipped by <@U0ADA>" in block_text(dm[-1]))
 
         # The customer call had outside invitees: its digest waits for Ada's review.
         northwind = calendar_bots(world)[event_id(world, "Northwind pilot kickoff")]
