@@ -841,7 +841,9 @@ class AttendeeStandIn(StandIn):
     async def _not_found(self, request: web.Request) -> web.Response:
         return _error("Not found", 404)
 
-    async def _create(self, request: web.Request) -> web.Response:
+    async def json_body(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """An authorised request's JSON object, or Attendee's answer refusing it (401, or
+        400 in Django REST framework's words), for every POST and PATCH of its API."""
         refusal = self._unauthorised(request)
         if refusal is not None:
             return refusal
@@ -855,6 +857,12 @@ class AttendeeStandIn(StandIn):
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]},
                 status=400,
             )
+        return payload
+
+    async def _create(self, request: web.Request) -> web.Response:
+        payload = await self.json_body(request)
+        if isinstance(payload, web.Response):
+            return payload
         event_id = None
         if payload.get("calendar_event_id"):
             # As Attendee does before validating: the event's link and start fill the bot's.

@@ -909,20 +909,7 @@ class CalendarStandIn:
         router.add_post("/_sandbox/attendee/calendar_events/{event_id}/{action}", self._control)
 
     async def _body(self, request: web.Request) -> dict[str, Any] | web.Response:
-        refusal = self.host._unauthorised(request)
-        if refusal is not None:
-            return refusal
-        try:
-            payload = json.loads(await request.read() or b"{}")
-        except ValueError as exc:
-            return web.json_response({"detail": f"JSON parse error - {exc}"}, status=400)
-        if not isinstance(payload, dict):
-            kind = type(payload).__name__
-            return web.json_response(
-                {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]},
-                status=400,
-            )
-        return payload
+        return await self.host.json_body(request)
 
     @staticmethod
     def _char_errors(
