@@ -278,6 +278,11 @@ class SlackMessenger:
         self.pacer = pacer
         self.people = people or People(client)
 
+    async def open_dm(self, user: str) -> str:
+        """The id of the app's DM channel with ``user`` (``conversations.open``)."""
+        answer = await self.client.conversations_open(users=user)
+        return str((answer.get("channel") or {})["id"])
+
     async def post(
         self,
         channel: str,

@@ -30,7 +30,7 @@ from handlers.action_items.blocks import (
     build_home_view,
     build_todo_reply,
 )
-from handlers.action_items.links import item_link, meeting_link, open_dm
+from handlers.action_items.links import item_link, meeting_link
 from handlers.action_items.policy import VERBS, item_belongs
 from handlers.action_items.repo import Applied, ItemState, Kind
 from handlers.digest.items import JOB_REFRESH, RefreshJob
@@ -253,7 +253,7 @@ async def job_notify(services: Services, payload: NotifyJob, run: JobRun) -> Non
     text, blocks = build_change_dm(
         payload.change, item, actor=event.actor or "someone", after=event.after, url=url
     )
-    channel = await open_dm(services, payload.recipient)
+    channel = await services.slack.open_dm(payload.recipient)
     key = PostKey(DM_PROVIDER, f"event.{payload.event_id}", channel, f"dm.{payload.recipient}")
     await services.posts.upsert(key, text, blocks)
 

@@ -76,9 +76,3 @@ async def meeting_link(services: Services, provider: str, meeting_id: str) -> st
     """A link to the parent message of a meeting's most recent digest."""
     posts = await digest_posts(services, provider, meeting_id, PARENT_PART)
     return await permalink(services, posts[0].channel_id, posts[0].ts) if posts else None
-
-
-async def open_dm(services: Services, user: str) -> str:
-    """The id of the app's DM channel with ``user`` (``conversations.open``)."""
-    answer = await services.slack.client.conversations_open(users=user)
-    return str((answer.get("channel") or {})["id"])

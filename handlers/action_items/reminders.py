@@ -22,7 +22,6 @@ from bot.services import Services
 from handlers.action_items import repo
 from handlers.action_items.blocks import build_reminder
 from handlers.action_items.jobs import DM_PROVIDER, links_for
-from handlers.action_items.links import open_dm
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ async def job_remind(services: Services, payload: RemindJob, run: JobRun) -> Non
         await repo.mark_reminded(services.sessions, user, day, 0, now)
         return
     text, blocks = build_reminder(items, day, await links_for(services, items))
-    channel = await open_dm(services, user)
+    channel = await services.slack.open_dm(user)
     key = PostKey(DM_PROVIDER, f"reminder.{user}.{day.isoformat()}", channel, "reminder")
     await services.posts.upsert(key, text, blocks)
     await repo.mark_reminded(services.sessions, user, day, len(items), services.clock())

@@ -104,8 +104,7 @@ async def schedule(
     verdict: Verdict,
 ) -> Verdict:
     """Ask Attendee for the event's notetaker, reporting in the owner's DM."""
-    answer = await services.slack.client.conversations_open(users=link.user_id)
-    channel = str((answer.get("channel") or {}).get("id") or link.user_id)
+    channel = await services.slack.open_dm(link.user_id)
     row = bots.new_request(
         team_id=link.team_id,
         channel_id=channel,

@@ -327,8 +327,7 @@ async def job_connected(services: Services, payload: ConnectedJob, run: JobRun) 
         "`/debrief calendar` shows it; `/debrief calendar disconnect` removes it."
     )
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    opened = await services.slack.client.conversations_open(users=payload.user_id)
-    channel = str((opened.get("channel") or {}).get("id") or payload.user_id)
+    channel = await services.slack.open_dm(payload.user_id)
     key = f"connected:{payload.calendar_id}:{int(payload.at.timestamp())}"
     await services.posts.upsert(PostKey("calendar", key, channel, "dm"), text, blocks)
 

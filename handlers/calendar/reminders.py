@@ -30,7 +30,6 @@ from bot.posting import PostKey
 from bot.services import Services
 from bot.store.db import get_row, transaction, write
 from bot.store.models import SlackPost
-from handlers.action_items.links import open_dm
 from handlers.action_items.reminders import due_now
 from handlers.calendar import repo
 from handlers.calendar.dm_blocks import (
@@ -250,7 +249,7 @@ async def job_morning(services: Services, payload: MorningJob, run: JobRun) -> N
     if not records:
         log.info("no meetings left today for %s: no morning DM", user)
         return
-    channel = await open_dm(services, user)
+    channel = await services.slack.open_dm(user)
     key = morning_key(user, day, channel)
     if await services.posts.find(key) is None:
         text, blocks = build_morning_dm(records, await never_series_of(services, user), zone)
@@ -274,7 +273,7 @@ async def job_remind(services: Services, payload: RemindJob, run: JobRun) -> Non
         log.info("reminder of %s no longer due: not sent", payload.event_id)
         return
     zone = await services.slack.user_timezone(record.user_id)
-    channel = await open_dm(services, record.user_id)
+    channel = await services.slack.open_dm(record.user_id)
     minutes = max(1, round((record.start_time - now).total_seconds() / 60))
     text, blocks = build_reminder_dm(
         record, await never_series_of(services, record.user_id), zone, minutes

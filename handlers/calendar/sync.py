@@ -11,7 +11,6 @@ after that transaction committed.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from bot.posting import PostKey
 from bot.services import Services
@@ -36,7 +35,7 @@ def apply_key(event_id: str, version: str) -> str:
 
 
 async def adopt_calendar(
-    services: Services, calendar_id: str, metadata: dict[str, Any] | None = None
+    services: Services, calendar_id: str
 ) -> tuple[CalendarLink | None, CalendarLink | None]:
     """The calendar as Attendee has it now, linked to its owner: (before, after) this look.
 
@@ -113,8 +112,7 @@ async def sync_events(services: Services, link: CalendarLink) -> int:
 
 async def tell_disconnected(services: Services, link: CalendarLink, change: str) -> None:
     """DM the owner once per disconnection (``change`` names it: retries update that DM)."""
-    answer = await services.slack.client.conversations_open(users=link.user_id)
-    channel = str((answer.get("channel") or {}).get("id") or link.user_id)
+    channel = await services.slack.open_dm(link.user_id)
     text, blocks = build_disconnected_dm(link.platform, link.state_detail)
     key = PostKey(PROVIDER, f"{link.calendar_id}:disconnected:{change}", channel, "dm")
     await services.posts.upsert(key, text, blocks)

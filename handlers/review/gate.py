@@ -25,7 +25,6 @@ from bot.meetings import Meeting
 from bot.posting import PostKey
 from bot.services import Services
 from bot.store.db import insert_ignore, transaction
-from handlers.action_items.links import open_dm
 from handlers.action_items.store import lookup_emails
 from handlers.digest.deliver import HeldForReview, Resume, deliver_digest
 from handlers.digest.render import EXTRA_ACTIONS, render_digest
@@ -215,7 +214,7 @@ async def withheld(services: Services, row: DigestReview) -> bool:
 async def review_place(services: Services, row: DigestReview) -> str | None:
     """Where the review message lives: the owner's DM, else the operators' channel."""
     if row.owner_id is not None:
-        return await open_dm(services, row.owner_id)
+        return await services.slack.open_dm(row.owner_id)
     return operator_channel(services)
 
 
