@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.jobs import JobRun
 from bot.posting import PostKey
 from bot.services import Services
-from bot.store.db import get_row, transaction, write
+from bot.store.db import transaction, write
 from bot.store.models import SlackPost
 from handlers.action_items.reminders import due_now
 from handlers.calendar import repo
@@ -42,7 +42,7 @@ from handlers.calendar.dm_blocks import (
 )
 from handlers.calendar.kinds import JOB_APPLY, JOB_REAPPLY, ApplyEventJob, ReapplyUserJob
 from handlers.calendar.settings import calendar_settings
-from handlers.calendar.tables import CalendarEventRecord, CalendarLink, CalendarPolicy
+from handlers.calendar.tables import CalendarEventRecord
 from handlers.wiring import Wiring, click_of, tell_clicker
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,7 @@ def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
 
 async def owners(services: Services) -> list[str]:
     """The people with a connected calendar."""
-    async with services.sessions() as session:
-        rows = await session.execute(
-            select(CalendarLink.user_id).where(CalendarLink.state == "connected").distinct()
-        )
-        return sorted(rows.scalars())
+    return sorted({link.user_id for link in await repo.connected_links(services.sessions)})
 
 
 async def todays_records(
@@ -157,8 +153,7 @@ async def morning_sent(services: Services, user: str, day: date) -> bool:
 
 
 async def never_series_of(services: Services, user: str) -> list[str]:
-    policy = await get_row(services.sessions, CalendarPolicy, user)
-    return list(policy.never_series) if policy is not None else []
+    return list((await repo.get_policy(services.sessions, user)).never_series)
 
 
 def reminder_lead(services: Services) -> timedelta:
@@ -401,7 +396,7 @@ async def is_owner(
     """Whether the clicker owns the meeting's calendar (in the workspace it belongs to)."""
     if not user_id or user_id != record.user_id:
         return False
-    link = await get_row(services.sessions, CalendarLink, record.calendar_id)
+    link = await repo.get_link(services.sessions, record.calendar_id)
     return link is None or not link.team_id or not team_id or link.team_id == team_id
 
 
