@@ -1,15 +1,21 @@
-"""What the stand-in tests share: a webhook receiver standing in for Debrief's endpoints."""
+"""What the stand-in tests share: a webhook receiver standing in for Debrief's endpoints, and
+Attendee's stand-in with a client of it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 
+from providers.attendee import AttendeeClient
 from providers.errors import WebhookError
+from sandbox.attendee import AttendeeStandIn
 from sandbox.server import RecordedCall
 
 
@@ -165,3 +171,32 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
     """A started :class:`WebhookReceiver` whose ``url`` is ``/hook``."""
     async with WebhookReceiver() as hook:
         yield hook
+
+
+# The Attendee stand-in's tests (test_attendee_standin, test_attendee_calendars): each module
+# gives its own ``clock``, the stand-in's time.
+@pytest.fixture
+def options() -> dict[str, Any]:
+    """Stand-in options; tests override this fixture's result with ``@pytest.mark.parametrize``."""
+    return {}
+
+
+@pytest.fixture
+async def attendee(
+    receiver: WebhookReceiver, clock: Callable[[], datetime], options: dict[str, Any]
+) -> AsyncIterator[AttendeeStandIn]:
+    standin = AttendeeStandIn(
+        **{"step_delay": 0, "auto_join_delay": 0, "webhook_backoff": 0.01, **options},
+        clock=clock,
+    )
+    await standin.start()
+    standin.configure_webhook(receiver.url)
+    try:
+        yield standin
+    finally:
+        await standin.stop()
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient, attendee: AttendeeStandIn) -> AttendeeClient:
+    return AttendeeClient(http, api_key=attendee.api_key, base_url=attendee.url)

@@ -6,7 +6,6 @@ tests/payloads/attendee/calendar)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,32 +47,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def options() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-async def attendee(
-    receiver: WebhookReceiver, clock: Clock, options: dict[str, Any]
-) -> AsyncIterator[AttendeeStandIn]:
-    standin = AttendeeStandIn(
-        **{"step_delay": 0, "auto_join_delay": 0, "webhook_backoff": 0.01, **options},
-        clock=clock,
-    )
-    await standin.start()
-    standin.configure_webhook(receiver.url)
-    try:
-        yield standin
-    finally:
-        await standin.stop()
-
-
-@pytest.fixture
-def client(http: httpx.AsyncClient, attendee: AttendeeStandIn) -> AttendeeClient:
-    return AttendeeClient(http, api_key=attendee.api_key, base_url=attendee.url)
 
 
 @pytest.fixture

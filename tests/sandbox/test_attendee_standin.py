@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,33 +59,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def options() -> dict[str, Any]:
-    """Stand-in options; tests override this fixture's result with ``@pytest.mark.parametrize``."""
-    return {}
-
-
-@pytest.fixture
-async def attendee(
-    receiver: WebhookReceiver, clock: Clock, options: dict[str, Any]
-) -> AsyncIterator[AttendeeStandIn]:
-    standin = AttendeeStandIn(
-        **{"step_delay": 0, "auto_join_delay": 0, "webhook_backoff": 0.01, **options},
-        clock=clock,
-    )
-    await standin.start()
-    standin.configure_webhook(receiver.url)
-    try:
-        yield standin
-    finally:
-        await standin.stop()
-
-
-@pytest.fixture
-def client(http: httpx.AsyncClient, attendee: AttendeeStandIn) -> AttendeeClient:
-    return AttendeeClient(http, api_key=attendee.api_key, base_url=attendee.url)
 
 
 async def raw_post(http: httpx.AsyncClient, attendee: AttendeeStandIn, body: Any) -> httpx.Response:
